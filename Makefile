@@ -1,0 +1,92 @@
+# nomad-iis (Go): build, test and run the Nomad IIS task driver.
+# `make help` lists the targets. Every target works on a fresh Linux machine
+# after `make deps` (which `make run` and .ci/run call for you).
+
+SHELL         := /usr/bin/env bash
+GO            ?= go
+BUILD_DIR     ?= build
+CACHE_DIR     ?= .cache
+PLUGIN_BIN    := $(BUILD_DIR)/nomad_iis
+IISSIM_BIN    := $(BUILD_DIR)/iissim
+NOMAD_BIN     ?= $(abspath $(BUILD_DIR)/nomad)
+PLAYWRIGHT_DIR := $(abspath $(CACHE_DIR)/playwright)
+STATICCHECK   := $(shell $(GO) env GOPATH)/bin/staticcheck
+STATICCHECK_VERSION := v0.7.0
+GINKGO_VERSION := v2.34.0
+# Packages with goroutines of their own run under the race detector.
+RACE_PKGS     := ./ps/... ./driver/... ./api/...
+TEST_TIMEOUT  ?= 20m
+
+export NOMAD_IIS_PLAYWRIGHT_DRIVER ?= $(PLAYWRIGHT_DIR)
+export NOMAD_IIS_BROWSER ?= /usr/bin/chromium
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## List the targets
+	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | \
+		awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
+
+.PHONY: deps
+deps: ## Install what builds and tests need (apt, npm, Go tools); safe to rerun
+	./hack/install-deps.sh
+
+.PHONY: build
+build: ## Build nomad_iis and iissim into build/ (and check the Windows build)
+	$(GO) build -o $(PLUGIN_BIN) ./cmd/nomad_iis
+	$(GO) build -o $(IISSIM_BIN) ./cmd/iissim
+	GOOS=windows GOARCH=amd64 $(GO) build -o $(BUILD_DIR)/windows/nomad_iis.exe ./cmd/nomad_iis
+
+.PHONY: nomad
+nomad: ## Build the Nomad agent v1.11.3 from the module proxy into build/nomad (no-op when built)
+	NOMAD_BIN=$(NOMAD_BIN) ./tools/nomad/build.sh
+
+.PHONY: test
+test: test-unit test-windows pscheck test-e2e ## Run every suite: unit, contract, Windows build, PowerShell syntax, e2e
+
+.PHONY: test-unit
+test-unit: ## Unit, driver harness and contract tests (race detector on concurrent packages)
+	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) -race $(RACE_PKGS)
+	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) $$($(GO) list ./... | grep -vE '/(ps|driver|api)(/|$$)|/e2e')
+
+.PHONY: test-contract
+test-contract: ## The contract suite alone (NOMAD_IIS_CONTRACT_BACKEND=powershell on Windows)
+	$(GO) test -count=1 -v ./ps/contract
+
+.PHONY: test-windows
+test-windows: ## GOOS=windows go build and go vet of every package
+	GOOS=windows GOARCH=amd64 $(GO) build ./...
+	GOOS=windows GOARCH=amd64 $(GO) vet ./...
+
+.PHONY: pscheck
+pscheck: ## Syntax-check every .ps1/.psm1 with a PowerShell grammar
+	./hack/pscheck.sh
+
+.PHONY: e2e
+e2e: test-e2e ## Alias of test-e2e
+
+.PHONY: test-e2e
+test-e2e: nomad build ## Ginkgo suites against a real Nomad agent with the plugin loaded
+	NOMAD_BIN=$(NOMAD_BIN) NOMAD_IIS_PLUGIN=$(abspath $(PLUGIN_BIN)) \
+		$(GO) test -count=1 -timeout 30m -tags e2e ./e2e/...
+
+.PHONY: lint
+lint: ## gofmt, go vet and staticcheck
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	@test -x $(STATICCHECK) || $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+	$(STATICCHECK) ./...
+
+.PHONY: run
+run: ## Start Nomad with the plugin on iissim and deploy the sample site (Ctrl-C stops all)
+	./hack/install-deps.sh --quiet
+	$(MAKE) --no-print-directory nomad build
+	NOMAD_BIN=$(NOMAD_BIN) NOMAD_IIS_PLUGIN=$(abspath $(PLUGIN_BIN)) $(GO) run ./e2e/cmd/run
+
+.PHONY: bench
+bench: ## Run the benchmarks and write bench/REPORT.md
+	$(GO) test -run '^$$' -bench . -count 5 ./ps
+
+.PHONY: clean
+clean: ## Remove build output and caches (not the Go module cache)
+	rm -rf $(BUILD_DIR) $(CACHE_DIR)

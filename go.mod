@@ -15,6 +15,7 @@ require (
 	github.com/playwright-community/playwright-go v0.5200.1
 	github.com/shirou/gopsutil/v4 v4.26.10
 	github.com/shoenig/test v1.13.2
+	go.uber.org/goleak v1.3.0
 	golang.org/x/sys v0.50.0
 )
 

@@ -230,14 +230,22 @@ func (h *Host) call(ctx context.Context, op Op, args, result any) (uint64, error
 			}
 			return id, unavailable(op, nil, "backend %s during the call%s", p.describeEnd(), p.stderrSuffix())
 		case <-ctx.Done():
-			if errors.Is(ctx.Err(), context.Canceled) && written && h.abandon(p, answer, deadline) {
+			select {
+			case resp := <-answer:
+				return id, decodeResult(op, resp, result)
+			default:
+			}
+			if errors.Is(ctx.Err(), context.Canceled) && written {
+				if !h.abandon(p, answer, deadline) {
+					return id, unavailable(op, nil, "host closed")
+				}
 				release = false
 				return id, unavailable(op, ctx.Err(), "call cancelled before the backend answered; the operation may still complete")
 			}
 			waited := roundDuration(time.Since(sentAt))
 			what := fmt.Sprintf("did not answer within %s", waited)
 			if errors.Is(ctx.Err(), context.Canceled) {
-				what = "was sent a request that got cancelled before it was complete"
+				what = "got only part of a request before the call was cancelled"
 			}
 			p.kill(fmt.Sprintf("was stopped: it %s", what))
 			h.log.Warn("backend stopped", "op", op, "id", id, "waited_ms", time.Since(sentAt).Milliseconds(), "error", ctx.Err())

@@ -15,6 +15,7 @@ package fakebackend
 
 import (
 	"bufio"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -75,7 +76,7 @@ const (
 	OpStderr ps.Op = "Stderr"
 	// OpBig answers with a string of SizeArgs.Bytes bytes of mixed scripts.
 	OpBig ps.Op = "Big"
-	// OpSleep answers after SleepArgs.Ms milliseconds.
+	// OpSleep answers after SleepArgs.Ms milliseconds and SleepArgs.Work.
 	OpSleep ps.Op = "Sleep"
 	// OpWait creates WaitArgs.Started, then answers once WaitArgs.Gate exists.
 	OpWait ps.Op = "Wait"
@@ -103,6 +104,9 @@ type SizeArgs struct {
 // SleepArgs are the arguments of OpSleep.
 type SleepArgs struct {
 	Ms int `json:"ms"`
+	// Work is a number of rounds of CPU work (SHA-256 of 1 KiB) done after
+	// the sleep.
+	Work int `json:"work,omitempty"`
 }
 
 // WaitArgs are the arguments of OpWait: files, as a signal both ways.
@@ -252,6 +256,7 @@ func (f *fake) handle(req ps.Request) (code int, exit bool) {
 		var a SleepArgs
 		_ = json.Unmarshal(req.Args, &a)
 		time.Sleep(time.Duration(a.Ms) * time.Millisecond)
+		busy(a.Work)
 		ok(mustJSON(struct{}{}))
 	case OpWait:
 		var a WaitArgs
@@ -288,6 +293,15 @@ func chatter(n int) {
 		_, _ = w.WriteString(line)
 	}
 	_ = w.Flush()
+}
+
+// busy keeps a CPU busy for rounds of hashing.
+func busy(rounds int) {
+	buf := make([]byte, 1024)
+	for range rounds {
+		sum := sha256.Sum256(buf)
+		copy(buf, sum[:])
+	}
 }
 
 // waitFor polls until path exists.

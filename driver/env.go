@@ -1,0 +1,46 @@
+package driver
+
+import (
+	"sort"
+	"strings"
+
+	"github.com/nomad-iis/nomad-iis/ps"
+)
+
+// buildEnv turns the task's environment into the environment variables of
+// its pools' workers. Workers inherit the machine's environment from IIS,
+// so a variable whose name and value the plugin process has too is left out
+// (that keeps PATH and friends out of applicationHost.config), but one the
+// job overrides is kept, as are empty values. Names are de-duplicated
+// ignoring case, as Windows does: of two spellings the first in sorted
+// order wins. TMP and TEMP always point at the task's own tmp directory.
+func buildEnv(taskEnv map[string]string, hostEnv []string, tmpDir string) []ps.EnvVar {
+	host := make(map[string]string, len(hostEnv))
+	for _, kv := range hostEnv {
+		if k, v, ok := strings.Cut(kv, "="); ok && k != "" {
+			host[strings.ToUpper(k)] = v
+		}
+	}
+	names := make([]string, 0, len(taskEnv))
+	for k := range taskEnv {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+
+	seen := map[string]bool{"TMP": true, "TEMP": true}
+	out := make([]ps.EnvVar, 0, len(names)+2)
+	for _, k := range names {
+		key := strings.ToUpper(k)
+		if k == "" || strings.ContainsAny(k, "=\x00") || seen[key] {
+			continue
+		}
+		seen[key] = true
+		v := strings.ReplaceAll(taskEnv[k], "\x00", "")
+		if hv, ok := host[key]; ok && hv == v {
+			continue
+		}
+		out = append(out, ps.EnvVar{Name: k, Value: v})
+	}
+	out = append(out, ps.EnvVar{Name: "TMP", Value: tmpDir}, ps.EnvVar{Name: "TEMP", Value: tmpDir})
+	return out
+}

@@ -228,7 +228,7 @@ func (h *Host) call(ctx context.Context, op Op, args, result any) (uint64, error
 				return id, decodeResult(op, resp, result)
 			default:
 			}
-			return id, unavailable(op, nil, "backend %s during the call%s", p.describeEnd(), p.stderrSuffix())
+			return id, unavailable(op, nil, "backend %s%s", p.describeEnd("during the call"), p.stderrSuffix())
 		case <-ctx.Done():
 			select {
 			case resp := <-answer:
@@ -268,7 +268,7 @@ func (h *Host) backend(op Op) (*process, error) {
 			return old, nil
 		}
 		// Its exit may not have been handled yet (see ended).
-		h.lastEnd, h.lastStderr = old.describeEnd(), old.lastStderr()
+		h.lastEnd, h.lastStderr = old.describeEnd(""), old.lastStderr()
 		h.proc = nil
 	}
 
@@ -287,12 +287,13 @@ func (h *Host) backend(op Op) (*process, error) {
 	}
 	h.starts = append(h.starts, now)
 
+	h.workers.Add(1) // Done in ended; isClosed was checked under mu
 	p, err := startProcess(&h.cfg, h.log, h.ended)
 	if err != nil {
+		h.workers.Done()
 		h.lastEnd, h.lastStderr = fmt.Sprintf("could not start (%v)", err), nil
 		return nil, unavailable(op, nil, "start backend %s: %v", filepath.Base(h.cfg.Path), err)
 	}
-	h.workers.Add(1) // Done in ended; isClosed was checked under mu
 	h.log.Info("backend started", "path", h.cfg.Path, "pid", p.pid)
 	h.proc = p
 	return p, nil
@@ -301,7 +302,7 @@ func (h *Host) backend(op Op) (*process, error) {
 // ended runs once a process has exited and its output is read.
 func (h *Host) ended(p *process) {
 	defer h.workers.Done()
-	end, tail := p.describeEnd(), p.lastStderr()
+	end, tail := p.describeEnd(""), p.lastStderr()
 	h.mu.Lock()
 	h.lastEnd, h.lastStderr = end, tail
 	if h.proc == p {
@@ -328,7 +329,7 @@ func (h *Host) awaitReady(ctx context.Context, op Op, p *process) error {
 	case <-p.ready:
 		return nil
 	case <-p.exited:
-		return unavailable(op, nil, "backend %s before it was ready%s", p.describeEnd(), p.stderrSuffix())
+		return unavailable(op, nil, "backend %s%s", p.describeEnd("before it was ready"), p.stderrSuffix())
 	case <-ctx.Done():
 		return unavailable(op, ctx.Err(), "backend still starting after %s (%v)", roundDuration(time.Since(p.startedAt)), ctx.Err())
 	case <-h.closed:

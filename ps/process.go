@@ -44,9 +44,6 @@ type process struct {
 	// readyTimer kills the child when it is not ready within the start timeout.
 	readyTimer *time.Timer
 
-	// writeLock serialises writes to stdin.
-	writeLock sync.Mutex
-
 	// mu guards the fields below.
 	mu sync.Mutex
 	// wantID and wantCh: the response id awaited and where it goes.
@@ -132,17 +129,22 @@ func (p *process) wait(onExit func(*process), outDone, errDone chan struct{}, fi
 	err := p.cmd.Wait()
 	p.readyTimer.Stop()
 	grace := time.NewTimer(outputGrace)
+	defer grace.Stop()
 	for _, done := range []chan struct{}{outDone, errDone} {
 		select {
 		case <-done:
+			continue
 		case <-grace.C:
-			// Someone else holds the pipes open; stop reading them.
-			closeAll(files[0], files[1])
-			<-done
+			// A process the backend started holds the pipes open. Stop
+			// waiting for it; closing our ends ends the readers where the
+			// platform allows (not a blocked read on Windows).
+			p.log.Debug("backend output still open after its exit; no longer reading it")
 		}
+		break
 	}
-	grace.Stop()
-	closeAll(files[0], files[1])
+	for _, f := range files {
+		_ = f.Close()
+	}
 
 	p.mu.Lock()
 	p.exitErr = err
@@ -251,10 +253,9 @@ func (p *process) expect(id uint64) <-chan Response {
 	return ch
 }
 
-// send writes one frame to the child's stdin.
+// send writes one frame to the child's stdin. Only the call holding the
+// host's slot sends.
 func (p *process) send(frame []byte) error {
-	p.writeLock.Lock()
-	defer p.writeLock.Unlock()
 	_, err := p.stdin.Write(frame)
 	return err
 }
@@ -303,27 +304,31 @@ func (p *process) shutdown(timeout time.Duration) (killed bool) {
 }
 
 // describeEnd says how the process ended, as a phrase after "backend":
-// "exited (exit status 3)", "did not become ready within 1m0s".
-// It is meaningful once exited is closed, or after kill.
-func (p *process) describeEnd() string {
+// "exited (exit status 3) <when>" or, when the host ended it, why
+// ("did not become ready within 1m0s"). It is meaningful once exited is
+// closed, or after kill.
+func (p *process) describeEnd(when string) string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.killReason != "" {
 		return p.killReason
 	}
+	how := "is exiting"
 	select {
 	case <-p.exited:
+		how = "exited (exit status 0)"
+		var ee *exec.ExitError
+		if errors.As(p.exitErr, &ee) {
+			how = fmt.Sprintf("exited (%s)", ee.String())
+		} else if p.exitErr != nil {
+			how = fmt.Sprintf("exited (%v)", p.exitErr)
+		}
 	default:
-		return "is exiting"
 	}
-	if p.exitErr == nil {
-		return "exited (exit status 0)"
+	if when == "" {
+		return how
 	}
-	var ee *exec.ExitError
-	if errors.As(p.exitErr, &ee) {
-		return fmt.Sprintf("exited (%s)", ee.String())
-	}
-	return fmt.Sprintf("exited (%v)", p.exitErr)
+	return how + " " + when
 }
 
 // stderrSuffix renders the last stderr lines for an error message.

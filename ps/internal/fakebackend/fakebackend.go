@@ -139,9 +139,12 @@ type fake struct {
 	out    *bufio.Writer
 	canned map[ps.Op]json.RawMessage
 	last   Recorded
+	lastID uint64
 }
 
-// Main runs the fake in mode until its input ends, and returns the exit status.
+// Main runs the fake in mode until its input ends, and returns the exit
+// status. Every request must have an id above the previous one; the fake
+// refuses the others with an Internal error.
 func Main(mode string) int {
 	f := &fake{
 		in:  bufio.NewReader(os.Stdin),
@@ -203,6 +206,11 @@ func (f *fake) serve() int {
 func (f *fake) handle(req ps.Request) (code int, exit bool) {
 	last := f.last
 	f.last = Recorded{Op: req.Op, Args: req.Args}
+	if req.ID <= f.lastID {
+		f.write(ps.Response{ID: req.ID, Error: &ps.WireError{Kind: ps.KindInternal, Message: fmt.Sprintf("request id %d after id %d: ids must increase", req.ID, f.lastID)}})
+		return 0, false
+	}
+	f.lastID = req.ID
 	ok := func(result json.RawMessage) { f.write(ps.Response{ID: req.ID, OK: true, Result: result}) }
 	if res, found := f.canned[req.Op]; found {
 		ok(res)

@@ -1,0 +1,192 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+)
+
+var _ = Describe("The Management API", Ordered, func() {
+	var (
+		d    *deployment
+		task string // the task's base address in the API
+	)
+	BeforeAll(func(ctx SpecContext) {
+		d = deploy(ctx, pidJob)
+		task = agent.ManagementAPIAddress() + "/api/v1/allocs/" + d.Alloc.ID + "/" + taskName
+	})
+
+	It("refuses a request without the API key", func(ctx SpecContext) {
+		resp := apiCall(ctx, http.MethodGet, task+"/status", "", nil, false)
+		Expect(resp.StatusCode).To(Equal(http.StatusUnauthorized))
+	})
+
+	It("reports the pool with its worker's PID", func(ctx SpecContext) {
+		pid, err := workerPID(d.URL + "/pid.aspx")
+		Expect(err).NotTo(HaveOccurred())
+
+		var st struct {
+			AllocID                string `json:"allocId"`
+			TaskName               string `json:"taskName"`
+			DefaultApplicationPool *struct {
+				Status                 string `json:"status"`
+				IsWorkerProcessRunning bool   `json:"isWorkerProcessRunning"`
+				WorkerProcesses        []struct {
+					ProcessID int `json:"processId"`
+				} `json:"workerProcesses"`
+			} `json:"defaultApplicationPool"`
+		}
+		resp := apiCall(ctx, http.MethodGet, task+"/status", "", nil, true)
+		Expect(resp.StatusCode).To(Equal(http.StatusOK), readAll(resp))
+		Expect(json.NewDecoder(resp.Body).Decode(&st)).To(Succeed())
+		Expect(st.AllocID).To(Equal(d.Alloc.ID))
+		Expect(st.TaskName).To(Equal(taskName))
+		Expect(st.DefaultApplicationPool).NotTo(BeNil())
+		Expect(st.DefaultApplicationPool.Status).To(Equal("Started"))
+		Expect(st.DefaultApplicationPool.IsWorkerProcessRunning).To(BeTrue())
+		Expect(st.DefaultApplicationPool.WorkerProcesses).To(ContainElement(HaveField("ProcessID", pid)))
+	})
+
+	uploaded := map[string]string{
+		"index.html":     "<html><body><h1>uploaded " + randomHex(6) + "</h1></body></html>\n",
+		"sub/page.html":  "<html><body>a page in a folder</body></html>\n",
+		"assets/app.css": "body { color: #123456; }\n",
+	}
+	patched := "patched " + randomHex(6) + "\n"
+
+	It("replaces the site with an uploaded zip (PUT), stopping and restarting its pool", func(ctx SpecContext) {
+		resp := apiCall(ctx, http.MethodPut, task+"/fs/local?clean=true", "application/zip", makeZip(uploaded), true)
+		Expect(resp.StatusCode).To(Equal(http.StatusOK), readAll(resp))
+
+		for name, content := range uploaded {
+			Expect(get(d.URL+"/"+name)).To(Equal(content), "GET /%s", name)
+		}
+		Expect(status(d.URL+"/pid.aspx")).To(Equal(http.StatusNotFound), "clean=true removed the old files")
+	})
+
+	It("hot-patches one file (PATCH) while the site keeps running", func(ctx SpecContext) {
+		resp := apiCall(ctx, http.MethodPatch, task+"/fs/local%2Fpatched.txt", "application/octet-stream",
+			bytes.NewBufferString(patched), true)
+		Expect(resp.StatusCode).To(Equal(http.StatusOK), readAll(resp))
+
+		Expect(get(d.URL + "/patched.txt")).To(Equal(patched))
+	})
+
+	It("downloads the site's folder as a zip with what was uploaded and patched", func(ctx SpecContext) {
+		resp := apiCall(ctx, http.MethodGet, task+"/fs/local", "", nil, true)
+		Expect(resp.StatusCode).To(Equal(http.StatusOK), readAll(resp))
+		Expect(resp.Header.Get("Content-Type")).To(Equal("application/zip"))
+
+		want := map[string]string{"patched.txt": patched}
+		for k, v := range uploaded {
+			want[k] = v
+		}
+		Expect(readZip(resp.Body)).To(Equal(want))
+	})
+
+	It("deletes a file", func(ctx SpecContext) {
+		resp := apiCall(ctx, http.MethodDelete, task+"/fs/local%2Fpatched.txt", "", nil, true)
+		Expect(resp.StatusCode).To(Equal(http.StatusOK), readAll(resp))
+
+		Expect(status(d.URL + "/patched.txt")).To(Equal(http.StatusNotFound))
+		resp = apiCall(ctx, http.MethodGet, task+"/fs/local", "", nil, true)
+		Expect(resp.StatusCode).To(Equal(http.StatusOK))
+		Expect(readZip(resp.Body)).NotTo(HaveKey("patched.txt"))
+	})
+
+	It("takes a screenshot of the site as a PNG", func(ctx SpecContext) {
+		resp := apiCall(ctx, http.MethodGet, task+"/screenshot", "", nil, true)
+		Expect(resp.StatusCode).To(Equal(http.StatusOK), readAll(resp))
+		Expect(resp.Header.Get("Content-Type")).To(Equal("image/png"))
+		png, err := io.ReadAll(resp.Body)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(png).To(HavePrefix("\x89PNG\r\n\x1a\n"))
+		Expect(len(png)).To(BeNumerically(">", 1000))
+	}, NodeTimeout(2*time.Minute))
+
+	It("dumps the worker process", func(ctx SpecContext) {
+		_, err := get(d.URL + "/")
+		Expect(err).NotTo(HaveOccurred(), "a request starts the worker")
+
+		resp := apiCall(ctx, http.MethodGet, task+"/procdump", "", nil, true)
+		Expect(resp.StatusCode).To(Equal(http.StatusOK), readAll(resp))
+		head := make([]byte, 4)
+		_, err = io.ReadFull(resp.Body, head)
+		Expect(err).NotTo(HaveOccurred())
+		// A core file on iissim (ELF), a minidump on Windows (MDMP).
+		Expect(string(head)).To(BeElementOf("\x7fELF", "MDMP"))
+		n, err := io.Copy(io.Discard, resp.Body)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(n).To(BeNumerically(">", 1000))
+	}, NodeTimeout(3*time.Minute))
+})
+
+// apiCall sends a request to the Management API, with the key when withKey.
+// The response body is closed when the spec ends.
+func apiCall(ctx context.Context, method, url, contentType string, body io.Reader, withKey bool) *http.Response {
+	GinkgoHelper()
+	req, err := http.NewRequestWithContext(ctx, method, url, body)
+	Expect(err).NotTo(HaveOccurred())
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	if withKey {
+		req.Header.Set("X-Api-Key", agent.ManagementAPIKey())
+	}
+	resp, err := http.DefaultClient.Do(req)
+	Expect(err).NotTo(HaveOccurred())
+	DeferCleanup(resp.Body.Close)
+	return resp
+}
+
+// readAll returns a response body for a failure message.
+func readAll(resp *http.Response) string {
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	return string(b)
+}
+
+// makeZip returns an archive of the files.
+func makeZip(files map[string]string) io.Reader {
+	GinkgoHelper()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for name, content := range files {
+		w, err := zw.Create(name)
+		Expect(err).NotTo(HaveOccurred())
+		_, err = io.WriteString(w, content)
+		Expect(err).NotTo(HaveOccurred())
+	}
+	Expect(zw.Close()).To(Succeed())
+	return &buf
+}
+
+// readZip returns the files of an archive (not its directories).
+func readZip(r io.Reader) map[string]string {
+	GinkgoHelper()
+	data, err := io.ReadAll(r)
+	Expect(err).NotTo(HaveOccurred())
+	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	Expect(err).NotTo(HaveOccurred())
+	out := map[string]string{}
+	for _, f := range zr.File {
+		if f.FileInfo().IsDir() {
+			continue
+		}
+		rc, err := f.Open()
+		Expect(err).NotTo(HaveOccurred())
+		b, err := io.ReadAll(rc)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(rc.Close()).To(Succeed())
+		out[f.Name] = string(b)
+	}
+	return out
+}

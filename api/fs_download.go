@@ -1,0 +1,121 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"mime"
+	"net/http"
+	"time"
+
+	"github.com/nomad-iis/nomad-iis/api/fsroot"
+	"github.com/nomad-iis/nomad-iis/api/ziputil"
+)
+
+// openTree opens the task directory, or reports it missing as a 404.
+func openTree(t Task) (*fsroot.Tree, error) {
+	tree, err := fsroot.Open(t.TaskDir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, apiErr(http.StatusNotFound, "the task directory of %q does not exist (any more)", t.TaskName)
+	}
+	return tree, err
+}
+
+// handleDownload serves GET (and HEAD) …/fs/{path}: a file with Range and
+// conditional requests, a folder as a streamed ZIP.
+func (s *Server) handleDownload(w http.ResponseWriter, r *http.Request, c *call) error {
+	rel, err := fsroot.Clean(c.vars["path"])
+	if err != nil {
+		return err
+	}
+	tree, err := openTree(c.task)
+	if err != nil {
+		return err
+	}
+	defer tree.Close()
+	loc, err := tree.Locate(rel, false)
+	if err != nil {
+		return err
+	}
+	defer loc.Close()
+	f, err := loc.Open()
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return fsroot.MapError(rel, err)
+	}
+	switch {
+	case fi.IsDir():
+		_ = f.Close()
+		return s.downloadDir(w, r, loc)
+	case !fi.Mode().IsRegular():
+		return apiErr(http.StatusForbidden, "%q is not a regular file or folder", rel)
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/octet-stream")
+	h.Set("Content-Disposition", attachment(fi.Name()))
+	h.Set("Etag", fmt.Sprintf(`"%x-%x"`, fi.ModTime().UnixNano(), fi.Size()))
+	h.Set("Cache-Control", "no-cache")
+	setDownloadSafety(h)
+	tr := newTransfer(w, s.cfg.TransferIdleTimeout)
+	defer tr.done()
+	// ServeContent answers Range, If-Range, If-None-Match, If-Modified-Since
+	// and the other conditionals from the ETag and modification time.
+	http.ServeContent(tr.writer(w), r, fi.Name(), fi.ModTime(), f)
+	return nil
+}
+
+// downloadDir streams a folder as a ZIP.
+func (s *Server) downloadDir(w http.ResponseWriter, r *http.Request, loc *fsroot.Loc) error {
+	select {
+	case s.zipSem <- struct{}{}:
+		defer func() { <-s.zipSem }()
+	default:
+		return &APIError{HTTPStatus: http.StatusTooManyRequests, RetryAfter: 10 * time.Second,
+			Message: fmt.Sprintf("%d folder downloads are already running; retry later", cap(s.zipSem))}
+	}
+	dir, err := loc.OpenDir()
+	if err != nil {
+		return err
+	}
+	defer dir.Close()
+	h := w.Header()
+	h.Set("Content-Type", "application/zip")
+	h.Set("Content-Disposition", attachment(loc.Name+".zip"))
+	h.Set("Cache-Control", "no-store")
+	setDownloadSafety(h)
+	if r.Method == http.MethodHead {
+		w.WriteHeader(http.StatusOK)
+		return nil
+	}
+	tr := newTransfer(w, s.cfg.TransferIdleTimeout)
+	defer tr.done()
+	w.WriteHeader(http.StatusOK)
+	st, err := ziputil.WriteDir(tr.writer(w), dir.FS())
+	if err != nil {
+		return fmt.Errorf("stream %q as a ZIP: %w", loc.Rel, err)
+	}
+	if len(st.Skipped) > 0 {
+		s.log.Warn("folder download skipped entries that could not be read", "path", loc.Rel, "skipped", len(st.Skipped), "first", st.Skipped[0])
+	}
+	return nil
+}
+
+// setDownloadSafety keeps a browser from rendering or sniffing a download.
+func setDownloadSafety(h http.Header) {
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Security-Policy", "default-src 'none'; sandbox")
+}
+
+// attachment is a Content-Disposition header value for name; non-ASCII names
+// are encoded as RFC 2231 filename*.
+func attachment(name string) string {
+	v := mime.FormatMediaType("attachment", map[string]string{"filename": name})
+	if v == "" {
+		return "attachment"
+	}
+	return v
+}

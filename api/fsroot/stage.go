@@ -1,0 +1,357 @@
+package fsroot
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"sort"
+	"strings"
+)
+
+// Stage is a folder being built next to its target (in the target's parent,
+// under a reserved name) and then applied in one step, so that a failed or
+// refused upload never touches the target.
+//
+// Commit applies it:
+//   - target missing: the staging folder is renamed into place (atomic);
+//   - clean: the target's entries are moved into a backup folder, the staged
+//     entries are moved in;
+//   - merge: each staged file replaces its counterpart, the replaced one being
+//     moved into the backup folder first.
+//
+// Every step is a rename inside one directory tree, recorded in a journal.
+// When a step fails, the journal is replayed backwards and the target is
+// exactly as it was. The target folder itself is never replaced, so its
+// ACLs and the handles IIS holds on it stay valid. Only a crash of the
+// process in the middle of Commit (a window of a few renames) can leave a
+// partly applied folder; the backup then stays in the reserved folder
+// until the next upload to the same parent.
+type Stage struct {
+	// Root is the staging folder; extract into it.
+	Root *os.Root
+
+	loc     *Loc
+	newName string
+	oldName string
+	// rename is Parent.Rename with retries for transient sharing violations;
+	// tests replace it to inject failures.
+	rename  func(oldname, newname string) error
+	done    bool
+	keepOld bool
+}
+
+// Result summarises a Commit.
+type Result struct {
+	// Created is true when the target folder did not exist before.
+	Created bool
+	// Replaced counts existing entries moved aside (clean) or overwritten (merge).
+	Replaced int
+}
+
+// NewStage creates an empty staging folder for the target directory of l.
+func (l *Loc) NewStage() (*Stage, error) {
+	s := &Stage{loc: l, newName: StagingName("-new"), oldName: StagingName("-old")}
+	s.rename = func(o, n string) error { return retryTransient(func() error { return l.Parent.Rename(o, n) }) }
+	if err := l.Parent.Mkdir(s.newName, 0o755); err != nil {
+		return nil, MapError(l.Rel, err)
+	}
+	if l.Top {
+		// A new top-level folder would inherit the task directory's ACL, not
+		// the one the driver set on the target (Windows only; a no-op elsewhere).
+		if err := copyDirSecurity(l.tree.dir, l.Name, s.newName); err != nil {
+			_ = l.Parent.RemoveAll(s.newName)
+			return nil, fmt.Errorf("copy the access rules of %q to the staging folder: %w", l.Rel, err)
+		}
+	}
+	r, err := l.Parent.OpenRoot(s.newName)
+	if err != nil {
+		_ = l.Parent.RemoveAll(s.newName)
+		return nil, MapError(l.Rel, err)
+	}
+	s.Root = r
+	return s, nil
+}
+
+// SetRenameForTest replaces the rename step (tests inject failures with it).
+func (s *Stage) SetRenameForTest(f func(rename func(o, n string) error, o, n string) error) {
+	orig := s.rename
+	s.rename = func(o, n string) error { return f(orig, o, n) }
+}
+
+// Discard removes the staging and backup folders. It is safe after Commit.
+func (s *Stage) Discard() {
+	if s.Root != nil {
+		_ = s.Root.Close()
+		s.Root = nil
+	}
+	_ = s.loc.Parent.RemoveAll(s.newName)
+	if !s.keepOld {
+		_ = s.loc.Parent.RemoveAll(s.oldName)
+	}
+}
+
+type move struct{ from, to string }
+
+// Commit applies the staged folder to the target. On error the target is
+// left as it was (see Stage), unless the error says the rollback failed.
+func (s *Stage) Commit(clean bool) (Result, error) {
+	if s.done {
+		return Result{}, errors.New("stage already committed")
+	}
+	s.done = true
+	_ = s.Root.Close()
+	s.Root = nil
+	p, name := s.loc.Parent, s.loc.Name
+	fi, err := p.Lstat(name)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		if err := s.rename(s.newName, name); err != nil {
+			return Result{}, MapError(s.loc.Rel, err)
+		}
+		return Result{Created: true}, nil
+	case err != nil:
+		return Result{}, MapError(s.loc.Rel, err)
+	case !fi.IsDir():
+		return Result{}, &PathError{Path: s.loc.Rel, Reason: "is a file (or a link), not a folder; an archive is extracted into a folder"}
+	}
+	if err := p.Mkdir(s.oldName, 0o755); err != nil {
+		return Result{}, MapError(s.loc.Rel, err)
+	}
+	var journal []move
+	do := func(from, to string) error {
+		if err := s.rename(from, to); err != nil {
+			return err
+		}
+		journal = append(journal, move{from, to})
+		return nil
+	}
+	var res Result
+	if clean {
+		err = s.applyClean(do, &res)
+	} else {
+		err = s.applyMerge(do, &res)
+	}
+	if err != nil {
+		if rbErr := s.rollback(journal); rbErr != nil {
+			s.keepOld = true
+			return Result{}, fmt.Errorf("apply upload to %q: %w; the rollback failed too (%v): the previous content is kept in %s", s.loc.Rel, MapError(s.loc.Rel, err), rbErr, s.oldName)
+		}
+		return Result{}, fmt.Errorf("apply upload to %q (nothing was changed): %w", s.loc.Rel, MapError(s.loc.Rel, err))
+	}
+	return res, nil
+}
+
+func (s *Stage) rollback(journal []move) error {
+	var errs []error
+	for i := len(journal) - 1; i >= 0; i-- {
+		m := journal[i]
+		if err := retryTransient(func() error { return s.loc.Parent.Rename(m.to, m.from) }); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// applyClean moves every entry of the target into the backup folder, then
+// every staged entry into the target.
+func (s *Stage) applyClean(do func(from, to string) error, res *Result) error {
+	name := s.loc.Name
+	old, err := readNames(s.loc.Parent, name)
+	if err != nil {
+		return err
+	}
+	for _, e := range old {
+		if IsReserved(e) {
+			continue
+		}
+		if err := do(name+"/"+e, s.oldName+"/"+e); err != nil {
+			return err
+		}
+		res.Replaced++
+	}
+	staged, err := readNames(s.loc.Parent, s.newName)
+	if err != nil {
+		return err
+	}
+	for _, e := range staged {
+		if err := do(s.newName+"/"+e, name+"/"+e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// applyMerge walks the staged tree: a staged folder whose counterpart is a
+// folder is descended into; anything else replaces its counterpart (moved to
+// the backup folder first) in one rename.
+func (s *Stage) applyMerge(do func(from, to string) error, res *Result) error {
+	var walk func(rel string) error
+	walk = func(rel string) error {
+		names, err := readNames(s.loc.Parent, path.Join(s.newName, rel))
+		if err != nil {
+			return err
+		}
+		for _, e := range names {
+			r := path.Join(rel, e)
+			src, dst := path.Join(s.newName, r), path.Join(s.loc.Name, r)
+			sfi, err := s.loc.Parent.Lstat(src)
+			if err != nil {
+				return err
+			}
+			dfi, err := s.loc.Parent.Lstat(dst)
+			switch {
+			case errors.Is(err, fs.ErrNotExist):
+			case err != nil:
+				return err
+			case sfi.IsDir() && dfi.IsDir():
+				if err := walk(r); err != nil {
+					return err
+				}
+				continue
+			default:
+				if err := s.loc.Parent.MkdirAll(path.Join(s.oldName, rel), 0o755); err != nil {
+					return err
+				}
+				if err := do(dst, path.Join(s.oldName, r)); err != nil {
+					return err
+				}
+				res.Replaced++
+			}
+			if err := do(src, dst); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return walk("")
+}
+
+// readNames lists a directory of r, sorted.
+func readNames(r *os.Root, dir string) ([]string, error) {
+	d, err := r.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer d.Close()
+	names, err := d.Readdirnames(-1)
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+// PendingFile is a file written next to its target under a reserved name,
+// waiting to replace the target in one rename.
+type PendingFile struct {
+	loc     *Loc
+	tmpName string
+	// Size is the number of bytes written.
+	Size int64
+}
+
+// SpoolFile copies r into a new file next to the target. The target is not
+// touched until Commit. A target that is a folder is refused first.
+func (l *Loc) SpoolFile(r io.Reader) (*PendingFile, error) {
+	if fi, err := l.Parent.Lstat(l.Name); err == nil && fi.IsDir() {
+		return nil, &IsDirError{Path: l.Rel}
+	}
+	p := &PendingFile{loc: l, tmpName: StagingName(".tmp")}
+	f, err := l.Parent.OpenFile(p.tmpName, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+	if err != nil {
+		return nil, MapError(l.Rel, err)
+	}
+	n, err := io.Copy(f, r)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		_ = l.Parent.Remove(p.tmpName)
+		return nil, err
+	}
+	p.Size = n
+	return p, nil
+}
+
+// Commit renames the spooled file over the target.
+func (p *PendingFile) Commit() error {
+	if fi, err := p.loc.Parent.Lstat(p.loc.Name); err == nil && fi.IsDir() {
+		return &IsDirError{Path: p.loc.Rel}
+	}
+	err := retryTransient(func() error { return p.loc.Parent.Rename(p.tmpName, p.loc.Name) })
+	if err != nil {
+		return MapError(p.loc.Rel, err)
+	}
+	p.tmpName = ""
+	return nil
+}
+
+// Discard removes the spooled file if it was not committed.
+func (p *PendingFile) Discard() {
+	if p.tmpName != "" {
+		_ = p.loc.Parent.Remove(p.tmpName)
+	}
+}
+
+// IsDirError reports a single-file upload aimed at a folder.
+type IsDirError struct{ Path string }
+
+// Error implements error.
+func (e *IsDirError) Error() string {
+	return fmt.Sprintf("%q is a folder; send Content-Type: application/zip to extract an archive into it, or name a file", e.Path)
+}
+
+// Remove deletes the target: a file or link with one unlink, a folder by
+// first renaming it aside (so it disappears at once) and then removing it.
+func (l *Loc) Remove() error {
+	fi, err := l.Lstat()
+	if err != nil {
+		return err
+	}
+	if !fi.IsDir() {
+		if err := l.Parent.Remove(l.Name); err != nil {
+			return MapError(l.Rel, err)
+		}
+		return nil
+	}
+	aside := StagingName("-del")
+	if err := retryTransient(func() error { return l.Parent.Rename(l.Name, aside) }); err != nil {
+		return MapError(l.Rel, err)
+	}
+	if err := l.Parent.RemoveAll(aside); err != nil {
+		return fmt.Errorf("%q was removed from view but not all of its files could be deleted: %w", l.Rel, MapError(l.Rel, err))
+	}
+	return nil
+}
+
+// Clear empties the target folder and keeps the folder itself.
+func (l *Loc) Clear() (int, error) {
+	fi, err := l.Lstat()
+	if err != nil {
+		return 0, err
+	}
+	if !fi.IsDir() {
+		return 0, &PathError{Path: l.Rel, Reason: "is a file; \"/*\" empties a folder"}
+	}
+	names, err := readNames(l.Parent, l.Name)
+	if err != nil {
+		return 0, MapError(l.Rel, err)
+	}
+	n := 0
+	for _, e := range names {
+		if IsReserved(e) {
+			continue
+		}
+		if err := l.Parent.RemoveAll(l.Name + "/" + e); err != nil {
+			return n, MapError(strings.TrimSuffix(l.Rel, "/")+"/"+e, err)
+		}
+		n++
+	}
+	return n, nil
+}

@@ -1,0 +1,283 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/gorilla/mux"
+)
+
+// handlerFunc is a route handler. It returns an error instead of writing
+// one; writeError turns it into the response. A handler that has started
+// its body must not return an error it expects to be sent: the connection
+// is then aborted, which tells the client the transfer is incomplete.
+type handlerFunc func(w http.ResponseWriter, r *http.Request, c *call) error
+
+// call carries what the route wrapper established for a handler.
+type call struct {
+	principal *Principal
+	// task is set for the routes under /allocs/{allocId}/{taskName}.
+	task Task
+	// vars are the route variables, URL-decoded exactly once.
+	vars map[string]string
+	// auditPath and auditNote are added to the audit line by handlers.
+	auditPath string
+	auditNote string
+}
+
+type principalKey struct{}
+
+// ServeHTTP runs the checks every request passes before routing: browser
+// guards, authentication, panic recovery; then the router.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	rec := &recorder{ResponseWriter: w, status: http.StatusOK}
+	body := &countingBody{ReadCloser: r.Body}
+	r.Body = body
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler { //nolint:errorlint // sentinel value
+				panic(v)
+			}
+			s.log.Error("handler panic", "method", r.Method, "path", r.URL.Path, "panic", v)
+			if !rec.wrote {
+				writeProblem(rec, &APIError{HTTPStatus: http.StatusInternalServerError, Message: "internal error; the plugin's log has the details"})
+			}
+		}
+		// Never log headers: X-Api-Key and Authorization are secrets.
+		s.log.Trace("request", "method", r.Method, "path", r.URL.EscapedPath(), "status", rec.status,
+			"bytes_in", body.n, "bytes_out", rec.bytes, "duration_ms", time.Since(start).Milliseconds())
+	}()
+	if err := s.guard(r); err != nil {
+		s.writeError(rec, r, err)
+		return
+	}
+	p, err := s.auth.authenticate(r)
+	if err != nil {
+		if s.auth.secret != nil {
+			rec.Header().Set("WWW-Authenticate", `Bearer realm="nomad-iis"`)
+		}
+		s.writeError(rec, r, err)
+		return
+	}
+	r = r.WithContext(context.WithValue(r.Context(), principalKey{}, p))
+	s.router.ServeHTTP(rec, r)
+}
+
+// guard refuses what only a browser sends: cross-site requests (the API has
+// no CORS and no cookies) and, when the API runs without credentials on
+// loopback, requests whose Host is not a loopback name (DNS rebinding).
+func (s *Server) guard(r *http.Request) error {
+	if site := r.Header.Get("Sec-Fetch-Site"); site == "cross-site" || site == "same-site" {
+		return apiErr(http.StatusForbidden, "cross-site browser requests are refused")
+	}
+	if origin := r.Header.Get("Origin"); origin != "" {
+		u, err := url.Parse(origin)
+		if err != nil || !strings.EqualFold(u.Host, r.Host) {
+			return apiErr(http.StatusForbidden, "cross-origin browser requests are refused (the API sends no CORS headers)")
+		}
+	}
+	if s.auth.open {
+		host := r.Host
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h
+		}
+		host = strings.Trim(host, "[]")
+		if !IsLoopback(host) && !strings.EqualFold(host, "localhost") {
+			return apiErr(http.StatusForbidden, "without an API key the API answers only requests addressed to localhost")
+		}
+	}
+	return nil
+}
+
+// wrap turns a route into an http.Handler: capability, scope and task
+// lookup first, then the handler, then the audit line of a mutation.
+func (s *Server) wrap(rt *route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		p, _ := r.Context().Value(principalKey{}).(*Principal)
+		c := &call{principal: p}
+		err := s.serveRoute(w, r, rt, c)
+		rec, _ := w.(*recorder)
+		if err != nil {
+			if rec != nil && rec.wrote {
+				s.log.Error("transfer aborted", "method", r.Method, "path", r.URL.Path, "error", err)
+				if rt.Audit {
+					s.auditLine(r, rt, c, rec, start, err)
+				}
+				panic(http.ErrAbortHandler)
+			}
+			s.writeError(w, r, err)
+		}
+		if rt.Audit && rec != nil {
+			s.auditLine(r, rt, c, rec, start, err)
+		}
+	})
+}
+
+func (s *Server) serveRoute(w http.ResponseWriter, r *http.Request, rt *route, c *call) error {
+	if c.principal == nil {
+		return errUnauthenticated
+	}
+	vars := mux.Vars(r)
+	c.vars = make(map[string]string, len(vars))
+	for k, v := range vars {
+		d, err := url.PathUnescape(v)
+		if err != nil {
+			return apiErr(http.StatusBadRequest, "the URL's %s is not correctly percent-encoded", k)
+		}
+		c.vars[k] = d
+	}
+	if rt.Cap != "" && !c.principal.Can(rt.Cap) {
+		return apiErr(http.StatusForbidden, "the credentials lack the %s capability this route needs", rt.Cap)
+	}
+	if rt.Task {
+		allocID, taskName := c.vars["allocId"], c.vars["taskName"]
+		// The token's scope is checked before and after the lookup, and a
+		// task outside it answers exactly like a task that does not exist:
+		// the API is no oracle for other namespaces' allocations.
+		notFound := apiErr(http.StatusNotFound, "allocation %q has no task %q (or the credentials do not cover it)", allocID, taskName)
+		if !c.principal.MayAlloc(allocID) {
+			return notFound
+		}
+		t, ok := s.reg.Lookup(allocID, taskName)
+		if !ok || !c.principal.MayTask(t) {
+			return notFound
+		}
+		c.task = t
+	}
+	if rt.Timeout {
+		ctx, cancel := context.WithTimeout(r.Context(), s.cfg.RequestTimeout)
+		defer cancel()
+		r = r.WithContext(ctx)
+	}
+	return rt.h(w, r, c)
+}
+
+// auditLine writes the one audit line of an audited route. It names the caller by
+// key index or token claims, never by secret.
+func (s *Server) auditLine(r *http.Request, rt *route, c *call, rec *recorder, start time.Time, err error) {
+	status := rec.status
+	if err != nil && !rec.wrote {
+		status = classify(err).HTTPStatus
+	}
+	body, _ := r.Body.(*countingBody)
+	var in int64
+	if body != nil {
+		in = body.n
+	}
+	args := []any{
+		"method", r.Method, "route", rt.Path,
+		"alloc_id", c.vars["allocId"], "task_name", c.vars["taskName"],
+		"path", c.auditPath, "caller", c.principal.String(),
+		"status", status, "bytes_in", in, "bytes_out", rec.bytes,
+		"duration_ms", time.Since(start).Milliseconds(),
+	}
+	if c.auditNote != "" {
+		args = append(args, "note", c.auditNote)
+	}
+	if err != nil {
+		args = append(args, "error", err.Error())
+	}
+	s.audit.Info("audit", args...)
+}
+
+// recorder notes the status and size of a response. Unwrap lets
+// http.ResponseController reach the connection for deadlines and flushes.
+type recorder struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+	wrote  bool
+}
+
+func (r *recorder) WriteHeader(code int) {
+	if !r.wrote {
+		r.status = code
+		r.wrote = true
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	r.wrote = true
+	n, err := r.ResponseWriter.Write(b)
+	r.bytes += int64(n)
+	return n, err
+}
+
+func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// countingBody counts the request bytes read.
+type countingBody struct {
+	io.ReadCloser
+	n int64
+}
+
+func (b *countingBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	b.n += int64(n)
+	return n, err
+}
+
+// transfer gives an upload or download a read and write deadline that
+// moves with each chunk: a stalled peer is dropped after d, a slow one
+// never. done clears the deadlines for the next request on the connection.
+type transfer struct {
+	rc *http.ResponseController
+	d  time.Duration
+}
+
+func newTransfer(w http.ResponseWriter, d time.Duration) *transfer {
+	return &transfer{rc: http.NewResponseController(w), d: d}
+}
+
+// reader wraps a request body.
+func (t *transfer) reader(r io.Reader) io.Reader {
+	_ = t.rc.SetReadDeadline(time.Now().Add(t.d))
+	return &deadlineReader{r: r, t: t}
+}
+
+// writer wraps the response writer.
+func (t *transfer) writer(w http.ResponseWriter) http.ResponseWriter {
+	return &deadlineWriter{ResponseWriter: w, t: t}
+}
+
+func (t *transfer) done() {
+	_ = t.rc.SetReadDeadline(time.Time{})
+	_ = t.rc.SetWriteDeadline(time.Time{})
+}
+
+type deadlineReader struct {
+	r io.Reader
+	t *transfer
+}
+
+func (d *deadlineReader) Read(p []byte) (int, error) {
+	_ = d.t.rc.SetReadDeadline(time.Now().Add(d.t.d))
+	return d.r.Read(p)
+}
+
+type deadlineWriter struct {
+	http.ResponseWriter
+	t *transfer
+}
+
+func (d *deadlineWriter) Write(p []byte) (int, error) {
+	_ = d.t.rc.SetWriteDeadline(time.Now().Add(d.t.d))
+	return d.ResponseWriter.Write(p)
+}
+
+func (d *deadlineWriter) Unwrap() http.ResponseWriter { return d.ResponseWriter }
+
+// isClientGone reports whether err is the client going away mid-transfer.
+func isClientGone(err error) bool {
+	return errors.Is(err, context.Canceled) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, net.ErrClosed) || errors.Is(err, http.ErrBodyReadAfterClose)
+}

@@ -1,0 +1,181 @@
+// Package ziputil reads and writes the ZIP archives of the Management API:
+// Validate checks an uploaded archive's central directory before anything is
+// written, Extract writes it into an os.Root while checking the real sizes,
+// and Writer streams a folder as a ZIP with flat memory.
+package ziputil
+
+import (
+	"archive/zip"
+	"errors"
+	"fmt"
+	"io/fs"
+	"strings"
+
+	"github.com/nomad-iis/nomad-iis/api/fsroot"
+)
+
+// Limits bound what an uploaded archive may contain. Zero fields take the
+// defaults below.
+type Limits struct {
+	// MaxEntries bounds the number of entries (files and folders).
+	MaxEntries int
+	// MaxTotalBytes bounds the sum of the declared uncompressed sizes.
+	MaxTotalBytes uint64
+	// MaxRatio bounds uncompressed/compressed, per entry and for the whole
+	// archive, once the uncompressed size passes RatioFloorBytes.
+	MaxRatio float64
+}
+
+// Defaults of Limits.
+const (
+	DefaultMaxEntries    = 10000
+	DefaultMaxTotalBytes = 8 << 30
+	DefaultMaxRatio      = 200
+	// RatioFloorBytes: smaller entries (and archives) are not ratio-checked;
+	// tiny text files routinely compress well beyond any sensible cap.
+	RatioFloorBytes = 1 << 20
+)
+
+// WithDefaults fills the zero fields of l.
+func (l Limits) WithDefaults() Limits {
+	if l.MaxEntries <= 0 {
+		l.MaxEntries = DefaultMaxEntries
+	}
+	if l.MaxTotalBytes == 0 {
+		l.MaxTotalBytes = DefaultMaxTotalBytes
+	}
+	if l.MaxRatio <= 0 {
+		l.MaxRatio = DefaultMaxRatio
+	}
+	return l
+}
+
+// Manifest describes a validated archive.
+type Manifest struct {
+	Files      int
+	Dirs       int
+	TotalBytes uint64
+}
+
+// Error is a refused archive. TooLarge is set for the limits (count, size,
+// ratio), which the API reports as 413; other refusals are 400.
+type Error struct {
+	Entry    string
+	Reason   string
+	TooLarge bool
+}
+
+// Error implements error.
+func (e *Error) Error() string {
+	if e.Entry == "" {
+		return "archive refused: " + e.Reason
+	}
+	return fmt.Sprintf("archive refused: entry %q %s", e.Entry, e.Reason)
+}
+
+// Validate checks every entry of zr before anything is extracted: names (the
+// path rules of fsroot.CheckName on every segment; no absolute, "..", drive,
+// device or backslash names), duplicates and file/folder clashes (compared
+// case-insensitively, as Windows does), entry types (no links or devices),
+// encryption, compression methods, the entry count, the total declared size
+// and the compression ratio.
+func Validate(zr *zip.Reader, l Limits) (*Manifest, error) {
+	l = l.WithDefaults()
+	if len(zr.File) > l.MaxEntries {
+		return nil, &Error{Reason: fmt.Sprintf("has %d entries; the limit is %d", len(zr.File), l.MaxEntries), TooLarge: true}
+	}
+	m := &Manifest{}
+	kinds := make(map[string]bool, len(zr.File)) // upper-cased name -> isDir
+	var compressed uint64
+	for _, f := range zr.File {
+		name, isDir, err := entryName(f)
+		if err != nil {
+			return nil, err
+		}
+		if err := checkEntry(f, isDir, l); err != nil {
+			return nil, err
+		}
+		key := strings.ToUpper(name)
+		if prev, ok := kinds[key]; ok && !(prev && isDir) {
+			return nil, &Error{Entry: f.Name, Reason: "appears twice (names are compared case-insensitively, as on Windows)"}
+		}
+		kinds[key] = isDir
+		// Every parent must be a folder, never a file of the same name.
+		for dir := parentOf(key); dir != ""; dir = parentOf(dir) {
+			if prevDir, ok := kinds[dir]; ok && !prevDir {
+				return nil, &Error{Entry: f.Name, Reason: "is inside a name the archive also holds as a file"}
+			}
+			if _, ok := kinds[dir]; ok {
+				break
+			}
+			kinds[dir] = true
+		}
+		if isDir {
+			m.Dirs++
+			continue
+		}
+		m.Files++
+		if f.UncompressedSize64 > l.MaxTotalBytes-m.TotalBytes {
+			return nil, &Error{Reason: fmt.Sprintf("declares more than %d bytes once extracted", l.MaxTotalBytes), TooLarge: true}
+		}
+		m.TotalBytes += f.UncompressedSize64
+		compressed += f.CompressedSize64
+	}
+	if m.TotalBytes >= RatioFloorBytes && float64(m.TotalBytes) > l.MaxRatio*float64(max(compressed, 1)) {
+		return nil, &Error{Reason: fmt.Sprintf("expands %.0f times; the limit is %.0f (a ZIP bomb?)", float64(m.TotalBytes)/float64(max(compressed, 1)), l.MaxRatio), TooLarge: true}
+	}
+	return m, nil
+}
+
+// entryName returns the cleaned name of f, and whether it is a folder.
+func entryName(f *zip.File) (string, bool, error) {
+	name := f.Name
+	isDir := strings.HasSuffix(name, "/")
+	if isDir {
+		name = strings.TrimSuffix(name, "/")
+	}
+	if name == "" {
+		return "", false, &Error{Entry: f.Name, Reason: "has an empty name"}
+	}
+	if strings.HasPrefix(name, "/") || (len(name) >= 2 && name[1] == ':') {
+		return "", false, &Error{Entry: f.Name, Reason: "is an absolute path"}
+	}
+	for _, seg := range strings.Split(name, "/") {
+		if err := fsroot.CheckName(seg); err != nil {
+			var pe *fsroot.PathError
+			if errors.As(err, &pe) {
+				return "", false, &Error{Entry: f.Name, Reason: strings.Replace(pe.Reason, "has a name", "has a segment", 1)}
+			}
+			return "", false, &Error{Entry: f.Name, Reason: err.Error()}
+		}
+	}
+	return name, isDir || f.Mode().IsDir(), nil
+}
+
+func checkEntry(f *zip.File, isDir bool, l Limits) error {
+	mode := f.Mode()
+	switch {
+	case mode&fs.ModeSymlink != 0:
+		return &Error{Entry: f.Name, Reason: "is a symbolic link; links are not extracted"}
+	case mode&(fs.ModeDevice|fs.ModeNamedPipe|fs.ModeSocket|fs.ModeCharDevice|fs.ModeIrregular) != 0:
+		return &Error{Entry: f.Name, Reason: "is not a regular file or folder"}
+	case f.Flags&0x1 != 0:
+		return &Error{Entry: f.Name, Reason: "is encrypted; encrypted archives are not supported"}
+	case isDir:
+		return nil
+	case f.Method != zip.Store && f.Method != zip.Deflate:
+		return &Error{Entry: f.Name, Reason: fmt.Sprintf("uses compression method %d; only Store and Deflate are supported", f.Method)}
+	case f.UncompressedSize64 >= RatioFloorBytes && float64(f.UncompressedSize64) > l.MaxRatio*float64(max(f.CompressedSize64, 1)):
+		return &Error{Entry: f.Name, Reason: fmt.Sprintf("expands %.0f times; the limit is %.0f (a ZIP bomb?)",
+			float64(f.UncompressedSize64)/float64(max(f.CompressedSize64, 1)), l.MaxRatio), TooLarge: true}
+	}
+	return nil
+}
+
+func parentOf(name string) string {
+	i := strings.LastIndexByte(name, '/')
+	if i < 0 {
+		return ""
+	}
+	return name[:i]
+}

@@ -71,6 +71,8 @@ type taskPlan struct {
 	identities []string
 	// appLogFile is the absolute path (or glob) of the app's log, or "".
 	appLogFile string
+	// permitIUSR grants IUSR read access to the task's local directory.
+	permitIUSR bool
 	// warnings are accepted-but-ignored settings, reported as task events.
 	warnings []string
 }
@@ -101,7 +103,7 @@ func (v *validator) warn(field, format string, a ...any) {
 func planTask(tc *TaskConfig, cfg *drivers.TaskConfig, s *driverSettings, hostEnv []string) (*taskPlan, error) {
 	v := &validator{}
 	taskDir := filepath.Join(cfg.AllocDir, cfg.Name)
-	p := &taskPlan{poolNames: map[string]string{}}
+	p := &taskPlan{poolNames: map[string]string{}, permitIUSR: tc.PermitIUSR}
 
 	apps := v.applications(tc, taskDir)
 	used := map[string]bool{}

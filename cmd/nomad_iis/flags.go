@@ -1,0 +1,109 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+)
+
+// Environment variables that may carry the Management API's secrets instead
+// of the command line, where every local user can read them.
+const (
+	envAPIKey    = "NOMAD_IIS_MANAGEMENT_API_KEY"
+	envJWTSecret = "NOMAD_IIS_MANAGEMENT_API_JWT_SECRET"
+)
+
+// options are the plugin's command-line arguments (plugin "nomad_iis" {
+// args = [...] }). Both "--flag=value" and "--flag value" work.
+type options struct {
+	// port is nomad-iis's gRPC port; Nomad's go-plugin handshake picks the
+	// port here, so it is accepted and ignored.
+	port int
+	// api are the Management API settings.
+	api managementFlags
+}
+
+// managementFlags are the Management API's command-line settings.
+type managementFlags struct {
+	// Port enables the API; 0 leaves it off.
+	Port int
+	// Keys are accepted in X-Api-Key (repeatable, or comma-separated).
+	Keys []string
+	// JWTSecret is the HS256 secret of bearer tokens.
+	JWTSecret string
+	// Bind is the listen address: by default 127.0.0.1 without a key or
+	// secret, 0.0.0.0 (as nomad-iis) with one.
+	Bind string
+	// TLSCert and TLSKey enable HTTPS.
+	TLSCert, TLSKey string
+}
+
+// listFlag collects a repeatable, comma-separated string flag.
+type listFlag struct{ values *[]string }
+
+func (l listFlag) String() string {
+	if l.values == nil {
+		return ""
+	}
+	return strings.Join(*l.values, ",")
+}
+
+func (l listFlag) Set(v string) error {
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			*l.values = append(*l.values, s)
+		}
+	}
+	return nil
+}
+
+// parseArgs parses the plugin's arguments; getenv supplies the secrets'
+// environment variables.
+func parseArgs(args []string, getenv func(string) string, stderr io.Writer) (*options, error) {
+	o := &options{}
+	fs := flag.NewFlagSet("nomad_iis", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.IntVar(&o.port, "port", 0, "ignored; accepted for nomad-iis compatibility (the plugin port is negotiated by Nomad)")
+	fs.IntVar(&o.api.Port, "management-api-port", 0, "TCP port of the Management API; 0 (the default) leaves it off")
+	fs.Var(listFlag{&o.api.Keys}, "management-api-key", "API key accepted in the X-Api-Key header; repeat or separate with commas for several (or set "+envAPIKey+")")
+	fs.StringVar(&o.api.JWTSecret, "management-api-jwt-secret", "", "HS256 secret of JWT bearer tokens (or set "+envJWTSecret+")")
+	fs.StringVar(&o.api.Bind, "management-api-bind", "", "listen address of the Management API (default 127.0.0.1 without a key or secret, else 0.0.0.0)")
+	fs.StringVar(&o.api.TLSCert, "management-api-tls-cert", "", "PEM certificate (chain) for HTTPS")
+	fs.StringVar(&o.api.TLSKey, "management-api-tls-key", "", "PEM private key for HTTPS")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if v := getenv(envAPIKey); v != "" {
+		if err := (listFlag{&o.api.Keys}).Set(v); err != nil {
+			return nil, err
+		}
+	}
+	if o.api.JWTSecret == "" {
+		o.api.JWTSecret = getenv(envJWTSecret)
+	}
+	if o.api.Bind == "" {
+		o.api.Bind = "127.0.0.1"
+		if len(o.api.Keys) > 0 || o.api.JWTSecret != "" {
+			o.api.Bind = "0.0.0.0"
+		}
+	}
+	if o.api.Port < 0 || o.api.Port > 65535 {
+		return nil, fmt.Errorf("--management-api-port: %d is not a TCP port (0 turns the API off)", o.api.Port)
+	}
+	return o, nil
+}
+
+// mustParseArgs parses os.Args or exits with status 2.
+func mustParseArgs() *options {
+	o, err := parseArgs(os.Args[1:], os.Getenv, os.Stderr)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "nomad_iis: %v\n", err)
+		os.Exit(2)
+	}
+	return o
+}

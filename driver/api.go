@@ -1,0 +1,123 @@
+package driver
+
+import (
+	"time"
+
+	"github.com/nomad-iis/nomad-iis/ps"
+)
+
+// This file is what the Management API sees of the driver: the IIS client,
+// the tasks and their IIS objects, task events, and the procdump settings.
+
+// TaskInfo describes one task the driver runs.
+type TaskInfo struct {
+	TaskID    string
+	AllocID   string
+	TaskName  string
+	TaskGroup string
+	Namespace string
+	JobID     string
+	JobName   string
+	// TaskDir is the task's directory (<alloc dir>/<task>).
+	TaskDir string
+	// SiteName is the site the task owns, or its target website.
+	SiteName string
+	// OwnsSite is false for a task in a target website.
+	OwnsSite bool
+	// TargetWebsite is the target website, "" for a task that owns its site.
+	TargetWebsite string
+	// AppPools maps each pool alias to its IIS name.
+	AppPools map[string]string
+	// DefaultAppPool is the alias of the site's default pool.
+	DefaultAppPool string
+	// Bindings are the site's bindings with resolved ports.
+	Bindings []ps.BindingSpec
+	// ApplicationAliases are the task's applications ("" is the root).
+	ApplicationAliases []string
+	// Running is false once the task exited.
+	Running bool
+	// Recovered is true for a task re-attached after a plugin restart.
+	Recovered bool
+	// StartedAt is when the task was started.
+	StartedAt time.Time
+}
+
+// IIS returns the typed client of the backend, nil before SetConfig.
+func (d *Driver) IIS() *ps.IIS {
+	_, iis := d.backend()
+	return iis
+}
+
+// Tasks lists the tasks the driver runs, ordered by task id.
+func (d *Driver) Tasks() []TaskInfo {
+	handles := d.tasks.All()
+	out := make([]TaskInfo, 0, len(handles))
+	for _, h := range handles {
+		out = append(out, h.info())
+	}
+	return out
+}
+
+// LookupTask finds the task taskName of allocation allocID.
+func (d *Driver) LookupTask(allocID, taskName string) (TaskInfo, bool) {
+	for _, h := range d.tasks.All() {
+		if h.cfg.AllocID == allocID && h.cfg.Name == taskName {
+			return h.info(), true
+		}
+	}
+	return TaskInfo{}, false
+}
+
+// MarkPoolsStopped records that the task's pools were stopped (true) or
+// started (false) on purpose, by the Management API: while marked, a
+// stopped pool does not end the task. It reports whether the task is known.
+func (d *Driver) MarkPoolsStopped(taskID string, stopped bool) bool {
+	h, ok := d.tasks.Get(taskID)
+	if !ok {
+		return false
+	}
+	h.setHeld(h.state.poolNames(), stopped)
+	h.refresh()
+	return true
+}
+
+// ProcdumpConfig returns the plugin's procdump block, nil when there is none.
+func (d *Driver) ProcdumpConfig() *ProcdumpConfig {
+	s, _ := d.backend()
+	if s == nil || s.Procdump == nil {
+		return nil
+	}
+	pd := *s.Procdump
+	return &pd
+}
+
+// info is the TaskInfo of h.
+func (h *taskHandle) info() TaskInfo {
+	pools := make(map[string]string, len(h.state.AppPools))
+	for k, v := range h.state.AppPools {
+		pools[k] = v
+	}
+	ti := TaskInfo{
+		TaskID:             h.cfg.ID,
+		AllocID:            h.cfg.AllocID,
+		TaskName:           h.cfg.Name,
+		TaskGroup:          h.cfg.TaskGroupName,
+		Namespace:          h.cfg.Namespace,
+		JobID:              h.cfg.JobID,
+		JobName:            h.cfg.JobName,
+		TaskDir:            h.state.TaskDir,
+		SiteName:           h.state.SiteName,
+		OwnsSite:           h.state.OwnsSite,
+		AppPools:           pools,
+		DefaultAppPool:     h.state.DefaultAppPool,
+		Bindings:           append([]ps.BindingSpec(nil), h.state.Bindings...),
+		ApplicationAliases: append([]string(nil), h.state.ApplicationAliases...),
+		Running:            h.isRunning(),
+		Recovered:          h.recovered,
+		StartedAt:          h.state.StartedAt,
+	}
+	if !h.state.OwnsSite {
+		ti.TargetWebsite = h.state.SiteName
+	}
+	return ti
+}

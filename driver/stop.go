@@ -1,0 +1,176 @@
+package driver
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/hashicorp/nomad/plugins/drivers"
+	"github.com/nomad-iis/nomad-iis/ps"
+	"github.com/shirou/gopsutil/v4/process"
+)
+
+const (
+	// destroyStopTimeout is how long a forced DestroyTask of a running task
+	// waits for its workers before killing them.
+	destroyStopTimeout = 5 * time.Second
+	// workerPollInterval is how often a stop checks whether the pools'
+	// workers have exited. IIS has no event for it.
+	workerPollInterval = 200 * time.Millisecond
+	// pidReuseSlack is how far a process's start time may be from the one
+	// IIS reported for a worker before the PID is taken as reused.
+	pidReuseSlack = 2 * time.Second
+)
+
+// stopTask runs the stop sequence once: the pre-stop hook, then the pools
+// are stopped and their workers given timeout to exit, then the task exits
+// with code 0. A task that already exited is left alone.
+func (d *Driver) stopTask(h *taskHandle, timeout time.Duration, signal string) error {
+	if !h.beginStop() {
+		return nil
+	}
+	s, _ := d.backend()
+	h.logger.Info("stopping task", "timeout_ms", timeout.Milliseconds(), "signal", signal)
+	if s != nil {
+		if err := d.runHook(h.iis, s, ps.HookPreStop, h.hookContext(), h.ref, h.logger); err != nil {
+			d.emitEvent(h.ref, "Warning: "+err.Error(), nil)
+		}
+	}
+	err := d.stopPools(h, timeout)
+	h.exit(&drivers.ExitResult{})
+	return err
+}
+
+// stopPools asks every pool of the task to stop, waits until their workers
+// have exited or timeout passed, then kills the workers that remain.
+func (d *Driver) stopPools(h *taskHandle, timeout time.Duration) error {
+	names := h.state.poolNames()
+	var errs []error
+	for alias, name := range h.state.AppPools {
+		ctx, cancel := h.callCtx()
+		_, err := h.iis.StopAppPool(ctx, name, 0)
+		cancel()
+		switch {
+		case errors.Is(err, ps.ErrNotFound):
+		case err != nil:
+			errs = append(errs, fmt.Errorf("stop application pool %s: %w", name, err))
+		default:
+			d.emitEvent(h.ref, fmt.Sprintf("ApplicationPool stopped: %s (%s)", alias, name), nil)
+		}
+	}
+
+	deadline := time.Now().Add(timeout)
+	for {
+		ctx, cancel := h.callCtx()
+		pools, err := h.iis.GetAppPools(ctx, names...)
+		cancel()
+		if err != nil {
+			errs = append(errs, fmt.Errorf("read application pools: %w", err))
+			break
+		}
+		workers := liveWorkers(pools)
+		if len(workers) == 0 {
+			break
+		}
+		left := time.Until(deadline)
+		if left <= 0 {
+			d.killWorkers(h, workers, timeout)
+			break
+		}
+		select {
+		case <-d.ctx.Done():
+			return errors.Join(append(errs, d.ctx.Err())...)
+		case <-time.After(min(left, workerPollInterval)):
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("stop task: %w", errors.Join(errs...))
+	}
+	return nil
+}
+
+// poolWorker is one worker process and the pool it serves.
+type poolWorker struct {
+	pool string
+	ps.WorkerProcess
+}
+
+// liveWorkers lists the worker processes of pools, sorted by PID.
+func liveWorkers(pools []ps.AppPool) []poolWorker {
+	var out []poolWorker
+	for _, p := range pools {
+		for _, w := range p.WorkerProcesses {
+			out = append(out, poolWorker{pool: p.Name, WorkerProcess: w})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ProcessID < out[j].ProcessID })
+	return out
+}
+
+// killWorkers kills workers that outlived the stop timeout. A PID whose
+// process started at another time than IIS reported is not the worker any
+// more and is left alone.
+func (d *Driver) killWorkers(h *taskHandle, workers []poolWorker, timeout time.Duration) {
+	for _, w := range workers {
+		p, err := process.NewProcess(int32(w.ProcessID))
+		if err != nil {
+			continue // already gone
+		}
+		if !w.StartTime.IsZero() {
+			if ms, err := p.CreateTime(); err == nil {
+				if diff := time.UnixMilli(ms).Sub(w.StartTime); diff > pidReuseSlack || diff < -pidReuseSlack {
+					continue
+				}
+			}
+		}
+		if err := p.Kill(); err != nil {
+			h.logger.Warn("cannot kill worker process", "pid", w.ProcessID, "app_pool", w.pool, "error", err)
+			continue
+		}
+		h.logger.Warn("killed worker process that outlived the kill timeout", "pid", w.ProcessID, "app_pool", w.pool)
+		d.emitEvent(h.ref, fmt.Sprintf("Killed worker process %d of application pool %s: it did not exit within %s", w.ProcessID, w.pool, timeout), nil)
+	}
+}
+
+// destroyTask removes the task's IIS objects, ends its goroutines and
+// forgets it. A running task is stopped first when force is set.
+func (d *Driver) destroyTask(h *taskHandle, force bool) error {
+	if h.isRunning() {
+		if !force {
+			return errors.New("cannot destroy a running task: stop it first, or destroy with force")
+		}
+		if err := d.stopTask(h, destroyStopTimeout, ""); err != nil {
+			h.logger.Warn("forced stop before destroy failed", "error", err)
+		}
+	}
+	err := d.removeTask(h)
+	h.cancel()
+	h.wg.Wait()
+	if s, _ := d.backend(); s != nil && err == nil {
+		if herr := d.runHook(h.iis, s, ps.HookPostStop, h.hookContext(), h.ref, h.logger); herr != nil {
+			d.emitEvent(h.ref, "Warning: "+herr.Error(), nil)
+		}
+	}
+	d.tasks.Delete(h.ref.taskID)
+	return err
+}
+
+// removeTask removes what the task created, once.
+func (d *Driver) removeTask(h *taskHandle) error {
+	h.stateLock.Lock()
+	h.stopping = true
+	done := h.removed
+	h.stateLock.Unlock()
+	if done {
+		return nil
+	}
+	if err := d.removeObjects(h.ref, h.iis, h.callTimeout, h.state.removeArgs(), h.logger); err != nil {
+		return err
+	}
+	h.stateLock.Lock()
+	h.removed = true
+	h.stateLock.Unlock()
+	h.logger.Info("removed the task's site and pools", "site", h.state.SiteName)
+	return nil
+}

@@ -1,0 +1,87 @@
+package driver
+
+import (
+	"sort"
+	"time"
+
+	"github.com/nomad-iis/nomad-iis/ps"
+)
+
+// taskHandleVersion is the version of TaskState this driver writes. Bump it
+// and teach RecoverTask the old layout when a field changes meaning.
+const taskHandleVersion = 1
+
+// TaskState is what the driver persists in the task handle (Nomad keeps it
+// in the client's state database) so that RecoverTask can find a task's IIS
+// objects again after the plugin or the client restarted. The task's config
+// block is not available on recovery; everything needed later is here.
+//
+// Important: the fields are encoded by name with MessagePack. Renaming one
+// loses it for tasks that were started before the rename.
+type TaskState struct {
+	// StartedAt is when StartTask created the site.
+	StartedAt time.Time
+	// TaskDir is the task's directory (<alloc dir>/<task>).
+	TaskDir string
+	// SiteName is the site the task owns, or the target website.
+	SiteName string
+	// OwnsSite is false for a task that added applications to a target website.
+	OwnsSite bool
+	// SiteID is the IIS id of the site (for its W3C log directory).
+	SiteID int64
+	// AppPools maps each pool alias to its IIS name.
+	AppPools map[string]string
+	// DefaultAppPool is the alias of the site's default pool.
+	DefaultAppPool string
+	// ApplicationAliases are the applications created ("" is the root).
+	ApplicationAliases []string
+	// AutoStartProviders are the providers the task registered.
+	AutoStartProviders []string
+	// Certificates are the thumbprints of the certificates this task
+	// imported (not the ones that were in the store before), to remove once
+	// no binding uses them.
+	Certificates []string
+	// Bindings are the site's bindings with resolved ports.
+	Bindings []ps.BindingSpec
+	// AppLogFile is the absolute path (or glob) of the app's log, or "".
+	AppLogFile string
+}
+
+// poolNames are the IIS names of the task's pools, sorted.
+func (s *TaskState) poolNames() []string {
+	out := make([]string, 0, len(s.AppPools))
+	for _, n := range s.AppPools {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// removeArgs is the RemoveTaskSite request for everything the task created.
+func (s *TaskState) removeArgs() *ps.RemoveTaskSiteArgs {
+	args := &ps.RemoveTaskSiteArgs{
+		AppPools:           s.poolNames(),
+		AutoStartProviders: s.AutoStartProviders,
+		Certificates:       s.Certificates,
+	}
+	if s.OwnsSite {
+		args.SiteName = s.SiteName
+	} else {
+		args.TargetWebsite = s.SiteName
+		args.ApplicationAliases = s.ApplicationAliases
+	}
+	return args
+}
+
+// hookContext is what the admin extension hooks are told about the task.
+func (h *taskHandle) hookContext() ps.HookContext {
+	return ps.HookContext{
+		AllocID:   h.cfg.AllocID,
+		TaskName:  h.cfg.Name,
+		JobName:   h.cfg.JobName,
+		Namespace: h.cfg.Namespace,
+		TaskDir:   h.state.TaskDir,
+		SiteName:  h.state.SiteName,
+		AppPools:  h.state.poolNames(),
+	}
+}

@@ -103,9 +103,15 @@ func (s *service) certificateFor(addr string, hello *tls.ClientHelloInfo) (*tls.
 		return nil, fmt.Errorf("no binding on %s", addr)
 	}
 	name := strings.ToLower(hello.ServerName)
+	var localIP net.IP
+	if hello.Conn != nil {
+		if ta, ok := hello.Conn.LocalAddr().(*net.TCPAddr); ok {
+			localIP = ta.IP
+		}
+	}
 	thumb := ""
 	if name != "" {
-		if b := ar.match(name, nil); b != nil && b.binding.Hostname != "" {
+		if b := ar.match(name, localIP); b != nil && b.binding.Hostname != "" {
 			thumb = b.binding.CertificateThumbprint
 		}
 	}

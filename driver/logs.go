@@ -3,6 +3,7 @@ package driver
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -10,6 +11,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/hashicorp/nomad/plugins/drivers"
 )
 
 // IIS has no console, so `nomad alloc logs` would show nothing. The driver
@@ -75,9 +78,14 @@ func (h *taskHandle) runLogForwarder(fifoPath string, src *tailer, interval time
 		}
 		return
 	}
+	// Closing the pipe when the task ends is what a process's exit does:
+	// Nomad's log collector then finishes and restarts with the task.
 	defer w.Close()
 	if src == nil {
-		<-h.ctx.Done()
+		select {
+		case <-h.ctx.Done():
+		case <-h.doneCh:
+		}
 		return
 	}
 	ticker := time.NewTicker(interval)
@@ -89,11 +97,29 @@ func (h *taskHandle) runLogForwarder(fifoPath string, src *tailer, interval time
 		}
 		select {
 		case <-h.ctx.Done():
-			_ = w.SetWriteDeadline(time.Now().Add(finalFlushTimeout))
-			_ = src.poll(w)
-			return
+		case <-h.doneCh:
 		case <-ticker.C:
+			continue
 		}
+		_ = w.SetWriteDeadline(time.Now().Add(finalFlushTimeout))
+		_ = src.poll(w)
+		return
+	}
+}
+
+// releaseLogPipes opens and closes the log pipes of a task that failed to
+// start, as a process that exited at once would: Nomad's log collector
+// then stops waiting for a writer.
+func releaseLogPipes(ctx context.Context, cfg *drivers.TaskConfig) {
+	for _, path := range []string{cfg.StdoutPath, cfg.StderrPath} {
+		if path == "" {
+			continue
+		}
+		octx, cancel := context.WithTimeout(ctx, finalFlushTimeout)
+		if w, err := openFIFO(octx, path); err == nil {
+			_ = w.Close()
+		}
+		cancel()
 	}
 }
 

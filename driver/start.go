@@ -33,10 +33,12 @@ func (d *Driver) startTask(cfg *drivers.TaskConfig) (*drivers.TaskHandle, *drive
 
 	var tc TaskConfig
 	if err := cfg.DecodeDriverConfig(&tc); err != nil {
+		releaseLogPipes(d.ctx, cfg)
 		return nil, nil, fmt.Errorf("failed to decode the task config: %w", err)
 	}
 	plan, err := planTask(&tc, cfg, s, os.Environ())
 	if err != nil {
+		releaseLogPipes(d.ctx, cfg)
 		return nil, nil, err
 	}
 	for _, w := range plan.warnings {
@@ -47,6 +49,7 @@ func (d *Driver) startTask(cfg *drivers.TaskConfig) (*drivers.TaskHandle, *drive
 	state, logs, err := d.createTask(cfg, plan, s, iis, logger)
 	if err != nil {
 		logger.Error("failed to start task", "error", err)
+		releaseLogPipes(d.ctx, cfg)
 		if errors.Is(err, ps.ErrUnavailable) {
 			return nil, nil, structs.NewRecoverableError(err, true)
 		}

@@ -125,7 +125,9 @@ type testTask struct {
 func (tt *testTask) taskDir() string { return filepath.Join(tt.cfg.AllocDir, tt.cfg.Name) }
 
 // url is http://127.0.0.1:<port><path>.
-func (tt *testTask) url(path string) string { return fmt.Sprintf("http://127.0.0.1:%d%s", tt.port, path) }
+func (tt *testTask) url(path string) string {
+	return fmt.Sprintf("http://127.0.0.1:%d%s", tt.port, path)
+}
 
 // newTask builds a task named name with the HCL config block hcl, a "http"
 // (and "https") port, an allocation directory with log pipes, and the files

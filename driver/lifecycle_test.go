@@ -347,9 +347,9 @@ func TestIISDriver_StartTask_VirtualDirectories(t *testing.T) {
     ip_address = "127.0.0.1"
   }
 }`, map[string]string{
-		"local/site/index.html":  "site",
-		"local/assets/app.css":   "body{}",
-		"local/docs/index.html":  "docs",
+		"local/site/index.html":   "site",
+		"local/assets/app.css":    "body{}",
+		"local/docs/index.html":   "docs",
 		"../alloc/data/img/a.txt": "shared file",
 	})
 	startTask(t, h, tt)

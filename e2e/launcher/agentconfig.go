@@ -16,8 +16,9 @@ const fingerprintDenylist = "env_aws,env_gce,env_azure,env_digitalocean"
 const driverDenylist = "docker,java,qemu"
 
 // agentConfig renders the agent's configuration: one server (bootstrapped
-// alone) and one client, everything on 127.0.0.1, and the plugin block.
-func (a *Agent) agentConfig() string {
+// alone) and, withClient, one client and the plugin block; everything on
+// 127.0.0.1.
+func (a *Agent) agentConfig(withClient bool) string {
 	var b strings.Builder
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	c := a.cfg
@@ -31,7 +32,11 @@ func (a *Agent) agentConfig() string {
 	w("disable_update_check = true\n\n")
 	w("ports {\n  http = %d\n  rpc  = %d\n  serf = %d\n}\n\n", c.HTTPPort, c.RPCPort, c.SerfPort)
 	w("advertise {\n  http = \"127.0.0.1\"\n  rpc  = \"127.0.0.1\"\n  serf = \"127.0.0.1\"\n}\n\n")
-	w("server {\n  enabled          = true\n  bootstrap_expect = 1\n}\n\n")
+	w("server {\n  enabled          = true\n  bootstrap_expect = 1\n}\n")
+	if !withClient {
+		return b.String()
+	}
+	w("\n")
 	w("client {\n  enabled = true\n")
 	if ifname := loopbackInterface(); ifname != "" {
 		// As -dev does: allocations get ports on the loopback address.
@@ -43,9 +48,12 @@ func (a *Agent) agentConfig() string {
 	w("  }\n}\n\n")
 
 	w("plugin \"nomad_iis\" {\n")
-	w("  args = [%s, %s]\n",
+	w("  args = [%s, %s, %s]\n",
 		hclString(fmt.Sprintf("--management-api-port=%d", c.ManagementAPIPort)),
-		hclString("--management-api-key="+c.ManagementAPIKey))
+		hclString("--management-api-key="+c.ManagementAPIKey),
+		// With a key the API would listen on every interface; a test or
+		// demo agent keeps it on loopback.
+		hclString("--management-api-bind=127.0.0.1"))
 	w("  config {\n")
 	w("    enabled              = true\n")
 	w("    fingerprint_interval = \"10s\"\n")

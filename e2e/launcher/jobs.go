@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"slices"
 	"strings"
@@ -143,15 +144,17 @@ func (a *Agent) remember(id string) {
 	}
 }
 
-// StopJob stops and purges a job, waits until its allocations have stopped
-// (the driver has removed their sites and pools by then) and garbage
-// collects them on the client, which removes their directories.
+// StopJob stops a job, waits until its allocations have stopped (the driver
+// has removed their sites and pools by then), garbage collects them on the
+// client, which removes their directories, and purges the job. The job is
+// purged last: a purge first would drop the allocations from the server's
+// state before the client has stopped them.
 func (a *Agent) StopJob(ctx context.Context, jobID string) error {
 	stubs, _, err := a.client.Jobs().Allocations(jobID, true, nil)
 	if err != nil {
 		return fmt.Errorf("allocations of %q: %w", jobID, err)
 	}
-	if _, _, err := a.client.Jobs().Deregister(jobID, true, nil); err != nil {
+	if _, _, err := a.client.Jobs().Deregister(jobID, false, nil); err != nil {
 		return fmt.Errorf("stop job %q: %w", jobID, err)
 	}
 	var errs []error
@@ -160,6 +163,9 @@ func (a *Agent) StopJob(ctx context.Context, jobID string) error {
 		if err := a.waitAllocStopped(ctx, s.ID); err != nil {
 			errs = append(errs, err)
 		}
+	}
+	if _, _, err := a.client.Jobs().Deregister(jobID, true, nil); err != nil {
+		errs = append(errs, fmt.Errorf("purge job %q: %w", jobID, err))
 	}
 	return errors.Join(errs...)
 }
@@ -175,7 +181,9 @@ func (a *Agent) waitAllocStopped(ctx context.Context, id string) error {
 			return fmt.Errorf("allocation %s: %w", id, err)
 		}
 		if alloc.ClientTerminalStatus() {
-			if err := a.client.Allocations().GC(alloc, nil); err != nil {
+			// The endpoint answers with an empty body, which the api
+			// package's JSON decoding reports as io.EOF.
+			if err := a.client.Allocations().GC(alloc, nil); err != nil && !errors.Is(err, io.EOF) {
 				return fmt.Errorf("garbage collect allocation %s: %w", id, err)
 			}
 			return nil

@@ -145,8 +145,12 @@ func Start(ctx context.Context, cfg Config) (*Agent, error) {
 		_ = a.cleanupFiles()
 		return nil, err
 	}
+	if err := a.bootstrap(ctx); err != nil {
+		_ = a.Stop(context.Background())
+		return nil, err
+	}
 	if err := a.startAgent(ctx); err != nil {
-		a.Stop(context.Background())
+		_ = a.Stop(context.Background())
 		return nil, err
 	}
 	return a, nil
@@ -244,7 +248,10 @@ func (a *Agent) prepare() error {
 	if err := copyFile(a.cfg.PluginBin, filepath.Join(a.pluginDir, pluginFileName())); err != nil {
 		return fmt.Errorf("launcher: copy the plugin: %w", err)
 	}
-	if err := os.WriteFile(a.configPath, []byte(a.agentConfig()), 0o600); err != nil {
+	if err := os.WriteFile(a.configPath, []byte(a.agentConfig(true)), 0o600); err != nil {
+		return fmt.Errorf("launcher: write the agent configuration: %w", err)
+	}
+	if err := os.WriteFile(a.serverConfigPath(), []byte(a.agentConfig(false)), 0o600); err != nil {
 		return fmt.Errorf("launcher: write the agent configuration: %w", err)
 	}
 	if a.marker, err = RandomKey(); err != nil {
@@ -264,6 +271,9 @@ func (a *Agent) prepare() error {
 	a.iis = ps.NewIIS(a.backend)
 	return nil
 }
+
+// serverConfigPath is the configuration of the bootstrap run: the server alone.
+func (a *Agent) serverConfigPath() string { return filepath.Join(a.dir, "server.hcl") }
 
 // tmpDir is the agent's TMPDIR: -dev sockets, go-plugin sockets and the
 // plugin's temporary files end up there.

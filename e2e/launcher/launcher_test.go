@@ -46,7 +46,7 @@ func TestAgent_agentConfig(t *testing.T) {
 		dataDir:  "/tmp/x/data",
 		stateDir: "/tmp/x/iissim",
 	}
-	got := a.agentConfig()
+	got := a.agentConfig(true)
 	for _, want := range []string{
 		`data_dir             = "/tmp/x/data"`,
 		`bind_addr            = "127.0.0.1"`,
@@ -54,7 +54,7 @@ func TestAgent_agentConfig(t *testing.T) {
 		"bootstrap_expect = 1",
 		`"fingerprint.denylist" = "env_aws,env_gce,env_azure,env_digitalocean"`,
 		`plugin "nomad_iis" {`,
-		`args = ["--management-api-port=5004", "--management-api-key=0123abcd"]`,
+		`args = ["--management-api-port=5004", "--management-api-key=0123abcd", "--management-api-bind=127.0.0.1"]`,
 		`backend              = "iissim"`,
 		`iissim_state_dir     = "/tmp/x/iissim"`,
 		`allowed_target_websites = ["*"]`,
@@ -63,6 +63,11 @@ func TestAgent_agentConfig(t *testing.T) {
 	}
 	must.StrNotContains(t, got, "powershell_path")
 	must.Eq(t, strings.Count(got, "{"), strings.Count(got, "}"))
+
+	server := a.agentConfig(false)
+	must.StrContains(t, server, "bootstrap_expect = 1")
+	must.StrNotContains(t, server, "client {")
+	must.StrNotContains(t, server, "plugin")
 }
 
 func TestFreePorts(t *testing.T) {

@@ -27,20 +27,71 @@ type agentProcess struct {
 
 // startAgent starts the agent process and waits until it is ready.
 func (a *Agent) startAgent(ctx context.Context) error {
+	started := time.Now()
+	p, err := a.spawn(a.configPath)
+	if err != nil {
+		return err
+	}
+	if err := a.waitReady(ctx, p, started); err != nil {
+		return err
+	}
+	a.log.Info("agent ready", "elapsed_ms", time.Since(started).Milliseconds())
+	return nil
+}
+
+// bootstrap runs the agent once as a server alone, until it has elected
+// itself and created its keyring, and stops it again. A client that starts
+// together with a fresh server can try to register in the milliseconds
+// between the election and the keyring's creation; it is then refused
+// ("keyring has not been initialized yet") and retries only 15 to 30 s
+// later. With the keyring on disk, the full agent's client registers at once.
+func (a *Agent) bootstrap(ctx context.Context) error {
+	started := time.Now()
+	p, err := a.spawn(a.serverConfigPath())
+	if err != nil {
+		return err
+	}
+	waitCtx, cancel := context.WithTimeout(ctx, a.cfg.ReadyTimeout)
+	defer cancel()
+	tick := time.NewTicker(pollInterval)
+	defer tick.Stop()
+	for ready := false; !ready; {
+		select {
+		case <-p.done:
+			return fmt.Errorf("launcher: the agent exited during its bootstrap (%v); the end of %s:\n%s", p.err, a.logPath, a.LogTail(40))
+		case <-waitCtx.Done():
+			_ = a.stopAgent(context.Background())
+			return fmt.Errorf("launcher: the server has no keyring after %s: %w; the end of %s:\n%s",
+				a.cfg.ReadyTimeout, waitCtx.Err(), a.logPath, a.LogTail(40))
+		case <-tick.C:
+		}
+		keys, _, err := a.client.Keyring().List(nil)
+		ready = err == nil && len(keys) > 0
+	}
+	stopCtx, cancelStop := context.WithTimeout(ctx, a.cfg.StopTimeout)
+	defer cancelStop()
+	if err := a.stopAgent(stopCtx); err != nil {
+		return err
+	}
+	a.log.Info("server bootstrapped", "elapsed_ms", time.Since(started).Milliseconds())
+	return nil
+}
+
+// spawn starts the agent binary with a configuration file.
+func (a *Agent) spawn(configPath string) (*agentProcess, error) {
 	logFile, err := os.OpenFile(a.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
-		return fmt.Errorf("launcher: open the agent log: %w", err)
+		return nil, fmt.Errorf("launcher: open the agent log: %w", err)
 	}
-	cmd := exec.Command(a.cfg.NomadBin, "agent", "-config", a.configPath, "-plugin-dir", a.pluginDir)
+	cmd := exec.Command(a.cfg.NomadBin, "agent", "-config", configPath, "-plugin-dir", a.pluginDir)
 	cmd.Env = a.agentEnv()
 	cmd.Dir = a.dir
 	cmd.Stdout = logFile
 	cmd.Stderr = logFile
 	detach(cmd)
-	started := time.Now()
 	if err := cmd.Start(); err != nil {
 		_ = logFile.Close()
-		return fmt.Errorf("launcher: start %s: %w", a.cfg.NomadBin, err)
+		return nil, fmt.Errorf("launcher: start %s: %w", a.cfg.NomadBin, err)
 	}
 	p := &agentProcess{cmd: cmd, logFile: logFile, done: make(chan struct{})}
 	go func() {
@@ -51,13 +102,8 @@ func (a *Agent) startAgent(ctx context.Context) error {
 	a.procLock.Lock()
 	a.proc = p
 	a.procLock.Unlock()
-	a.log.Info("agent started", "pid", cmd.Process.Pid, "address", a.Address(), "log", a.logPath)
-
-	if err := a.waitReady(ctx, p, started); err != nil {
-		return err
-	}
-	a.log.Info("agent ready", "elapsed_ms", time.Since(started).Milliseconds())
-	return nil
+	a.log.Info("agent started", "pid", cmd.Process.Pid, "config", filepath.Base(configPath), "address", a.Address(), "log", a.logPath)
+	return p, nil
 }
 
 // agentEnv is the launcher's environment without what breaks the agent,

@@ -2,6 +2,7 @@ package launcher
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -29,6 +30,9 @@ func (a *Agent) waitReady(ctx context.Context, p *agentProcess, since time.Time)
 		case <-p.done:
 			return fmt.Errorf("launcher: the agent exited during start (%v); the end of %s:\n%s", p.err, a.logPath, a.LogTail(40))
 		case <-ctx.Done():
+			if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				return fmt.Errorf("launcher: waiting for the agent: %w", ctx.Err())
+			}
 			return fmt.Errorf("launcher: the agent is not ready after %s: %s; the end of %s:\n%s",
 				a.cfg.ReadyTimeout, status, a.logPath, a.LogTail(40))
 		case <-tick.C:

@@ -1,0 +1,725 @@
+<#
+    Private helpers of the NomadIis module: errors, argument checks and
+    access to the IIS configuration. Dot-sourced by NomadIis.psm1.
+#>
+
+# Characters IIS refuses in site and pool names and in application aliases.
+$script:BadNameCharacters = '\/?;:@&=+$,|"<>*'
+$script:BadAliasCharacters = '\?;:@&=+$,|"<>*'
+
+# Set by Initialize-IisAdministration: why IIS cannot be managed, or $null.
+$script:IisUnavailableReason = 'the IISAdministration module has not been loaded'
+
+function New-NomadIisError
+{
+    <#
+    .SYNOPSIS
+        Throws a terminating error of one of the contract's error kinds.
+
+    .DESCRIPTION
+        Every error the module raises on purpose goes through this helper. The
+        error id is "NomadIis.<Kind>" and the exception carries the kind in
+        its Data as well; host.ps1 turns either into the kind of the error
+        frame. Anything that does not come from here is reported as Internal.
+        Messages name fields and objects, never the value of a secret.
+
+    .PARAMETER Kind
+        NotFound, InvalidArgument, Conflict, Unavailable or Internal.
+
+    .PARAMETER Message
+        The message for the operator.
+
+    .PARAMETER InnerException
+        The exception that caused this error, kept for diagnostics.
+    #>
+    [CmdletBinding()]
+    [OutputType([System.Void])]
+    param
+    (
+        [Parameter(Mandatory = $true)]
+        [ValidateSet('NotFound', 'InvalidArgument', 'Conflict', 'Unavailable', 'Internal')]
+        [System.String]
+        $Kind,
+
+        [Parameter(Mandatory = $true)]
+        [ValidateNotNullOrEmpty()]
+        [System.String]
+        $Message,
+
+        [Parameter()]
+        [System.Exception]
+        $InnerException
+    )
+
+    $ErrorActionPreference = 'Stop'
+
+    $category = [System.Management.Automation.ErrorCategory]::NotSpecified
+    switch ($Kind)
+    {
+        'NotFound'
+        {
+            $category = [System.Management.Automation.ErrorCategory]::ObjectNotFound
+        }
+        'InvalidArgument'
+        {
+            $category = [System.Management.Automation.ErrorCategory]::InvalidArgument
+        }
+        'Conflict'
+        {
+            $category = [System.Management.Automation.ErrorCategory]::ResourceExists
+        }
+        'Unavailable'
+        {
+            $category = [System.Management.Automation.ErrorCategory]::ResourceUnavailable
+        }
+    }
+
+    if ($null -eq $InnerException)
+    {
+        $exception = New-Object -TypeName System.InvalidOperationException -ArgumentList $Message
+    }
+    else
+    {
+        $exception = New-Object -TypeName System.InvalidOperationException -ArgumentList $Message, $InnerException
+    }
+    $exception.Data['NomadIisKind'] = $Kind
+    $record = New-Object -TypeName System.Management.Automation.ErrorRecord -ArgumentList $exception, ('NomadIis.' + $Kind), $category, $null
+    throw $record
+}
+
+function Get-InnermostMessage
+{
+    <#
+    .SYNOPSIS
+        Returns the message of the innermost exception of an error record:
+        the .NET message without PowerShell's "Exception calling ..." wrapper.
+    #>
+    [CmdletBinding()]
+    [OutputType([System.String])]
+    param
+    (
+        [Parameter(Mandatory = $true)]
+        [System.Management.Automation.ErrorRecord]
+        $ErrorRecord
+    )
+
+    $ErrorActionPreference = 'Stop'
+    $exception = $ErrorRecord.Exception
+    while ($null -ne $exception.InnerException)
+    {
+        $exception = $exception.InnerException
+    }
+    return $exception.Message.Trim()
+}
+
+function Initialize-IisAdministration
+{
+    <#
+    .SYNOPSIS
+        Loads the IISAdministration module, or records why IIS cannot be
+        managed so that the IIS operations fail with Unavailable while
+        TestConnection and GetServerInfo keep working.
+    #>
+    [CmdletBinding()]
+    [OutputType([System.Void])]
+    param ()
+
+    $ErrorActionPreference = 'Stop'
+    $importArguments = @{
+        Name        = 'IISAdministration'
+        ErrorAction = 'Stop'
+        Verbose     = $false
+    }
+    if ($PSVersionTable.PSEdition -eq 'Core')
+    {
+        # PowerShell 7 would otherwise proxy the module through a Windows
+        # PowerShell session and hand back deserialized copies of the objects.
+        $importArguments['SkipEditionCheck'] = $true
+    }
+    try
+    {
+        $null = Import-Module @importArguments
+        $script:IisUnavailableReason = $null
+    }
+    catch
+    {
+        $script:IisUnavailableReason = 'the IISAdministration module cannot be loaded (is the IIS Management Scripts and Tools feature installed?): ' + (Get-InnermostMessage -ErrorRecord $_)
+    }
+}
+
+function Assert-IisAvailable
+{
+    <#
+    .SYNOPSIS
+        Fails with Unavailable when IIS cannot be managed on this machine.
+    #>
+    [CmdletBinding()]
+    [OutputType([System.Void])]
+    param ()
+
+    $ErrorActionPreference = 'Stop'
+    if ($null -ne $script:IisUnavailableReason)
+    {
+        New-NomadIisError -Kind Unavailable -Message $script:IisUnavailableReason
+    }
+}
+
+function Get-ServerManager
+{
+    <#
+    .SYNOPSIS
+        Returns IISAdministration's server manager with a fresh view of
+        applicationHost.config.
+
+    .DESCRIPTION
+        IISAdministration keeps one ServerManager per session and never
+        re-reads the configuration on its own, so changes made by
+        administrators or other tools since the last call would be invisible.
+        Every operation therefore starts from Reset-IISServerManager.
+    #>
+    [CmdletBinding()]
+    [OutputType([System.Object])]
+    param ()
+
+    $ErrorActionPreference = 'Stop'
+    Assert-IisAvailable
+    $null = Reset-IISServerManager -Confirm:$false
+    return (Get-IISServerManager)
+}
+
+function Invoke-ConfigurationChange
+{
+    <#
+    .SYNOPSIS
+        Runs a change of the IIS configuration as one commit: all of it or
+        nothing.
+
+    .DESCRIPTION
+        Starts an IISAdministration commit delay, runs the script block with
+        the shared server manager and the plan as its arguments (pass what
+        the change needs through the plan, not through variables of the
+        caller), and commits with
+        Stop-IISCommitDelay -Commit $true. When the script block or the commit
+        fails, the delay is stopped with -Commit $false, the server manager is
+        reset (dropping every uncommitted change) and the error is rethrown
+        unchanged. The script block's output is returned.
+
+    .PARAMETER Change
+        The change: param ($serverManager, $plan). It must not commit.
+
+    .PARAMETER Plan
+        What the change needs to know.
+    #>
+    [CmdletBinding()]
+    [OutputType([System.Object])]
+    param
+    (
+        [Parameter(Mandatory = $true)]
+        [System.Management.Automation.ScriptBlock]
+        $Change,
+
+        [Parameter(Mandatory = $true)]
+        [System.Collections.Hashtable]
+        $Plan
+    )
+
+    $ErrorActionPreference = 'Stop'
+    Assert-IisAvailable
+    $null = Reset-IISServerManager -Confirm:$false
+    $null = Start-IISCommitDelay
+    try
+    {
+        $serverManager = Get-IISServerManager
+        $result = & $Change $serverManager $Plan
+        $null = Stop-IISCommitDelay -Commit $true
+    }
+    catch
+    {
+        $failure = $_
+        try
+        {
+            $null = Stop-IISCommitDelay -Commit $false
+        }
+        catch
+        {
+            # The commit itself failed and already ended the delay: nothing
+            # is left to discard.
+            Write-Verbose -Message ('discarding the configuration change: ' + $_.Exception.Message)
+        }
+        $null = Reset-IISServerManager -Confirm:$false
+        throw $failure
+    }
+    return $result
+}
+
+function Test-NameEqual
+{
+    <#
+    .SYNOPSIS
+        Compares two IIS names (sites, pools, paths) the way IIS does:
+        ignoring case.
+    #>
+    [CmdletBinding()]
+    [OutputType([System.Boolean])]
+    param
+    (
+        [Parameter(Mandatory = $true)]
+        [AllowEmptyString()]
+        [AllowNull()]
+        [System.String]
+        $Left,
+
+        [Parameter(Mandatory = $true)]
+        [AllowEmptyString()]
+        [AllowNull()]
+        [System.String]
+        $Right
+    )
+
+    $ErrorActionPreference = 'Stop'
+    return [System.String]::Equals($Left, $Right, [System.StringComparison]::OrdinalIgnoreCase)
+}
+
+function Find-Site
+{
+    <#
+    .SYNOPSIS
+        Returns the site with the given name, or $null.
+    #>
+    [CmdletBinding()]
+    [OutputType([System.Object])]
+    param
+    (
+        [Parameter(Mandatory = $true)]
+        [System.Object]
+        $ServerManager,
+
+        [Parameter(Mandatory = $true)]
+        [AllowEmptyString()]
+        [System.String]
+        $Name
+    )
+
+    $ErrorActionPreference = 'Stop'
+    foreach ($site in $ServerManager.Sites)
+    {
+        if (Test-NameEqual -Left $site.Name -Right $Name)
+        {
+            return $site
+        }
+    }
+    return $null
+}
+
+function Find-AppPool
+{
+    <#
+    .SYNOPSIS
+        Returns the application pool with the given name, or $null.
+    #>
+    [CmdletBinding()]
+    [OutputType([System.Object])]
+    param
+    (
+        [Parameter(Mandatory = $true)]
+        [System.Object]
+        $ServerManager,
+
+        [Parameter(Mandatory = $true)]
+        [AllowEmptyString()]
+        [System.String]
+        $Name
+    )
+
+    $ErrorActionPreference = 'Stop'
+    foreach ($pool in $ServerManager.ApplicationPools)
+    {
+        if (Test-NameEqual -Left $pool.Name -Right $Name)
+        {
+            return $pool
+        }
+    }
+    return $null
+}
+
+function Find-Application
+{
+    <#
+    .SYNOPSIS
+        Returns the application of a site at a path ("/" or "/alias"), or $null.
+    #>
+    [CmdletBinding()]
+    [OutputType([System.Object])]
+    param
+    (
+        [Parameter(Mandatory = $true)]
+        [System.Object]
+        $Site,
+
+        [Parameter(Mandatory = $true)]
+        [ValidateNotNullOrEmpty()]
+        [System.String]
+        $Path
+    )
+
+    $ErrorActionPreference = 'Stop'
+    foreach ($application in $Site.Applications)
+    {
+        if (Test-NameEqual -Left $application.Path -Right $Path)
+        {
+            return $application
+        }
+    }
+    return $null
+}
+
+function Get-ObjectStateName
+{
+    <#
+    .SYNOPSIS
+        Returns the runtime state of a site or pool as text (Starting,
+        Started, Stopping, Stopped), or Unknown when the Windows Process
+        Activation Service cannot tell (it is stopped, or has not picked up
+        a new object yet).
+    #>
+    [CmdletBinding()]
+    [OutputType([System.String])]
+    param
+    (
+        [Parameter(Mandatory = $true)]
+        [System.Object]
+        $InputObject
+    )
+
+    $ErrorActionPreference = 'Stop'
+    $state = ''
+    try
+    {
+        $state = [System.String] $InputObject.State
+    }
+    catch
+    {
+        $state = ''
+    }
+    if ($state.Length -eq 0)
+    {
+        return 'Unknown'
+    }
+    return $state
+}
+
+function Get-OptionalValue
+{
+    <#
+    .SYNOPSIS
+        Returns a property of a request object (a PSCustomObject made from
+        JSON), or $null when the request does not carry it.
+    #>
+    [CmdletBinding()]
+    [OutputType([System.Object])]
+    param
+    (
+        [Parameter(Mandatory = $true)]
+        [AllowNull()]
+        [System.Object]
+        $InputObject,
+
+        [Parameter(Mandatory = $true)]
+        [ValidateNotNullOrEmpty()]
+        [System.String]
+        $Name
+    )
+
+    $ErrorActionPreference = 'Stop'
+    if ($null -eq $InputObject)
+    {
+        return $null
+    }
+    $property = $InputObject.PSObject.Properties[$Name]
+    if ($null -eq $property)
+    {
+        return $null
+    }
+    # The comma hands an array over whole instead of unrolling it.
+    return , $property.Value
+}
+
+function Get-StringValue
+{
+    <#
+    .SYNOPSIS
+        Returns a text property of a request object, '' when it is absent.
+    #>
+    [CmdletBinding()]
+    [OutputType([System.String])]
+    param
+    (
+        [Parameter(Mandatory = $true)]
+        [AllowNull()]
+        [System.Object]
+        $InputObject,
+
+        [Parameter(Mandatory = $true)]
+        [ValidateNotNullOrEmpty()]
+        [System.String]
+        $Name
+    )
+
+    $ErrorActionPreference = 'Stop'
+    $value = Get-OptionalValue -InputObject $InputObject -Name $Name
+    if ($null -eq $value)
+    {
+        return ''
+    }
+    return [System.String] $value
+}
+
+function Get-ListValue
+{
+    <#
+    .SYNOPSIS
+        Returns a list property of a request object as an array without
+        null entries; an empty array when the request does not carry it.
+    #>
+    [CmdletBinding()]
+    [OutputType([System.Object[]])]
+    param
+    (
+        [Parameter(Mandatory = $true)]
+        [AllowNull()]
+        [System.Object]
+        $InputObject,
+
+        [Parameter(Mandatory = $true)]
+        [ValidateNotNullOrEmpty()]
+        [System.String]
+        $Name
+    )
+
+    $ErrorActionPreference = 'Stop'
+    $list = New-Object -TypeName System.Collections.Generic.List[System.Object]
+    $value = Get-OptionalValue -InputObject $InputObject -Name $Name
+    if ($null -ne $value)
+    {
+        foreach ($item in $value)
+        {
+            if ($null -ne $item)
+            {
+                $list.Add($item)
+            }
+        }
+    }
+    # The comma keeps the pipeline from unrolling the array.
+    return , $list.ToArray()
+}
+
+function Assert-ObjectName
+{
+    <#
+    .SYNOPSIS
+        Validates a site or application pool name.
+    #>
+    [CmdletBinding()]
+    [OutputType([System.Void])]
+    param
+    (
+        [Parameter(Mandatory = $true)]
+        [ValidateNotNullOrEmpty()]
+        [System.String]
+        $Field,
+
+        [Parameter(Mandatory = $true)]
+        [AllowEmptyString()]
+        [System.String]
+        $Value,
+
+        [Parameter()]
+        [ValidateRange(0, 1024)]
+        [System.Int32]
+        $MaxLength = 0
+    )
+
+    $ErrorActionPreference = 'Stop'
+    if ($Value.Trim().Length -eq 0)
+    {
+        New-NomadIisError -Kind InvalidArgument -Message ('{0}: a name is required' -f $Field)
+    }
+    if ($Value.Trim() -ne $Value)
+    {
+        New-NomadIisError -Kind InvalidArgument -Message ("{0}: '{1}' has leading or trailing spaces" -f $Field, $Value)
+    }
+    if ($Value.IndexOfAny($script:BadNameCharacters.ToCharArray()) -ge 0)
+    {
+        New-NomadIisError -Kind InvalidArgument -Message ("{0}: '{1}' contains one of the characters {2}" -f $Field, $Value, $script:BadNameCharacters)
+    }
+    if ($MaxLength -gt 0 -and $Value.Length -gt $MaxLength)
+    {
+        New-NomadIisError -Kind InvalidArgument -Message ("{0}: '{1}' is longer than {2} characters" -f $Field, $Value, $MaxLength)
+    }
+}
+
+function ConvertTo-Alias
+{
+    <#
+    .SYNOPSIS
+        Validates an application or virtual directory alias and returns it
+        without the slashes around it ('' for the root).
+    #>
+    [CmdletBinding()]
+    [OutputType([System.String])]
+    param
+    (
+        [Parameter(Mandatory = $true)]
+        [ValidateNotNullOrEmpty()]
+        [System.String]
+        $Field,
+
+        [Parameter(Mandatory = $true)]
+        [AllowEmptyString()]
+        [System.String]
+        $Value
+    )
+
+    $ErrorActionPreference = 'Stop'
+    $alias = $Value.Trim().Trim('/')
+    if ($alias.Length -eq 0)
+    {
+        return ''
+    }
+    if ($alias.IndexOfAny($script:BadAliasCharacters.ToCharArray()) -ge 0)
+    {
+        New-NomadIisError -Kind InvalidArgument -Message ("{0}: '{1}' contains one of the characters {2}" -f $Field, $Value, $script:BadAliasCharacters)
+    }
+    foreach ($segment in $alias.Split('/'))
+    {
+        if ($segment.Length -eq 0 -or $segment -eq '.' -or $segment -eq '..' -or $segment.Trim() -ne $segment)
+        {
+            New-NomadIisError -Kind InvalidArgument -Message ("{0}: '{1}' is not a valid path" -f $Field, $Value)
+        }
+    }
+    return $alias
+}
+
+function ConvertTo-PhysicalPath
+{
+    <#
+    .SYNOPSIS
+        Validates an absolute Windows path (drive or UNC) and returns it with
+        backslashes. Like IIS, it does not require the directory to exist.
+    #>
+    [CmdletBinding()]
+    [OutputType([System.String])]
+    param
+    (
+        [Parameter(Mandatory = $true)]
+        [ValidateNotNullOrEmpty()]
+        [System.String]
+        $Field,
+
+        [Parameter(Mandatory = $true)]
+        [AllowEmptyString()]
+        [System.String]
+        $Value
+    )
+
+    $ErrorActionPreference = 'Stop'
+    if ($Value.Length -eq 0)
+    {
+        New-NomadIisError -Kind InvalidArgument -Message ('{0}: a physical path is required' -f $Field)
+    }
+    $path = $Value.Replace('/', '\')
+    if ($path -notmatch '^[A-Za-z]:\\' -and $path -notmatch '^\\\\[^\\]+\\[^\\]+')
+    {
+        New-NomadIisError -Kind InvalidArgument -Message ("{0}: '{1}' is not an absolute path" -f $Field, $Value)
+    }
+    return $path
+}
+
+function Assert-OneOf
+{
+    <#
+    .SYNOPSIS
+        Fails with InvalidArgument unless a value is one of the allowed
+        values (exact case, as the contract defines them). Empty means unset
+        and passes.
+    #>
+    [CmdletBinding()]
+    [OutputType([System.Void])]
+    param
+    (
+        [Parameter(Mandatory = $true)]
+        [ValidateNotNullOrEmpty()]
+        [System.String]
+        $Field,
+
+        [Parameter(Mandatory = $true)]
+        [AllowEmptyString()]
+        [System.String]
+        $Value,
+
+        [Parameter(Mandatory = $true)]
+        [ValidateNotNullOrEmpty()]
+        [System.String[]]
+        $Allowed
+    )
+
+    $ErrorActionPreference = 'Stop'
+    if ($Value.Length -eq 0)
+    {
+        return
+    }
+    foreach ($candidate in $Allowed)
+    {
+        if ([System.String]::Equals($candidate, $Value, [System.StringComparison]::Ordinal))
+        {
+            return
+        }
+    }
+    New-NomadIisError -Kind InvalidArgument -Message ("{0}: '{1}' is not one of {2}" -f $Field, $Value, ($Allowed -join ', '))
+}
+
+function ConvertTo-Thumbprint
+{
+    <#
+    .SYNOPSIS
+        Returns a certificate thumbprint in the store's form: upper-case hex
+        without separators, or '' when the text is not a SHA-1 thumbprint.
+    #>
+    [CmdletBinding()]
+    [OutputType([System.String])]
+    param
+    (
+        [Parameter(Mandatory = $true)]
+        [AllowEmptyString()]
+        [System.String]
+        $Value
+    )
+
+    $ErrorActionPreference = 'Stop'
+    $hex = ($Value -replace '[^0-9A-Fa-f]', '').ToUpperInvariant()
+    if ($hex.Length -ne 40)
+    {
+        return ''
+    }
+    return $hex
+}
+
+function ConvertTo-IsoTime
+{
+    <#
+    .SYNOPSIS
+        Formats a time as RFC 3339 in UTC, the form Go decodes. (Windows
+        PowerShell's ConvertTo-Json writes dates as "\/Date(...)\/".)
+    #>
+    [CmdletBinding()]
+    [OutputType([System.String])]
+    param
+    (
+        [Parameter(Mandatory = $true)]
+        [System.DateTime]
+        $Time
+    )
+
+    $ErrorActionPreference = 'Stop'
+    return $Time.ToUniversalTime().ToString("yyyy'-'MM'-'dd'T'HH':'mm':'ss'.'fffffff'Z'", [System.Globalization.CultureInfo]::InvariantCulture)
+}

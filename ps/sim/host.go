@@ -175,30 +175,45 @@ func (f *forwarder) linkLocked() (*link, error) {
 	return l, nil
 }
 
-// call runs one operation on the service.
+// call runs one operation on the service. A request that could not be
+// written never reached a service, so it is sent once more on a new
+// connection (a service that was stopped is started again).
 func (f *forwarder) call(op ps.Op, args json.RawMessage) ps.Response {
+	var (
+		ch  chan ps.Response
+		err error
+	)
+	for attempt := 0; attempt < 2 && ch == nil; attempt++ {
+		ch, err = f.send(op, args)
+	}
+	if err != nil {
+		return ps.Response{Error: &ps.WireError{Kind: ps.KindUnavailable, Message: fmt.Sprintf("iissim service: %v", err)}}
+	}
+	return <-ch
+}
+
+// send writes one request; the channel receives its response.
+func (f *forwarder) send(op ps.Op, args json.RawMessage) (chan ps.Response, error) {
 	f.mu.Lock()
+	defer f.mu.Unlock()
 	l, err := f.linkLocked()
 	if err != nil {
-		f.mu.Unlock()
-		return ps.Response{Error: &ps.WireError{Kind: ps.KindUnavailable, Message: fmt.Sprintf("iissim service: %v", err)}}
+		return nil, err
 	}
 	f.nextID++
 	id := f.nextID
+	b, err := ps.EncodeRequest(ps.Request{ID: id, Op: op, Args: args})
+	if err != nil {
+		return nil, err
+	}
 	ch := make(chan ps.Response, 1)
 	l.pending[id] = ch
-	b, err := ps.EncodeRequest(ps.Request{ID: id, Op: op, Args: args})
-	if err == nil {
-		_, err = l.conn.Write(b)
-	}
-	if err != nil {
+	if _, err := l.conn.Write(b); err != nil {
 		delete(l.pending, id)
 		f.dropLocked(l)
-		f.mu.Unlock()
-		return ps.Response{Error: &ps.WireError{Kind: ps.KindUnavailable, Message: fmt.Sprintf("iissim service: %v", err)}}
+		return nil, err
 	}
-	f.mu.Unlock()
-	return <-ch
+	return ch, nil
 }
 
 // read delivers the service's responses until the connection ends.

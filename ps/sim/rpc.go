@@ -39,7 +39,13 @@ func (s *service) acceptLoop(ln net.Listener) {
 // answers each as soon as it is done; requests run concurrently.
 func (s *service) serveConn(conn net.Conn) {
 	s.clients.Add(1)
+	s.connsMu.Lock()
+	s.conns[conn] = struct{}{}
+	s.connsMu.Unlock()
 	defer func() {
+		s.connsMu.Lock()
+		delete(s.conns, conn)
+		s.connsMu.Unlock()
 		s.idleSince.Store(time.Now().UnixNano())
 		s.clients.Add(-1)
 	}()
@@ -77,6 +83,15 @@ func (s *service) serveConn(conn net.Conn) {
 			defer writeMu.Unlock()
 			_, _ = conn.Write(append(b, '\n'))
 		})
+	}
+}
+
+// closeClients ends every control connection.
+func (s *service) closeClients() {
+	s.connsMu.Lock()
+	defer s.connsMu.Unlock()
+	for c := range s.conns {
+		_ = c.Close()
 	}
 }
 

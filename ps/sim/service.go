@@ -11,6 +11,7 @@ import (
 	"net/http/httputil"
 	"os"
 	"os/signal"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -28,6 +29,9 @@ const defaultIdleExit = 60 * time.Second
 
 // shutdownWait bounds how long the service waits for its workers when it stops.
 const shutdownWait = 10 * time.Second
+
+// lockWait bounds how long a new service waits for one that is shutting down.
+const lockWait = 30 * time.Second
 
 // service is the iissim daemon: the "IIS" of one state directory. It holds
 // the configuration, the listeners of the bindings and the worker processes
@@ -59,6 +63,10 @@ type service struct {
 	clients   atomic.Int64
 	idleSince atomic.Int64
 
+	// connsMu guards conns, the open control connections.
+	connsMu sync.Mutex
+	conns   map[net.Conn]struct{}
+
 	quit     chan struct{}
 	quitOnce sync.Once
 }
@@ -89,16 +97,15 @@ func runService(self []string, args []string) int {
 		return 1
 	}
 	lay := layout{dir: dir}
-	lock, err := tryLock(lay.serviceLock())
-	if errors.Is(err, errLocked) {
-		log.Info("another service runs for this state directory", "state_dir", dir)
+	// The lock is held until the process exits, so that whoever waits for
+	// it (stop, or a service started while this one shuts down) knows the
+	// service and its workers are gone.
+	lock, err := waitLock(lay.serviceLock(), lockWait)
+	if err != nil {
+		log.Info("another service runs for this state directory", "state_dir", dir, "error", err)
 		return 0
 	}
-	if err != nil {
-		log.Error("service lock", "error", err)
-		return 1
-	}
-	defer func() { _ = lock.Close() }()
+	defer runtime.KeepAlive(lock)
 
 	s := &service{
 		lay:       lay,
@@ -111,6 +118,7 @@ func runService(self []string, args []string) int {
 		pools:     map[string]*poolRun{},
 		fronts:    map[string]*frontend{},
 		certCache: map[string]*tls.Certificate{},
+		conns:     map[net.Conn]struct{}{},
 		quit:      make(chan struct{}),
 	}
 	if v := os.Getenv("IISSIM_IDLE_EXIT"); v != "" {
@@ -141,31 +149,39 @@ func runService(self []string, args []string) int {
 	log.Info("service started", "state_dir", dir, "pid", os.Getpid(), "socket", sock)
 
 	go s.acceptLoop(ln)
+	s.run()
+	// Refuse new clients and end the current ones before the workers, so
+	// that no client is answered by a service that is going away.
+	_ = ln.Close()
+	_ = os.Remove(sock)
+	s.closeClients()
+	s.shutdown()
+	if owned, err := os.ReadFile(lay.pidFile()); err == nil && strings.TrimSpace(string(owned)) == strconv.Itoa(os.Getpid()) {
+		_ = os.Remove(lay.pidFile())
+	}
+	log.Info("service stopped")
+	return 0
+}
+
+// run waits for a reason to stop: a signal, "stop", or what tick finds.
+func (s *service) run() {
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
+	defer signal.Stop(sigs)
 	signal.Ignore(syscall.SIGHUP, syscall.SIGPIPE)
 	ticker := time.NewTicker(time.Second)
 	defer ticker.Stop()
 	for {
 		select {
 		case sig := <-sigs:
-			log.Info("signal received", "signal", sig.String())
-			s.stopNow()
+			s.log.Info("signal received", "signal", sig.String())
+			return
 		case now := <-ticker.C:
 			s.tick(now)
-			continue
 		case <-s.quit:
+			return
 		}
-		break
 	}
-	_ = ln.Close()
-	s.shutdown()
-	if owned, err := os.ReadFile(lay.pidFile()); err == nil && strings.TrimSpace(string(owned)) == strconv.Itoa(os.Getpid()) {
-		_ = os.Remove(lay.pidFile())
-	}
-	_ = os.Remove(sock)
-	log.Info("service stopped")
-	return 0
 }
 
 // stopNow makes the service exit.

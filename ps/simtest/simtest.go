@@ -17,6 +17,8 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -54,7 +56,11 @@ func Self() ([]string, error) {
 }
 
 // Env is the environment a re-executed test binary needs to act as iissim.
-func Env() []string { return []string{ReexecEnv + "=1"} }
+// It also stops a race-enabled binary from sleeping a second at exit, which
+// every host, service and worker process would otherwise do.
+func Env() []string {
+	return []string{ReexecEnv + "=1", "GORACE=" + strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0")}
+}
 
 // Sim is a running iissim: a host process speaking the contract and the
 // service behind it.
@@ -113,6 +119,11 @@ func Start(t testing.TB, opts ...Option) *Sim {
 		}
 		if code := sim.Main(self, []string{"stop", "--state-dir", s.StateDir}); code != 0 {
 			t.Errorf("iissim stop --state-dir %s: exit status %d", s.StateDir, code)
+		}
+		if t.Failed() {
+			if log, err := os.ReadFile(filepath.Join(s.StateDir, "service.log")); err == nil {
+				t.Logf("iissim service log:\n%s", log)
+			}
 		}
 	})
 	s.startHost(t)

@@ -1,0 +1,96 @@
+package driver
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/shoenig/test/must"
+)
+
+const w3cHeader = "#Software: Microsoft Internet Information Services 10.0\n" +
+	"#Version: 1.0\n" +
+	"#Date: 2026-01-02 03:04:05\n" +
+	"#Fields: date time s-ip cs-method cs-uri-stem cs-uri-query s-port\n"
+
+func appendFile(t *testing.T, path, s string) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	must.NoError(t, err)
+	_, err = f.WriteString(s)
+	must.NoError(t, err)
+	must.NoError(t, f.Close())
+}
+
+func TestTailer_FollowsFilesFromTheirBaseline(t *testing.T) {
+	dir := t.TempDir()
+	old := filepath.Join(dir, "app_1.log")
+	appendFile(t, old, "before the task\n")
+	tl := newTailer(filepath.Join(dir, "app_*.log"), snapshotSizes(filepath.Join(dir, "app_*.log")), nil)
+	var out bytes.Buffer
+
+	must.NoError(t, tl.poll(&out))
+	must.Eq(t, "", out.String())
+
+	// New lines of an old file, a new file (a second worker's) read from
+	// its start, and a line without its newline yet.
+	appendFile(t, old, "one\r\ntwo\n")
+	appendFile(t, filepath.Join(dir, "app_2.log"), "other worker\npart")
+	must.NoError(t, tl.poll(&out))
+	must.Eq(t, "one\ntwo\nother worker\n", out.String())
+
+	out.Reset()
+	appendFile(t, filepath.Join(dir, "app_2.log"), "ial\n")
+	must.NoError(t, tl.poll(&out))
+	must.Eq(t, "partial\n", out.String())
+
+	// A truncated file is read again from its start.
+	out.Reset()
+	must.NoError(t, os.WriteFile(old, []byte("new\n"), 0o644))
+	must.NoError(t, tl.poll(&out))
+	must.Eq(t, "new\n", out.String())
+
+	// Files not matching the glob are not read.
+	out.Reset()
+	appendFile(t, filepath.Join(dir, "other.log"), "no\n")
+	must.NoError(t, tl.poll(&out))
+	must.Eq(t, "", out.String())
+}
+
+func TestW3CFilter_OwnedSite(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "u_ex260102.log")
+	tl := newTailer(filepath.Join(dir, "u_ex*.log"), nil, newW3CFilter(nil))
+	appendFile(t, path, w3cHeader+"2026-01-02 03:04:05 127.0.0.1 GET /index.html - 8080\n")
+	var out bytes.Buffer
+	must.NoError(t, tl.poll(&out))
+	must.Eq(t, "#Fields: date time s-ip cs-method cs-uri-stem cs-uri-query s-port\n"+
+		"2026-01-02 03:04:05 127.0.0.1 GET /index.html - 8080\n", out.String())
+
+	// A repeated header (the service reopened the file) is not repeated.
+	out.Reset()
+	appendFile(t, path, w3cHeader+"2026-01-02 03:04:06 127.0.0.1 GET /a.css - 8080\n")
+	must.NoError(t, tl.poll(&out))
+	must.Eq(t, "2026-01-02 03:04:06 127.0.0.1 GET /a.css - 8080\n", out.String())
+}
+
+func TestW3CFilter_TargetWebsiteKeepsOwnRequests(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "u_ex260102.log")
+	// The shared site's log already has a header and requests of others.
+	appendFile(t, path, w3cHeader+"2026-01-02 03:04:05 127.0.0.1 GET /other/x - 80\n")
+	tl := newTailer(filepath.Join(dir, "u_ex*.log"), snapshotSizes(path), newW3CFilter([]string{"shop", "api/v1"}))
+	appendFile(t, path, strings.Join([]string{
+		"2026-01-02 03:04:06 127.0.0.1 GET /Shop/cart - 80",
+		"2026-01-02 03:04:06 127.0.0.1 GET /shopping - 80",
+		"2026-01-02 03:04:06 127.0.0.1 GET /api/v1 - 80",
+		"2026-01-02 03:04:06 127.0.0.1 GET /api/v2/x - 80",
+		"2026-01-02 03:04:06 127.0.0.1 GET / - 80",
+	}, "\n")+"\n")
+	var out bytes.Buffer
+	must.NoError(t, tl.poll(&out))
+	must.Eq(t, "2026-01-02 03:04:06 127.0.0.1 GET /Shop/cart - 80\n"+
+		"2026-01-02 03:04:06 127.0.0.1 GET /api/v1 - 80\n", out.String())
+}

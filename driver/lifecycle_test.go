@@ -5,11 +5,16 @@ package driver
 import (
 	"context"
 	"net"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/hashicorp/nomad/helper/testlog"
+	"github.com/hashicorp/nomad/nomad/structs"
+	"github.com/hashicorp/nomad/plugins/base"
 	"github.com/hashicorp/nomad/plugins/drivers"
+	dtestutil "github.com/hashicorp/nomad/plugins/drivers/testutils"
 	"github.com/nomad-iis/nomad-iis/ps"
 	"github.com/shoenig/test/must"
 )
@@ -430,4 +435,34 @@ func TestIISDriver_StartTask_HTTPS(t *testing.T) {
 
 	must.NoError(t, h.DestroyTask(tt.cfg.ID, true))
 	must.SliceEmpty(t, certFiles(t, n))
+}
+
+func TestIISDriver_BackendDown(t *testing.T) {
+	n := newSimNode(t)
+	scripts := t.TempDir()
+	d := New(testlog.HCLogger(t), Options{ScriptDir: scripts, MonitorInterval: testMonitorInterval})
+	t.Cleanup(d.Shutdown)
+	h := dtestutil.NewDriverHarness(t, d)
+	cfg := n.driverConfig()
+	cfg.Backend = BackendPowerShell
+	cfg.PowerShellPath = filepath.Join(t.TempDir(), "no-such-powershell")
+	var raw []byte
+	must.NoError(t, base.MsgPackEncode(&raw, &cfg))
+	must.NoError(t, h.SetConfig(&base.Config{PluginConfig: raw}))
+	// The scripts the backend runs were written out.
+	must.FileExists(t, filepath.Join(scripts, "host.ps1"))
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ch, err := h.Fingerprint(ctx)
+	must.NoError(t, err)
+	fp := <-ch
+	must.Eq(t, drivers.HealthStateUnhealthy, fp.Health)
+	must.StrContains(t, fp.HealthDescription, "the IIS backend (powershell) does not answer")
+
+	// A start fails with an error Nomad retries.
+	tt := newTask(t, h, "web", siteHCL, nil)
+	_, _, err = h.StartTask(tt.cfg)
+	must.Error(t, err)
+	must.True(t, structs.IsRecoverable(err), must.Sprint(err))
 }

@@ -1,8 +1,8 @@
 package driver
 
-import "errors"
+import "github.com/nomad-iis/nomad-iis/scripts"
 
-// writeScripts writes the PowerShell backend's scripts into dir.
+// writeScripts writes the PowerShell backend's embedded scripts into dir.
 func writeScripts(dir string) error {
-	return errors.New("the PowerShell scripts are not embedded in this build")
+	return scripts.WriteTo(dir)
 }

@@ -47,7 +47,9 @@
 //     pool starts its workers on the first request, an AlwaysRunning pool when
 //     it starts. processModel.maxProcesses above 1 makes a web garden of that
 //     many workers; requests go round-robin. A worker that dies is replaced on
-//     the next request (at once for AlwaysRunning pools).
+//     the next request (at once for AlwaysRunning pools); rapid-fail
+//     protection stops a pool whose workers crash 5 times within 5 minutes
+//     (failure.rapidFailProtection* attributes change that).
 //   - Recycling overlaps (new workers start, then the old ones stop) unless
 //     recycling.disallowOverlappingRotation is set; PIDs change. Stopping sends
 //     SIGTERM and kills after processModel.shutdownTimeLimit. StopAppPool with
@@ -123,8 +125,9 @@
 //     and stored but change nothing: every worker runs as the service's user.
 //   - SetTaskDirectoryAcl validates its arguments and records the request in
 //     the configuration; Linux and macOS have no Windows ACLs to set.
-//   - Auto-start providers and preload are stored, not run. Rapid-fail
-//     protection, CPU limits and memory-based recycling are not applied.
+//   - Auto-start providers and preload are stored, not run. CPU limits,
+//     request queue limits and memory- or request-count-based recycling are
+//     not applied.
 //   - Linux and macOS only; on Windows, Main prints that the powershell
 //     backend is to be used and returns 2.
 package sim

@@ -35,6 +35,7 @@ const serverHeader = "Microsoft-IIS/10.0 (iissim)"
 type frontend struct {
 	addr     string
 	protocol string
+	ln       net.Listener
 	srv      *http.Server
 }
 
@@ -59,7 +60,7 @@ func listen(addr string) (net.Listener, error) {
 
 // startFrontend serves a listener with the service's request handler.
 func (s *service) startFrontend(addr, protocol string, ln net.Listener) *frontend {
-	f := &frontend{addr: addr, protocol: protocol}
+	f := &frontend{addr: addr, protocol: protocol, ln: ln}
 	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.serveRequest(f, w, r) })
 	f.srv = &http.Server{
 		Handler:           handler,
@@ -83,14 +84,17 @@ func (s *service) startFrontend(addr, protocol string, ln net.Listener) *fronten
 	return f
 }
 
-// close stops accepting and ends idle connections; requests in flight
-// get a few seconds to finish.
+// close frees the address at once; requests in flight get a few seconds
+// to finish in the background.
 func (f *frontend) close() {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := f.srv.Shutdown(ctx); err != nil {
-		_ = f.srv.Close()
-	}
+	_ = f.ln.Close()
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := f.srv.Shutdown(ctx); err != nil {
+			_ = f.srv.Close()
+		}
+	}()
 }
 
 // certificateFor picks the certificate of an https binding on addr: with

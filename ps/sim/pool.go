@@ -69,6 +69,8 @@ type poolRun struct {
 	// lastRequest drives the idle timeout.
 	lastRequest time.Time
 	recycling   bool
+	// crashes are the recent unexpected worker exits (rapid-fail protection).
+	crashes []time.Time
 }
 
 func newPoolRun(cfg *poolConfig, sp *spawner) *poolRun {
@@ -188,12 +190,44 @@ func (p *poolRun) exited(w *workerProc, err error) {
 	p.draining = slices.DeleteFunc(p.draining, func(x *workerProc) bool { return x == w })
 	if serving {
 		p.sp.log.Warn("worker exited", "app_pool", p.name, "pid", w.pid, "error", err)
-		if p.state == ps.StateStarted && p.cfg.startMode() == "AlwaysRunning" {
+		if p.state != ps.StateStarted {
+			return
+		}
+		if p.rapidFailLocked() {
+			return
+		}
+		if p.cfg.startMode() == "AlwaysRunning" {
 			p.fillLocked()
 		}
 	} else {
 		p.sp.log.Info("worker stopped", "app_pool", p.name, "pid", w.pid)
 	}
+}
+
+// rapidFailLocked counts a crash and stops the pool when it is one too
+// many, as WAS's rapid-fail protection does (by default 5 crashes within 5
+// minutes). The caller holds p.mu.
+func (p *poolRun) rapidFailLocked() bool {
+	enabled, maxCrashes, interval := p.cfg.rapidFailProtection()
+	if !enabled {
+		return false
+	}
+	now := time.Now()
+	p.crashes = slices.DeleteFunc(p.crashes, func(t time.Time) bool { return now.Sub(t) > interval })
+	p.crashes = append(p.crashes, now)
+	if len(p.crashes) < maxCrashes {
+		return false
+	}
+	p.sp.log.Error("rapid-fail protection stopped the pool", "app_pool", p.name, "crashes", len(p.crashes), "interval_ms", interval.Milliseconds())
+	p.crashes = nil
+	limit := p.cfg.shutdownTimeLimit()
+	for _, w := range p.workers {
+		p.draining = append(p.draining, w)
+		w.terminate(limit)
+	}
+	p.workers = nil
+	p.state = ps.StateStopped
+	return true
 }
 
 // acquire returns a worker for a request, starting the pool's workers when

@@ -283,6 +283,21 @@ func (p *poolConfig) startupTimeLimit() time.Duration {
 	return p.duration("processModel.startupTimeLimit", p.StartupTimeLimitMs, defaultStartupTimeLimit)
 }
 
+// rapidFailProtection reports whether WAS stops the pool after maxCrashes
+// worker crashes within interval (IIS: on, 5, 5 minutes).
+func (p *poolConfig) rapidFailProtection() (enabled bool, maxCrashes int, interval time.Duration) {
+	enabled, maxCrashes = true, 5
+	if v, ok := attr(p.Attributes, "failure.rapidFailProtection"); ok {
+		enabled = strings.EqualFold(v, "true")
+	}
+	if v, ok := attr(p.Attributes, "failure.rapidFailProtectionMaxCrashes"); ok {
+		if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && n > 0 {
+			maxCrashes = n
+		}
+	}
+	return enabled, maxCrashes, p.duration("failure.rapidFailProtectionInterval", nil, 5*time.Minute)
+}
+
 // canonical returns the spelling of v among values, ignoring case.
 func canonical(v string, values ...string) string {
 	for _, c := range values {

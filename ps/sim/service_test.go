@@ -289,3 +289,31 @@ func TestPool_StopWaitsForWorkersAndRecycleNeedsAStartedPool(t *testing.T) {
 	_, err = s.IIS.RecycleAppPool(ctx(t), "nomad-stop")
 	must.ErrorIs(t, err, ps.ErrConflict)
 }
+
+func TestPool_RapidFailProtectionStopsThePool(t *testing.T) {
+	s := simtest.Start(t)
+	port := newSite(t, s, "nomad-crashy", func(p *ps.AppPoolSpec) {
+		p.StartMode = "AlwaysRunning"
+		p.Attributes = []ps.Attribute{{Name: "failure.rapidFailProtectionMaxCrashes", Value: "3"}}
+	})
+	for crash := 1; crash <= 3; crash++ {
+		var workers []int
+		eventually(t, "a worker runs", func() bool { workers = workerPIDs(t, s, "nomad-crashy"); return len(workers) == 1 })
+		must.NoError(t, syscall.Kill(workers[0], syscall.SIGKILL))
+		eventually(t, "the worker is gone", func() bool { return !pidAlive(workers[0]) })
+	}
+	eventually(t, "rapid-fail protection stops the pool", func() bool {
+		p, err := s.IIS.GetAppPool(ctx(t), "nomad-crashy")
+		must.NoError(t, err)
+		return p.State == ps.StateStopped
+	})
+	code, _, err := get(port, "/")
+	must.NoError(t, err)
+	must.EqOp(t, http.StatusServiceUnavailable, code)
+	// Starting it again serves again.
+	_, err = s.IIS.StartAppPool(ctx(t), "nomad-crashy")
+	must.NoError(t, err)
+	code, _, err = get(port, "/")
+	must.NoError(t, err)
+	must.EqOp(t, http.StatusOK, code)
+}

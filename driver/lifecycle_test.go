@@ -10,12 +10,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/nomad/helper/testlog"
 	"github.com/hashicorp/nomad/nomad/structs"
 	"github.com/hashicorp/nomad/plugins/base"
 	"github.com/hashicorp/nomad/plugins/drivers"
 	dtestutil "github.com/hashicorp/nomad/plugins/drivers/testutils"
 	"github.com/nomad-iis/nomad-iis/ps"
+	"github.com/nomad-iis/nomad-iis/ps/simtest"
 	"github.com/shoenig/test/must"
 )
 
@@ -465,4 +467,62 @@ func TestIISDriver_BackendDown(t *testing.T) {
 	_, _, err = h.StartTask(tt.cfg)
 	must.Error(t, err)
 	must.True(t, structs.IsRecoverable(err), must.Sprint(err))
+}
+
+func TestIISDriver_RecoverTask_KeepsStoppedPools(t *testing.T) {
+	n := newSimNode(t)
+	d1, h1 := n.newHarness(t)
+	tt := newTask(t, h1, "web", siteHCL, nil)
+	handle := startTask(t, h1, tt)
+	pool := "nomad-" + tt.cfg.AllocID + "-web"
+	must.NoError(t, h1.SignalTask(tt.cfg.ID, "STOP"))
+	waitFor(t, "the pool to stop", func() bool { return poolState(t, d1.IIS(), pool).State == ps.StateStopped })
+	d1.Shutdown()
+
+	// A pool stopped on purpose before the restart does not end the task.
+	d2, h2 := n.newHarness(t)
+	must.NoError(t, h2.RecoverTask(handle))
+	waitPolled(t, d2, tt.cfg.ID)
+	status, err := h2.InspectTask(tt.cfg.ID)
+	must.NoError(t, err)
+	must.Eq(t, drivers.TaskStateRunning, status.State)
+	must.NoError(t, h2.SignalTask(tt.cfg.ID, "START"))
+	waitFor(t, "the pool to start", func() bool { return poolState(t, d2.IIS(), pool).State == ps.StateStarted })
+	must.NoError(t, h2.DestroyTask(tt.cfg.ID, true))
+}
+
+func TestIISDriver_SecretsNotLogged(t *testing.T) {
+	n := newSimNode(t)
+	var buf syncBuffer
+	logger := hclog.New(&hclog.LoggerOptions{Level: hclog.Trace, Output: &buf})
+	d := New(logger, Options{SimSelf: n.self, SimEnv: simtest.Env(), MonitorInterval: testMonitorInterval, LogPollInterval: testLogPollInterval})
+	t.Cleanup(d.Shutdown)
+	h := dtestutil.NewDriverHarness(t, d)
+	cfg := n.driverConfig()
+	cfg.AllowedAppPoolIdentities = []string{"ApplicationPoolIdentity", "SpecificUser"}
+	cfg.AllowedAppPoolUsers = []string{"*"}
+	var raw []byte
+	must.NoError(t, base.MsgPackEncode(&raw, &cfg))
+	must.NoError(t, h.SetConfig(&base.Config{PluginConfig: raw}))
+
+	tt := newTask(t, h, "web", `config {
+  application_pool {
+    identity = "SpecificUser"
+    username = "svc-web"
+    password = "pool-password-7f3a"
+  }
+  application { path = "local" }
+  binding {
+    type       = "http"
+    port       = "http"
+    ip_address = "127.0.0.1"
+  }
+}`, nil)
+	tt.cfg.Env["DB_PASSWORD"] = "env-secret-91c2"
+	startTask(t, h, tt)
+	must.NoError(t, h.DestroyTask(tt.cfg.ID, true))
+	logs := buf.String()
+	must.StrContains(t, logs, "task started")
+	must.StrNotContains(t, logs, "pool-password-7f3a")
+	must.StrNotContains(t, logs, "env-secret-91c2")
 }

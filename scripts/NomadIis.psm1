@@ -18,9 +18,11 @@
       NomadIis.Common.ps1       errors, argument checks, IIS access
       NomadIis.Config.ps1       configuration attributes and pool settings
       NomadIis.Server.ps1       connection, server information, managed objects
+      NomadIis.TaskSitePlan.ps1 the checks of a task's site before it is made
       NomadIis.TaskSite.ps1     a task's pools, site, applications, bindings
       NomadIis.AppPool.ps1      pool state and start/stop/recycle
       NomadIis.Certificate.ps1  certificate import and removal
+      NomadIis.Pem.ps1          PEM certificates and keys
       NomadIis.Acl.ps1          task directory ACLs
       NomadIis.Extension.ps1    admin extension hooks
 #>
@@ -34,9 +36,11 @@ Set-StrictMode -Version 1.0
 . (Join-Path -Path $PSScriptRoot -ChildPath 'NomadIis.Common.ps1')
 . (Join-Path -Path $PSScriptRoot -ChildPath 'NomadIis.Config.ps1')
 . (Join-Path -Path $PSScriptRoot -ChildPath 'NomadIis.Server.ps1')
+. (Join-Path -Path $PSScriptRoot -ChildPath 'NomadIis.TaskSitePlan.ps1')
 . (Join-Path -Path $PSScriptRoot -ChildPath 'NomadIis.TaskSite.ps1')
 . (Join-Path -Path $PSScriptRoot -ChildPath 'NomadIis.AppPool.ps1')
 . (Join-Path -Path $PSScriptRoot -ChildPath 'NomadIis.Certificate.ps1')
+. (Join-Path -Path $PSScriptRoot -ChildPath 'NomadIis.Pem.ps1')
 . (Join-Path -Path $PSScriptRoot -ChildPath 'NomadIis.Acl.ps1')
 . (Join-Path -Path $PSScriptRoot -ChildPath 'NomadIis.Extension.ps1')
 

@@ -1,0 +1,596 @@
+<#
+    The checks of a NewTaskSite request and its plan: the request's
+    bindings and applications validated and normalised before anything
+    changes, and the binding helpers shared with the reports. Dot-sourced by
+    NomadIis.psm1.
+#>
+
+function ConvertTo-BindingPlan
+{
+    <#
+    .SYNOPSIS
+        Validates the bindings of a NewTaskSite request among themselves and
+        returns them normalised: protocol and host name in lower case, "*"
+        for no address, the thumbprint in the store's form, and the IIS
+        binding information "{ip}:{port}:{host}".
+    #>
+    [CmdletBinding()]
+    [OutputType([System.Object[]])]
+    param
+    (
+        [Parameter(Mandatory = $true)]
+        [AllowEmptyCollection()]
+        [System.Object[]]
+        $Bindings
+    )
+
+    $ErrorActionPreference = 'Stop'
+    $plans = New-Object -TypeName System.Collections.Generic.List[System.Object]
+    $seen = @{}
+    $protocolOfPort = @{}
+    $index = 0
+    foreach ($binding in $Bindings)
+    {
+        $field = 'bindings[{0}]' -f $index
+        $index++
+        $protocol = (Get-StringValue -InputObject $binding -Name 'protocol').Trim().ToLowerInvariant()
+        if ($protocol -ne 'http' -and $protocol -ne 'https')
+        {
+            New-NomadIisError -Kind InvalidArgument -Message ("{0}.protocol: '{1}' is not http or https" -f $field, $protocol)
+        }
+
+        $ipAddress = (Get-StringValue -InputObject $binding -Name 'ipAddress').Trim()
+        if ($ipAddress.Length -eq 0)
+        {
+            $ipAddress = '*'
+        }
+        $ipForBinding = $ipAddress
+        if ($ipAddress -ne '*')
+        {
+            $parsed = $null
+            if (-not [System.Net.IPAddress]::TryParse($ipAddress.Trim('[', ']'), [ref] $parsed))
+            {
+                New-NomadIisError -Kind InvalidArgument -Message ("{0}.ipAddress: '{1}' is not an IP address or *" -f $field, $ipAddress)
+            }
+            $ipAddress = $parsed.ToString()
+            $ipForBinding = $ipAddress
+            if ($parsed.AddressFamily -eq [System.Net.Sockets.AddressFamily]::InterNetworkV6)
+            {
+                $ipForBinding = '[' + $ipAddress + ']'
+            }
+        }
+
+        $portValue = Get-OptionalValue -InputObject $binding -Name 'port'
+        $port = 0
+        if ($null -ne $portValue)
+        {
+            $port = [System.Int64] $portValue
+        }
+        if ($port -lt 1 -or $port -gt 65535)
+        {
+            New-NomadIisError -Kind InvalidArgument -Message ('{0}.port: {1} is not between 1 and 65535' -f $field, $port)
+        }
+
+        $hostname = (Get-StringValue -InputObject $binding -Name 'hostname').Trim().ToLowerInvariant()
+        if ($hostname.Length -gt 0)
+        {
+            $bare = $hostname
+            if ($bare.StartsWith('*.'))
+            {
+                $bare = $bare.Substring(2)
+            }
+            if ($bare.Length -eq 0 -or $bare.Length -gt 253 -or $bare -notmatch '^[a-z0-9._-]+$')
+            {
+                New-NomadIisError -Kind InvalidArgument -Message ("{0}.hostname: '{1}' is not a host name" -f $field, $hostname)
+            }
+        }
+
+        $information = '{0}:{1}:{2}' -f $ipForBinding, $port, $hostname
+        if ($seen.ContainsKey($information))
+        {
+            New-NomadIisError -Kind InvalidArgument -Message ('{0}: binding {1} is given twice' -f $field, $information)
+        }
+        $seen[$information] = $true
+        $endpoint = '{0}:{1}' -f $ipAddress, $port
+        if ($protocolOfPort.ContainsKey($endpoint) -and $protocolOfPort[$endpoint] -ne $protocol)
+        {
+            New-NomadIisError -Kind InvalidArgument -Message ('bindings: port {0} is given for both http and https' -f $port)
+        }
+        $protocolOfPort[$endpoint] = $protocol
+
+        $requireSni = $false
+        $sniValue = Get-OptionalValue -InputObject $binding -Name 'requireSni'
+        if ($null -ne $sniValue)
+        {
+            $requireSni = [System.Boolean] $sniValue
+        }
+        $thumbprintText = Get-StringValue -InputObject $binding -Name 'certificateThumbprint'
+        $thumbprint = ''
+        if ($protocol -eq 'http')
+        {
+            if ($thumbprintText.Length -gt 0 -or $requireSni)
+            {
+                New-NomadIisError -Kind InvalidArgument -Message ('{0}: certificateThumbprint and requireSni apply to https bindings only' -f $field)
+            }
+        }
+        else
+        {
+            if ($requireSni -and $hostname.Length -eq 0)
+            {
+                New-NomadIisError -Kind InvalidArgument -Message ('{0}.requireSni: an https binding that requires SNI needs a hostname' -f $field)
+            }
+            if ($thumbprintText.Length -eq 0)
+            {
+                New-NomadIisError -Kind InvalidArgument -Message ('{0}.certificateThumbprint: an https binding needs a certificate' -f $field)
+            }
+            $thumbprint = ConvertTo-Thumbprint -Value $thumbprintText
+            if ($thumbprint.Length -eq 0)
+            {
+                New-NomadIisError -Kind InvalidArgument -Message ("{0}.certificateThumbprint: '{1}' is not a SHA-1 thumbprint" -f $field, $thumbprintText)
+            }
+        }
+
+        $plans.Add([pscustomobject] @{
+                Field       = $field
+                Protocol    = $protocol
+                IPAddress   = $ipAddress
+                Port        = [System.Int32] $port
+                Hostname    = $hostname
+                RequireSni  = $requireSni
+                Thumbprint  = $thumbprint
+                Information = $information
+            })
+    }
+    return , $plans.ToArray()
+}
+
+function ConvertTo-ApplicationPlan
+{
+    <#
+    .SYNOPSIS
+        Validates the applications of a NewTaskSite request and their virtual
+        directories, and returns them normalised (aliases without slashes,
+        paths with backslashes), the shortest path first so that parents come
+        before their children and the root comes first.
+    #>
+    [CmdletBinding()]
+    [OutputType([System.Object[]])]
+    param
+    (
+        [Parameter(Mandatory = $true)]
+        [System.Object[]]
+        $Applications,
+
+        [Parameter(Mandatory = $true)]
+        [System.Boolean]
+        $InTargetWebsite
+    )
+
+    $ErrorActionPreference = 'Stop'
+    $plans = New-Object -TypeName System.Collections.Generic.List[System.Object]
+    $aliases = @{}
+    $index = 0
+    foreach ($application in $Applications)
+    {
+        $field = 'applications[{0}]' -f $index
+        if ($null -eq $application)
+        {
+            New-NomadIisError -Kind InvalidArgument -Message ('{0}: an application is required' -f $field)
+        }
+        $alias = ConvertTo-Alias -Field ($field + '.alias') -Value (Get-StringValue -InputObject $application -Name 'alias')
+        $physicalPath = ConvertTo-PhysicalPath -Field ($field + '.physicalPath') -Value (Get-StringValue -InputObject $application -Name 'physicalPath')
+        $appPool = Get-StringValue -InputObject $application -Name 'appPool'
+        if ($appPool.Length -eq 0)
+        {
+            New-NomadIisError -Kind InvalidArgument -Message ('{0}.appPool: an application pool is required' -f $field)
+        }
+        $key = $alias.ToLowerInvariant()
+        if ($aliases.ContainsKey($key))
+        {
+            New-NomadIisError -Kind InvalidArgument -Message ("{0}: alias '{1}' is given twice" -f $field, $alias)
+        }
+        $aliases[$key] = $true
+        if ($InTargetWebsite -and $alias.Length -eq 0)
+        {
+            New-NomadIisError -Kind InvalidArgument -Message ('{0}: a task cannot replace the root application of the target website; give an alias' -f $field)
+        }
+
+        $directories = New-Object -TypeName System.Collections.Generic.List[System.Object]
+        $directoryAliases = @{}
+        $directoryIndex = 0
+        foreach ($directory in (Get-ListValue -InputObject $application -Name 'virtualDirectories'))
+        {
+            $directoryField = '{0}.virtualDirectories[{1}]' -f $field, $directoryIndex
+            $directoryIndex++
+            $directoryAlias = ConvertTo-Alias -Field ($directoryField + '.alias') -Value (Get-StringValue -InputObject $directory -Name 'alias')
+            if ($directoryAlias.Length -eq 0)
+            {
+                New-NomadIisError -Kind InvalidArgument -Message ('{0}.alias: a virtual directory needs an alias' -f $directoryField)
+            }
+            if ($directoryAliases.ContainsKey($directoryAlias.ToLowerInvariant()))
+            {
+                New-NomadIisError -Kind InvalidArgument -Message ("{0}.alias: '{1}' is given twice" -f $directoryField, $directoryAlias)
+            }
+            $directoryAliases[$directoryAlias.ToLowerInvariant()] = $true
+            $directories.Add([pscustomobject] @{
+                    Field        = $directoryField
+                    Path         = '/' + $directoryAlias
+                    PhysicalPath = ConvertTo-PhysicalPath -Field ($directoryField + '.physicalPath') -Value (Get-StringValue -InputObject $directory -Name 'physicalPath')
+                    Attributes   = Get-ListValue -InputObject $directory -Name 'attributes'
+                })
+        }
+
+        $plans.Add([pscustomobject] @{
+                Field                    = $field
+                Index                    = $index
+                Alias                    = $alias
+                Path                     = '/' + $alias
+                PhysicalPath             = $physicalPath
+                AppPool                  = $appPool
+                PreloadEnabled           = Get-OptionalValue -InputObject $application -Name 'preloadEnabled'
+                ServiceAutoStartEnabled  = Get-OptionalValue -InputObject $application -Name 'serviceAutoStartEnabled'
+                ServiceAutoStartProvider = Get-StringValue -InputObject $application -Name 'serviceAutoStartProvider'
+                VirtualDirectories       = $directories.ToArray()
+                Attributes               = Get-ListValue -InputObject $application -Name 'attributes'
+            })
+        $index++
+    }
+    # Sort-Object is not stable in Windows PowerShell: the index breaks ties.
+    $sorted = @($plans | Sort-Object -Property @{ Expression = { $_.Alias.Length } }, @{ Expression = { $_.Index } })
+    return , $sorted
+}
+
+function ConvertFrom-BindingInformation
+{
+    <#
+    .SYNOPSIS
+        Splits IIS binding information "{ip}:{port}:{host}" ("[v6]" for IPv6
+        addresses) into address, port and host name.
+    #>
+    [CmdletBinding()]
+    [OutputType([System.Management.Automation.PSCustomObject])]
+    param
+    (
+        [Parameter(Mandatory = $true)]
+        [AllowEmptyString()]
+        [System.String]
+        $Information
+    )
+
+    $ErrorActionPreference = 'Stop'
+    $match = [System.Text.RegularExpressions.Regex]::Match($Information, '^(?<ip>\[[^\]]*\]|[^:]*):(?<port>\d+):(?<host>.*)$')
+    if (-not $match.Success)
+    {
+        return [pscustomobject] @{ IPAddress = $Information; Port = 0; Hostname = '' }
+    }
+    $ip = $match.Groups['ip'].Value.Trim('[', ']')
+    if ($ip.Length -eq 0)
+    {
+        $ip = '*'
+    }
+    return [pscustomobject] @{
+        IPAddress = $ip
+        Port      = [System.Int32] $match.Groups['port'].Value
+        Hostname  = $match.Groups['host'].Value
+    }
+}
+
+function Get-BindingThumbprint
+{
+    <#
+    .SYNOPSIS
+        Returns the thumbprint of an https binding's certificate in the
+        store's form, or '' when the binding has none.
+    #>
+    [CmdletBinding()]
+    [OutputType([System.String])]
+    param
+    (
+        [Parameter(Mandatory = $true)]
+        [System.Object]
+        $Binding
+    )
+
+    $ErrorActionPreference = 'Stop'
+    $hash = $null
+    try
+    {
+        $hash = $Binding.CertificateHash
+    }
+    catch
+    {
+        $hash = $null
+    }
+    if ($null -eq $hash -or $hash.Length -eq 0)
+    {
+        return ''
+    }
+    return [System.BitConverter]::ToString([System.Byte[]] $hash).Replace('-', '')
+}
+
+function Assert-BindingAvailable
+{
+    <#
+    .SYNOPSIS
+        Fails with Conflict when another site already has a binding the new
+        site needs: the same address, port and host name, or the same address
+        and port with the other protocol.
+    #>
+    [CmdletBinding()]
+    [OutputType([System.Void])]
+    param
+    (
+        [Parameter(Mandatory = $true)]
+        [System.Object]
+        $ServerManager,
+
+        [Parameter(Mandatory = $true)]
+        [System.Object]
+        $Plan
+    )
+
+    $ErrorActionPreference = 'Stop'
+    foreach ($site in $ServerManager.Sites)
+    {
+        foreach ($binding in $site.Bindings)
+        {
+            $protocol = ([System.String] $binding.Protocol).ToLowerInvariant()
+            if ($protocol -ne 'http' -and $protocol -ne 'https')
+            {
+                continue
+            }
+            $existing = ConvertFrom-BindingInformation -Information ([System.String] $binding.BindingInformation)
+            if ($existing.Port -ne $Plan.Port -or -not (Test-NameEqual -Left $existing.IPAddress -Right $Plan.IPAddress))
+            {
+                continue
+            }
+            if ($protocol -ne $Plan.Protocol)
+            {
+                New-NomadIisError -Kind Conflict -Message ("port {0} is used by an {1} binding of website '{2}'" -f $Plan.Port, $protocol, $site.Name)
+            }
+            if (Test-NameEqual -Left $existing.Hostname -Right $Plan.Hostname)
+            {
+                New-NomadIisError -Kind Conflict -Message ("binding {0} is used by website '{1}'" -f $Plan.Information, $site.Name)
+            }
+        }
+    }
+}
+
+function ConvertTo-ByteArray
+{
+    <#
+    .SYNOPSIS
+        Converts a hex string (a thumbprint) into bytes.
+    #>
+    [CmdletBinding()]
+    [OutputType([System.Byte[]])]
+    param
+    (
+        [Parameter(Mandatory = $true)]
+        [ValidatePattern('^([0-9A-Fa-f]{2})+$')]
+        [System.String]
+        $Hex
+    )
+
+    $ErrorActionPreference = 'Stop'
+    $bytes = New-Object -TypeName 'System.Byte[]' -ArgumentList ($Hex.Length / 2)
+    for ($i = 0; $i -lt $bytes.Length; $i++)
+    {
+        $bytes[$i] = [System.Convert]::ToByte($Hex.Substring($i * 2, 2), 16)
+    }
+    return , $bytes
+}
+
+function New-TaskSitePlan
+{
+    <#
+    .SYNOPSIS
+        Checks a NewTaskSite request as far as it can be checked without IIS
+        and returns the plan the change works from: the pools, providers,
+        applications and bindings, validated and normalised.
+    #>
+    [CmdletBinding()]
+    [OutputType([System.Collections.Hashtable])]
+    param
+    (
+        [Parameter(Mandatory = $true)]
+        [AllowEmptyString()]
+        [System.String]
+        $SiteName,
+
+        [Parameter(Mandatory = $true)]
+        [AllowEmptyString()]
+        [System.String]
+        $TargetWebsite,
+
+        [Parameter(Mandatory = $true)]
+        [AllowEmptyString()]
+        [System.String]
+        $DefaultAppPool,
+
+        [Parameter(Mandatory = $true)]
+        [AllowNull()]
+        [AllowEmptyCollection()]
+        [System.Object[]]
+        $AppPools,
+
+        [Parameter(Mandatory = $true)]
+        [System.Object[]]
+        $Applications,
+
+        [Parameter(Mandatory = $true)]
+        [AllowNull()]
+        [AllowEmptyCollection()]
+        [System.Object[]]
+        $Bindings,
+
+        [Parameter(Mandatory = $true)]
+        [AllowNull()]
+        [AllowEmptyCollection()]
+        [System.Object[]]
+        $AutoStartProviders
+    )
+
+    $ErrorActionPreference = 'Stop'
+    $ownsSite = $SiteName.Length -gt 0
+    if ($ownsSite -eq ($TargetWebsite.Length -gt 0))
+    {
+        New-NomadIisError -Kind InvalidArgument -Message 'give either siteName or targetWebsite'
+    }
+    if ($ownsSite)
+    {
+        Assert-ObjectName -Field 'siteName' -Value $SiteName
+    }
+
+    $poolSpecs = @($AppPools | Where-Object -FilterScript { $null -ne $_ })
+    $poolNames = @{}
+    for ($i = 0; $i -lt $poolSpecs.Length; $i++)
+    {
+        $field = 'appPools[{0}]' -f $i
+        Assert-AppPoolSpec -Field $field -Spec $poolSpecs[$i]
+        $name = Get-StringValue -InputObject $poolSpecs[$i] -Name 'name'
+        if ($poolNames.ContainsKey($name.ToLowerInvariant()))
+        {
+            New-NomadIisError -Kind InvalidArgument -Message ("{0}.name: application pool '{1}' is given twice" -f $field, $name)
+        }
+        $poolNames[$name.ToLowerInvariant()] = $true
+    }
+
+    $providerSpecs = @($AutoStartProviders | Where-Object -FilterScript { $null -ne $_ })
+    for ($i = 0; $i -lt $providerSpecs.Length; $i++)
+    {
+        if ((Get-StringValue -InputObject $providerSpecs[$i] -Name 'name').Trim().Length -eq 0 -or
+            (Get-StringValue -InputObject $providerSpecs[$i] -Name 'type').Trim().Length -eq 0)
+        {
+            New-NomadIisError -Kind InvalidArgument -Message ('autoStartProviders[{0}]: name and type are required' -f $i)
+        }
+    }
+
+    $applicationPlans = ConvertTo-ApplicationPlan -Applications $Applications -InTargetWebsite (-not $ownsSite)
+    $hasRoot = @($applicationPlans | Where-Object -FilterScript { $_.Alias.Length -eq 0 }).Length -gt 0
+    if ($ownsSite -and -not $hasRoot -and $DefaultAppPool.Length -eq 0 -and $poolSpecs.Length -eq 0)
+    {
+        New-NomadIisError -Kind InvalidArgument -Message 'appPools: a site without a root application needs defaultAppPool or a pool'
+    }
+
+    $bindingSpecs = @($Bindings | Where-Object -FilterScript { $null -ne $_ })
+    if (-not $ownsSite -and $bindingSpecs.Length -gt 0)
+    {
+        New-NomadIisError -Kind InvalidArgument -Message ("bindings: a task that adds applications to targetWebsite '{0}' cannot set bindings" -f $TargetWebsite)
+    }
+    $bindingPlans = ConvertTo-BindingPlan -Bindings $bindingSpecs
+    foreach ($binding in $bindingPlans)
+    {
+        if ($binding.Thumbprint.Length -gt 0 -and -not (Test-Path -LiteralPath ('Cert:\LocalMachine\My\' + $binding.Thumbprint)))
+        {
+            New-NomadIisError -Kind NotFound -Message ('{0}.certificateThumbprint: certificate {1} is not in the LocalMachine\My store' -f $binding.Field, $binding.Thumbprint)
+        }
+    }
+
+    return @{
+        OwnsSite       = $ownsSite
+        SiteName       = $SiteName
+        TargetWebsite  = $TargetWebsite
+        DefaultAppPool = $DefaultAppPool
+        Pools          = $poolSpecs
+        PoolNames      = $poolNames
+        Providers      = $providerSpecs
+        Applications   = $applicationPlans
+        Bindings       = $bindingPlans
+        HasRoot        = $hasRoot
+        WwwRoot        = Join-Path -Path $env:SystemDrive -ChildPath 'inetpub\wwwroot'
+    }
+}
+
+function Assert-TaskSiteApplicable
+{
+    <#
+    .SYNOPSIS
+        Checks a NewTaskSite plan against the current configuration: the
+        pools and the site must not exist yet (Conflict), the target website
+        must (NotFound) and must not have the applications yet (Conflict),
+        every pool and auto-start provider named must exist or be created,
+        and no other site may hold the bindings (Conflict).
+    #>
+    [CmdletBinding()]
+    [OutputType([System.Void])]
+    param
+    (
+        [Parameter(Mandatory = $true)]
+        [System.Object]
+        $ServerManager,
+
+        [Parameter(Mandatory = $true)]
+        [System.Collections.Hashtable]
+        $Plan
+    )
+
+    $ErrorActionPreference = 'Stop'
+    foreach ($spec in $Plan.Pools)
+    {
+        $name = Get-StringValue -InputObject $spec -Name 'name'
+        if ($null -ne (Find-AppPool -ServerManager $ServerManager -Name $name))
+        {
+            New-NomadIisError -Kind Conflict -Message ("application pool '{0}' already exists" -f $name)
+        }
+    }
+    $poolNames = @{}
+    foreach ($pool in $ServerManager.ApplicationPools)
+    {
+        $poolNames[$pool.Name.ToLowerInvariant()] = $true
+    }
+    foreach ($name in $Plan.PoolNames.Keys)
+    {
+        $poolNames[$name] = $true
+    }
+    if ($Plan.DefaultAppPool.Length -gt 0 -and -not $poolNames.ContainsKey($Plan.DefaultAppPool.ToLowerInvariant()))
+    {
+        New-NomadIisError -Kind InvalidArgument -Message ("defaultAppPool: application pool '{0}' does not exist" -f $Plan.DefaultAppPool)
+    }
+
+    $providerNames = @{}
+    foreach ($name in (Get-AutoStartProviderName -ServerManager $ServerManager))
+    {
+        $providerNames[$name.ToLowerInvariant()] = $true
+    }
+    foreach ($provider in $Plan.Providers)
+    {
+        $providerNames[([System.String] $provider.name).Trim().ToLowerInvariant()] = $true
+    }
+    foreach ($application in $Plan.Applications)
+    {
+        if (-not $poolNames.ContainsKey($application.AppPool.ToLowerInvariant()))
+        {
+            New-NomadIisError -Kind InvalidArgument -Message ("{0}.appPool: application pool '{1}' does not exist" -f $application.Field, $application.AppPool)
+        }
+        if ($application.ServiceAutoStartProvider.Length -gt 0 -and -not $providerNames.ContainsKey($application.ServiceAutoStartProvider.ToLowerInvariant()))
+        {
+            New-NomadIisError -Kind InvalidArgument -Message ("{0}.serviceAutoStartProvider: provider '{1}' is not registered" -f $application.Field, $application.ServiceAutoStartProvider)
+        }
+    }
+
+    if ($Plan.OwnsSite)
+    {
+        if ($null -ne (Find-Site -ServerManager $ServerManager -Name $Plan.SiteName))
+        {
+            New-NomadIisError -Kind Conflict -Message ("website '{0}' already exists" -f $Plan.SiteName)
+        }
+        foreach ($binding in $Plan.Bindings)
+        {
+            Assert-BindingAvailable -ServerManager $ServerManager -Plan $binding
+        }
+        return
+    }
+    $target = Find-Site -ServerManager $ServerManager -Name $Plan.TargetWebsite
+    if ($null -eq $target)
+    {
+        New-NomadIisError -Kind NotFound -Message ("targetWebsite: website '{0}' does not exist" -f $Plan.TargetWebsite)
+    }
+    foreach ($application in $Plan.Applications)
+    {
+        if ($null -ne (Find-Application -Site $target -Path $application.Path))
+        {
+            New-NomadIisError -Kind Conflict -Message ("{0}: website '{1}' already has an application '{2}'" -f $application.Field, $target.Name, $application.Path)
+        }
+    }
+}

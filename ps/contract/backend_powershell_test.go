@@ -117,6 +117,11 @@ func (b *powerShellBackend) WriteHooks(t *testing.T, dir string) {
 	}
 }
 
+// ECKeysInPEM is true for PowerShell 7 (pwsh) only.
+func (b *powerShellBackend) ECKeysInPEM() bool {
+	return strings.Contains(strings.ToLower(filepath.Base(b.exe)), "pwsh")
+}
+
 // PrepareContent grants read access to the anonymous user (IUSR) and the
 // worker processes (IIS_IUSRS), as directory_security does for a task.
 func (b *powerShellBackend) PrepareContent(t *testing.T, dir string) {

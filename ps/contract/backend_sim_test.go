@@ -77,6 +77,8 @@ esac
 	}
 }
 
+func (b *simBackend) ECKeysInPEM() bool { return true }
+
 // PrepareContent has nothing to do: iissim's workers run as the test's user.
 func (b *simBackend) PrepareContent(*testing.T, string) {}
 

@@ -30,6 +30,10 @@ type backend interface {
 	UninstallCertificate(t *testing.T, thumbprint string)
 	// WriteHooks writes the suite's admin extensions into dir (see hookSpec).
 	WriteHooks(t *testing.T, dir string)
+	// ECKeysInPEM reports whether PEM files with EC keys can be imported
+	// (Windows PowerShell 5.1 cannot; PowerShell 7 and iissim can). Where they
+	// cannot, the import must fail as InvalidArgument naming keyPath.
+	ECKeysInPEM() bool
 	// PrepareContent makes a directory of the suite's content readable by
 	// the web server's workers.
 	PrepareContent(t *testing.T, dir string)

@@ -111,6 +111,10 @@ func testHTTPSPEM(t *testing.T, e *env) {
 				args = ps.ImportCertificateArgs{CertPath: writeFile(t, "tls.crt", certPEM), KeyPath: writeFile(t, "tls.key", keyPEM)}
 			}
 			imported, err := e.iis.ImportCertificate(ctx(t), &args)
+			if c.ec && !e.be.ECKeysInPEM() {
+				errorKindIs(t, err, ps.ErrInvalidArgument, "keyPath")
+				return
+			}
 			must.NoError(t, err)
 			checkManaged(t, imported, leaf.thumbprint(), false)
 			e.serveWith(t, "pem"+itoa(int64(i)), imported.Thumbprint, "pem.example.test")

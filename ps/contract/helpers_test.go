@@ -335,6 +335,6 @@ func errorKindIs(t *testing.T, err, kind error, mentions string) {
 	var pe *ps.Error
 	must.True(t, errors.As(err, &pe), must.Sprintf("%v is not a *ps.Error", err))
 	if mentions != "" {
-		must.StrContains(t, pe.Message, mentions)
+		must.StrContainsFold(t, pe.Message, mentions)
 	}
 }

@@ -221,9 +221,9 @@ func (s *service) opImportCertificate(_ context.Context, raw json.RawMessage) (a
 	return c, nil
 }
 
-// certificateUsersLocked lists the bindings that use a certificate, as
-// "site/ip:port:host". The caller holds s.mu.
-func (s *service) certificateUsersLocked(cfg *appHostConfig, thumbprint string) []string {
+// certificateUsers lists the bindings of cfg that use a certificate, as
+// "site/ip:port:host".
+func certificateUsers(cfg *appHostConfig, thumbprint string) []string {
 	var users []string
 	for _, site := range cfg.Sites {
 		for _, b := range site.Bindings {
@@ -250,7 +250,7 @@ func (s *service) opRemoveCertificate(_ context.Context, raw json.RawMessage) (a
 	if err != nil {
 		return nil, err
 	}
-	if users := s.certificateUsersLocked(s.cfg, tp); len(users) > 0 {
+	if users := certificateUsers(s.cfg, tp); len(users) > 0 {
 		return ps.RemovedCertificate{Removed: false, InUseBy: users}, nil
 	}
 	if !c.managed() {

@@ -272,7 +272,7 @@ func (s *service) opRemoveTaskSite(_ context.Context, raw json.RawMessage) (any,
 		if err != nil {
 			continue
 		}
-		if len(s.certificateUsersLocked(next, tp)) > 0 || !c.managed() {
+		if len(certificateUsers(next, tp)) > 0 || !c.managed() {
 			out.KeptCertificates = append(out.KeptCertificates, tp)
 			continue
 		}

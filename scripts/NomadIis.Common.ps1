@@ -125,8 +125,11 @@ function Initialize-IisAdministration
     param ()
 
     $ErrorActionPreference = 'Stop'
+    # Global: the cmdlets are then visible to the module's functions and to
+    # the admin extension scripts alike.
     $importArguments = @{
         Name        = 'IISAdministration'
+        Global      = $true
         ErrorAction = 'Stop'
         Verbose     = $false
     }

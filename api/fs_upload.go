@@ -115,6 +115,11 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, c *call, stop bo
 		res, err = s.uploadFile(r.Context(), c, tree, rel, body, r.ContentLength, stop)
 	}
 	if err != nil {
+		if r.ContentLength != 0 {
+			// The body may be partly unread: do not keep the connection
+			// (net/http would try to drain what the client may never send).
+			w.Header().Set("Connection", "close")
+		}
 		return err
 	}
 	res.Path, res.Clean = rel, clean && res.Kind == "zip"
@@ -161,19 +166,26 @@ func (s *Server) uploadZip(ctx context.Context, c *call, tree *fsroot.Tree, rel 
 	}
 	defer loc.Close()
 	loc.CleanStale()
+	// On failure the staging folder goes first, then the folders Locate
+	// created for the target, so that nothing is left behind.
+	var stage *fsroot.Stage
+	ok := false
+	defer func() {
+		if stage != nil {
+			stage.Discard()
+		}
+		if !ok {
+			loc.RemoveCreated()
+		}
+	}()
 	if fi, err := loc.Lstat(); err == nil && !fi.IsDir() {
-		loc.RemoveCreated()
 		return res, apiErr(http.StatusConflict, "%q is a file; an archive is extracted into a folder (send Content-Type: application/octet-stream to replace the file)", rel)
 	}
-	stage, err := loc.NewStage()
-	if err != nil {
-		loc.RemoveCreated()
+	if stage, err = loc.NewStage(); err != nil {
 		return res, err
 	}
-	defer stage.Discard()
 	written, err := ziputil.Extract(ctx, zr, stage.Root)
 	if err != nil {
-		loc.RemoveCreated()
 		return res, fmt.Errorf("extract the archive (nothing was changed): %w", err)
 	}
 	res.Files, res.Folders, res.Bytes = m.Files, m.Dirs, written
@@ -183,9 +195,9 @@ func (s *Server) uploadZip(ctx context.Context, c *call, tree *fsroot.Tree, rel 
 		return err
 	}
 	if err := s.applyUpload(ctx, c.task, rel, stop, apply, &res); err != nil {
-		loc.RemoveCreated()
 		return res, err
 	}
+	ok = true
 	return res, nil
 }
 
@@ -202,22 +214,29 @@ func (s *Server) uploadFile(ctx context.Context, c *call, tree *fsroot.Tree, rel
 	}
 	defer loc.Close()
 	loc.CleanStale()
+	var pending *fsroot.PendingFile
+	ok := false
+	defer func() {
+		if pending != nil {
+			pending.Discard()
+		}
+		if !ok {
+			loc.RemoveCreated()
+		}
+	}()
 	_, statErr := loc.Lstat()
 	res.Created = statErr != nil
-	pending, err := loc.SpoolFile(body)
-	if err != nil {
-		loc.RemoveCreated()
+	if pending, err = loc.SpoolFile(body); err != nil {
 		return res, bodyError(err)
 	}
-	defer pending.Discard()
 	res.Bytes = pending.Size
 	if !res.Created {
 		res.Replaced = 1
 	}
 	if err := s.applyUpload(ctx, c.task, rel, stop, pending.Commit, &res); err != nil {
-		loc.RemoveCreated()
 		return res, err
 	}
+	ok = true
 	return res, nil
 }
 

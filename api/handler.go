@@ -40,6 +40,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rec := &recorder{ResponseWriter: w, status: http.StatusOK}
 	body := &countingBody{ReadCloser: r.Body}
 	r.Body = body
+	// A request body that stalls (on any route) must not hold the
+	// connection forever, not even while net/http drains it after the
+	// handler; uploads move this deadline forward as data arrives.
+	if r.ContentLength != 0 {
+		_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(s.cfg.TransferIdleTimeout))
+	}
 	defer func() {
 		if v := recover(); v != nil {
 			if v == http.ErrAbortHandler { //nolint:errorlint // sentinel value
@@ -228,7 +234,8 @@ func (b *countingBody) Read(p []byte) (int, error) {
 
 // transfer gives an upload or download a read and write deadline that
 // moves with each chunk: a stalled peer is dropped after d, a slow one
-// never. done clears the deadlines for the next request on the connection.
+// never. done clears the write deadline for the next request on the
+// connection (net/http resets the read deadline itself).
 type transfer struct {
 	rc *http.ResponseController
 	d  time.Duration
@@ -250,7 +257,6 @@ func (t *transfer) writer(w http.ResponseWriter) http.ResponseWriter {
 }
 
 func (t *transfer) done() {
-	_ = t.rc.SetReadDeadline(time.Time{})
 	_ = t.rc.SetWriteDeadline(time.Time{})
 }
 
@@ -261,7 +267,14 @@ type deadlineReader struct {
 
 func (d *deadlineReader) Read(p []byte) (int, error) {
 	_ = d.t.rc.SetReadDeadline(time.Now().Add(d.t.d))
-	return d.r.Read(p)
+	n, err := d.r.Read(p)
+	if err == io.EOF {
+		// The body is in; what follows (extraction, pool stops) may take
+		// longer than the idle timeout, and net/http's background read
+		// would cancel the request when the deadline passed.
+		_ = d.t.rc.SetReadDeadline(time.Time{})
+	}
+	return n, err
 }
 
 type deadlineWriter struct {

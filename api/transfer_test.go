@@ -1,0 +1,154 @@
+package api
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/shoenig/test/must"
+)
+
+// serve runs the env's server on a loopback listener until the test ends.
+func (e *env) serve() string {
+	e.t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	must.NoError(e.t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- e.srv.Serve(ctx, ln) }()
+	e.t.Cleanup(func() {
+		cancel()
+		must.NoError(e.t, <-done)
+	})
+	return ln.Addr().String()
+}
+
+// waitFor polls cond until it holds, failing the test after a minute.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestTransfer_InterruptedUpload cuts the connection in the middle of the
+// body and checks that the old content is byte for byte what it was.
+func TestTransfer_InterruptedUpload(t *testing.T) {
+	e := newEnv(t)
+	e.write("local/css/site.css", "body{}")
+	addr := e.serve()
+	big := make([]byte, 2<<20)
+	_, _ = rand.Read(big)
+	archive := makeZip(t, zipEntry{Name: "index.html", Body: "v2"}, zipEntry{Name: "big.bin", Body: string(big)})
+	before := snapshot(t, e.task.TaskDir)
+	cases := []struct{ name, method, path, ct string }{
+		{"PUT zip clean", "PUT", "/fs/local?clean=true", "application/zip"},
+		{"PATCH zip", "PATCH", "/fs/local", "application/zip"},
+		{"PUT file", "PUT", "/fs/local%2Findex.html", "application/octet-stream"},
+		{"PUT file in a new folder", "PUT", "/fs/local%2Fnew%2Findex.html", "application/octet-stream"},
+	}
+	for i, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			conn, err := net.Dial("tcp", addr)
+			must.NoError(t, err)
+			fmt.Fprintf(conn, "%s %s HTTP/1.1\r\nHost: %s\r\nX-Api-Key: %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n",
+				tc.method, taskURL(tc.path), addr, testKey, tc.ct, len(archive))
+			_, err = conn.Write(archive[:len(archive)/2])
+			must.NoError(t, err)
+			must.NoError(t, conn.Close())
+			waitFor(t, "the upload to end", func() bool { return strings.Count(e.logBuf.String(), "audit: method=") > i })
+			must.Eq(t, before, snapshot(t, e.task.TaskDir))
+			assertNoStagingLeft(t, e.task.TaskDir)
+		})
+	}
+	must.StrContains(t, e.logBuf.String(), "status=400")
+	for _, c := range e.iis.callLog() {
+		must.StrNotContains(t, c, "StopAppPool", must.Sprint("pools are not touched before the body is in"))
+	}
+}
+
+// TestTransfer_StalledUpload stops sending in the middle of the body; the
+// server gives up after the idle timeout and changes nothing.
+func TestTransfer_StalledUpload(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.TransferIdleTimeout = 300 * time.Millisecond })
+	addr := e.serve()
+	before := snapshot(t, e.task.TaskDir)
+	conn, err := net.Dial("tcp", addr)
+	must.NoError(t, err)
+	defer conn.Close()
+	fmt.Fprintf(conn, "PUT %s HTTP/1.1\r\nHost: %s\r\nX-Api-Key: %s\r\nContent-Type: application/octet-stream\r\nContent-Length: 1000\r\n\r\nonly a part",
+		taskURL("/fs/local%2Findex.html"), addr, testKey)
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err == nil {
+		must.Eq(t, http.StatusRequestTimeout, resp.StatusCode)
+		_ = resp.Body.Close()
+	}
+	waitFor(t, "the upload to end", func() bool { return strings.Contains(e.logBuf.String(), "audit: method=") })
+	must.Eq(t, before, snapshot(t, e.task.TaskDir))
+}
+
+// TestTransfer_DownloadMemoryIsFlat downloads a 200 MiB folder of
+// incompressible data as a ZIP and checks that the heap did not grow with
+// the size of the data.
+func TestTransfer_DownloadMemoryIsFlat(t *testing.T) {
+	e := newEnv(t)
+	addr := e.serve()
+	dir := filepath.Join(e.task.TaskDir, "local", "data")
+	must.NoError(t, os.MkdirAll(dir, 0o755))
+	chunk := make([]byte, 4<<20)
+	for i := 0; i < 50; i++ {
+		_, _ = rand.Read(chunk)
+		must.NoError(t, os.WriteFile(filepath.Join(dir, fmt.Sprintf("blob-%02d.bin", i)), chunk, 0o644))
+	}
+	const total = 50 * 4 << 20
+
+	req, err := http.NewRequest("GET", "http://"+addr+taskURL("/fs/local%2Fdata"), nil)
+	must.NoError(t, err)
+	req.Header.Set("X-Api-Key", testKey)
+	runtime.GC()
+	var base runtime.MemStats
+	runtime.ReadMemStats(&base)
+	resp, err := http.DefaultClient.Do(req)
+	must.NoError(t, err)
+	defer resp.Body.Close()
+	must.Eq(t, 200, resp.StatusCode)
+
+	// Read the stream, sampling the heap as it goes.
+	var peak uint64
+	buf := make([]byte, 1<<20)
+	var n int64
+	var next int64
+	for {
+		m, err := resp.Body.Read(buf)
+		n += int64(m)
+		if n >= next {
+			var ms runtime.MemStats
+			runtime.ReadMemStats(&ms)
+			peak = max(peak, ms.HeapInuse)
+			next += 16 << 20
+		}
+		if err == io.EOF {
+			break
+		}
+		must.NoError(t, err)
+	}
+	must.Greater(t, int64(total), n, must.Sprint("the archive holds the data"))
+	growth := int64(peak) - int64(base.HeapInuse)
+	t.Logf("streamed %d MiB; heap in use grew by %d KiB at most", n>>20, growth>>10)
+	// One compressor, one copy buffer, a few pools: a few MiB, not 200.
+	must.Less(t, int64(32<<20), growth)
+}

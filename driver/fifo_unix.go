@@ -10,15 +10,12 @@ import (
 	"time"
 )
 
-// fifoRetryInterval is how often opening a log pipe is retried while its
-// reader (Nomad's log collector) is not there yet.
-const fifoRetryInterval = 100 * time.Millisecond
-
 // openFIFO opens the task's log FIFO for writing. The open does not block:
 // without a reader it fails with ENXIO and is retried until ctx ends. The
 // file is non-blocking, so writes wait in the runtime poller, honour write
 // deadlines and end when the file is closed.
 func openFIFO(ctx context.Context, path string) (logWriter, error) {
+	retry := newBackoff()
 	for {
 		f, err := os.OpenFile(path, os.O_WRONLY|syscall.O_NONBLOCK, 0)
 		if err == nil {
@@ -30,7 +27,7 @@ func openFIFO(ctx context.Context, path string) (logWriter, error) {
 		select {
 		case <-ctx.Done():
 			return nil, ctx.Err()
-		case <-time.After(fifoRetryInterval):
+		case <-time.After(retry.next()):
 		}
 	}
 }

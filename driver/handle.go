@@ -29,7 +29,9 @@ type taskHandle struct {
 	cfg    *drivers.TaskConfig
 	state  TaskState
 	logger hclog.Logger
-	iis    *ps.IIS
+	// client returns the backend client: the driver's current one (a
+	// SetConfig may replace it), else the one the task started with.
+	client func() *ps.IIS
 	// callTimeout bounds each backend call the handle makes.
 	callTimeout time.Duration
 	// recovered is true for a handle made by RecoverTask.
@@ -59,9 +61,7 @@ type taskHandle struct {
 	// stopping is set once the driver stops or removes the task, so that
 	// the monitor does not mistake that for an outside stop.
 	stopping bool
-	// stopped is set when the stop sequence (pre-stop hook, pools stopped)
-	// has run; removed when the task's IIS objects are gone.
-	stopped bool
+	// removed is set once the task's IIS objects are gone.
 	removed bool
 }
 
@@ -69,11 +69,16 @@ type taskHandle struct {
 func newTaskHandle(d *Driver, cfg *drivers.TaskConfig, state TaskState, iis *ps.IIS, callTimeout time.Duration, recovered bool) *taskHandle {
 	ctx, cancel := context.WithCancel(d.ctx)
 	return &taskHandle{
-		ref:         refOf(cfg),
-		cfg:         cfg,
-		state:       state,
-		logger:      d.logger.With("task_id", cfg.ID, "alloc_id", cfg.AllocID, "task_name", cfg.Name),
-		iis:         iis,
+		ref:    refOf(cfg),
+		cfg:    cfg,
+		state:  state,
+		logger: d.logger.With("task_id", cfg.ID, "alloc_id", cfg.AllocID, "task_name", cfg.Name),
+		client: func() *ps.IIS {
+			if c := d.IIS(); c != nil {
+				return c
+			}
+			return iis
+		},
 		callTimeout: callTimeout,
 		recovered:   recovered,
 		doneCh:      make(chan struct{}),
@@ -133,12 +138,12 @@ func (h *taskHandle) refresh() {
 func (h *taskHandle) poll() string {
 	ctx, cancel := h.callCtx()
 	defer cancel()
-	pools, err := h.iis.GetAppPools(ctx, h.state.poolNames()...)
+	pools, err := h.client().GetAppPools(ctx, h.state.poolNames()...)
 	if err != nil {
 		h.logger.Debug("cannot read the application pools", "error", err)
 		return ""
 	}
-	site, err := h.iis.GetWebsite(ctx, h.state.SiteName)
+	site, err := h.client().GetWebsite(ctx, h.state.SiteName)
 	missing := errors.Is(err, ps.ErrNotFound)
 	if err != nil && !missing {
 		h.logger.Debug("cannot read the website", "site", h.state.SiteName, "error", err)

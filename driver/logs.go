@@ -29,8 +29,30 @@ import (
 // IIS itself buffers its request log (HTTP.sys flushes it every minute), so
 // request lines arrive in batches on IIS; iissim writes them at once.
 
-// finalFlushTimeout bounds the last read and write when a task is destroyed.
-const finalFlushTimeout = time.Second
+const (
+	// finalFlushTimeout bounds the last read and write when a task ends.
+	finalFlushTimeout = time.Second
+	// fifoRetryMin and fifoRetryMax bound the pause between attempts to
+	// open a log pipe whose reader is not there (yet): Nomad's log
+	// collector starts before the task, but after a plugin restart it only
+	// comes back with the Nomad client.
+	fifoRetryMin = 50 * time.Millisecond
+	fifoRetryMax = 5 * time.Second
+)
+
+// backoff doubles a pause from fifoRetryMin up to fifoRetryMax.
+type backoff struct{ d time.Duration }
+
+func newBackoff() *backoff { return &backoff{} }
+
+func (b *backoff) next() time.Duration {
+	if b.d == 0 {
+		b.d = fifoRetryMin
+	} else {
+		b.d = min(2*b.d, fifoRetryMax)
+	}
+	return b.d
+}
 
 // logBaselines are the sizes of the log files that existed when forwarding
 // was set up, by path.

@@ -34,25 +34,25 @@ func (d *Driver) signalTask(h *taskHandle, signal string) error {
 	switch strings.ToUpper(strings.TrimSpace(signal)) {
 	case "SIGHUP", "RECYCLE":
 		return d.forEachPool(h, "recycled", func(ctx context.Context, name string) error {
-			_, err := h.iis.RecycleAppPool(ctx, name)
+			_, err := h.client().RecycleAppPool(ctx, name)
 			return err
 		})
 	case "STOP":
 		h.setHeld(h.state.poolNames(), true)
 		return d.forEachPool(h, "stopped", func(ctx context.Context, name string) error {
-			_, err := h.iis.StopAppPool(ctx, name, 0)
+			_, err := h.client().StopAppPool(ctx, name, 0)
 			return err
 		})
 	case "START":
 		return d.forEachPool(h, "started", func(ctx context.Context, name string) error {
-			_, err := h.iis.StartAppPool(ctx, name)
+			_, err := h.client().StartAppPool(ctx, name)
 			if err != nil && !errors.Is(err, ps.ErrNotFound) {
 				select {
 				case <-ctx.Done():
 					return err
 				case <-time.After(startRetryDelay):
 				}
-				_, err = h.iis.StartAppPool(ctx, name)
+				_, err = h.client().StartAppPool(ctx, name)
 			}
 			if err == nil {
 				h.setHeld([]string{name}, false)
@@ -100,7 +100,7 @@ func (d *Driver) killTask(h *taskHandle, name string, signal int) error {
 		return nil
 	}
 	if s, _ := d.backend(); s != nil {
-		if err := d.runHook(h.iis, s, ps.HookPreStop, h.hookContext(), h.ref, h.logger); err != nil {
+		if err := d.runHook(h.client(), s, ps.HookPreStop, h.hookContext(), h.ref, h.logger); err != nil {
 			d.emitEvent(h.ref, "Warning: "+err.Error(), nil)
 		}
 	}

@@ -33,7 +33,7 @@ func (d *Driver) stopTask(h *taskHandle, timeout time.Duration, signal string) e
 	s, _ := d.backend()
 	h.logger.Info("stopping task", "timeout_ms", timeout.Milliseconds(), "signal", signal)
 	if s != nil {
-		if err := d.runHook(h.iis, s, ps.HookPreStop, h.hookContext(), h.ref, h.logger); err != nil {
+		if err := d.runHook(h.client(), s, ps.HookPreStop, h.hookContext(), h.ref, h.logger); err != nil {
 			d.emitEvent(h.ref, "Warning: "+err.Error(), nil)
 		}
 	}
@@ -49,7 +49,7 @@ func (d *Driver) stopPools(h *taskHandle, timeout time.Duration) error {
 	var errs []error
 	for alias, name := range h.state.AppPools {
 		ctx, cancel := h.callCtx()
-		_, err := h.iis.StopAppPool(ctx, name, 0)
+		_, err := h.client().StopAppPool(ctx, name, 0)
 		cancel()
 		switch {
 		case errors.Is(err, ps.ErrNotFound):
@@ -63,7 +63,7 @@ func (d *Driver) stopPools(h *taskHandle, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for {
 		ctx, cancel := h.callCtx()
-		pools, err := h.iis.GetAppPools(ctx, names...)
+		pools, err := h.client().GetAppPools(ctx, names...)
 		cancel()
 		if err != nil {
 			errs = append(errs, fmt.Errorf("read application pools: %w", err))
@@ -148,7 +148,7 @@ func (d *Driver) destroyTask(h *taskHandle, force bool) error {
 	h.cancel()
 	h.wg.Wait()
 	if s, _ := d.backend(); s != nil && err == nil {
-		if herr := d.runHook(h.iis, s, ps.HookPostStop, h.hookContext(), h.ref, h.logger); herr != nil {
+		if herr := d.runHook(h.client(), s, ps.HookPostStop, h.hookContext(), h.ref, h.logger); herr != nil {
 			d.emitEvent(h.ref, "Warning: "+herr.Error(), nil)
 		}
 	}
@@ -165,7 +165,7 @@ func (d *Driver) removeTask(h *taskHandle) error {
 	if done {
 		return nil
 	}
-	if err := d.removeObjects(h.ref, h.iis, h.callTimeout, h.state.removeArgs(), h.logger); err != nil {
+	if err := d.removeObjects(h.ref, h.client(), h.callTimeout, h.state.removeArgs(), h.logger); err != nil {
 		return err
 	}
 	h.stateLock.Lock()

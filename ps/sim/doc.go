@@ -31,13 +31,17 @@
 // (IISSIM_IDLE_EXIT, a Go duration, changes that), so that tests never leave
 // it running. "ctl" runs one operation from a shell, as appcmd does; it
 // prints the JSON result, or "<Kind>: <message>" on stderr with exit status 1.
+// The host and the service log to stderr (the service into service.log) at
+// the level IISSIM_LOG_LEVEL names (default info); neither logs arguments.
 //
 // # State directory
 //
 //	applicationHost.json     sites, pools, auto-start providers, ACL requests
 //	                         (written atomically: temporary file, then rename)
 //	certs/<THUMBPRINT>.json  the certificate store (chain and key, mode 0600)
-//	logs/W3SVC<id>/u_ex<yymmdd>.log  W3C request log of each site (UTC days)
+//	logs/W3SVC<id>/u_ex<yymmdd>.log  W3C request log of each site (UTC days;
+//	                         GetWebsite also answers the site's directory as
+//	                         "logDirectory")
 //	inetpub/wwwroot/         the root of a site created without a root application
 //	service.log, service.pid, service.lock, start.lock
 //
@@ -56,6 +60,11 @@
 //     waitMs waits for the workers to exit. The idle timeout (OnDemand pools)
 //     and the periodic restart apply. The started or stopped state of a pool
 //     is kept in the configuration, as IIS keeps autoStart.
+//   - StartAppPool and StopAppPool of a pool already in that state change
+//     nothing; RestartAppPool of a stopped pool is a Conflict, of a pool
+//     without workers a no-op. RemoveCertificate of a certificate not in the
+//     store is NotFound; one a binding uses, or that is not managed, stays
+//     (Removed false).
 //   - A request to a stopped pool gets 503 Service Unavailable
 //     (loadBalancerCapabilities HttpLevel) or a closed connection (TcpLevel).
 //   - Requests are routed by host header (exact, "*." wildcard, or none;

@@ -1,6 +1,8 @@
 package driver
 
 import (
+	"context"
+	"strings"
 	"time"
 
 	"github.com/nomad-iis/nomad-iis/ps"
@@ -120,4 +122,103 @@ func (h *taskHandle) info() TaskInfo {
 		ti.TargetWebsite = h.state.SiteName
 	}
 	return ti
+}
+
+// PoolClient is the backend client the Management API should use for pool
+// lifecycle: it is the driver's current client, and it tells the driver
+// about the stops and starts it makes, so that a pool the API stopped on
+// purpose (PUT .../stop, or an upload that stops the pools) does not end the
+// task as a stop from outside Nomad would.
+type PoolClient struct {
+	d *Driver
+}
+
+// PoolClient returns the Management API's pool lifecycle client.
+func (d *Driver) PoolClient() *PoolClient { return &PoolClient{d: d} }
+
+// client is the driver's current backend client.
+func (c *PoolClient) client() (*ps.IIS, error) {
+	if iis := c.d.IIS(); iis != nil {
+		return iis, nil
+	}
+	return nil, &ps.Error{Kind: ps.KindUnavailable, Message: "the iis driver has no configuration yet"}
+}
+
+// owner is the handle of the task that owns pool name.
+func (c *PoolClient) owner(name string) *taskHandle {
+	for _, h := range c.d.tasks.All() {
+		for _, n := range h.state.AppPools {
+			if strings.EqualFold(n, name) {
+				return h
+			}
+		}
+	}
+	return nil
+}
+
+// GetAppPools reports the named pools.
+func (c *PoolClient) GetAppPools(ctx context.Context, names ...string) ([]ps.AppPool, error) {
+	iis, err := c.client()
+	if err != nil {
+		return nil, err
+	}
+	return iis.GetAppPools(ctx, names...)
+}
+
+// StopAppPool stops a pool on purpose: its task keeps running.
+func (c *PoolClient) StopAppPool(ctx context.Context, name string, waitMs int64) (*ps.AppPool, error) {
+	iis, err := c.client()
+	if err != nil {
+		return nil, err
+	}
+	h := c.owner(name)
+	if h != nil {
+		h.setHeld([]string{name}, true)
+	}
+	p, err := iis.StopAppPool(ctx, name, waitMs)
+	if h != nil {
+		h.refresh()
+	}
+	return p, err
+}
+
+// StartAppPool starts a pool; from then on a stop from outside ends its task again.
+func (c *PoolClient) StartAppPool(ctx context.Context, name string) (*ps.AppPool, error) {
+	iis, err := c.client()
+	if err != nil {
+		return nil, err
+	}
+	p, err := iis.StartAppPool(ctx, name)
+	if h := c.owner(name); h != nil && err == nil {
+		h.setHeld([]string{name}, false)
+		h.refresh()
+	}
+	return p, err
+}
+
+// RecycleAppPool recycles a pool.
+func (c *PoolClient) RecycleAppPool(ctx context.Context, name string) (*ps.AppPool, error) {
+	iis, err := c.client()
+	if err != nil {
+		return nil, err
+	}
+	return iis.RecycleAppPool(ctx, name)
+}
+
+// GetManagedResources lists the driver-made sites and pools.
+func (c *PoolClient) GetManagedResources(ctx context.Context) (*ps.ManagedResources, error) {
+	iis, err := c.client()
+	if err != nil {
+		return nil, err
+	}
+	return iis.GetManagedResources(ctx)
+}
+
+// GetExtensions lists the admin extensions the backend loaded.
+func (c *PoolClient) GetExtensions(ctx context.Context) (*ps.Extensions, error) {
+	iis, err := c.client()
+	if err != nil {
+		return nil, err
+	}
+	return iis.GetExtensions(ctx)
 }

@@ -177,3 +177,32 @@ func TestIISDriver_MarkPoolsStopped(t *testing.T) {
 	must.False(t, d.MarkPoolsStopped("no-such-task", true))
 	must.NoError(t, h.DestroyTask(tt.cfg.ID, true))
 }
+
+func TestIISDriver_PoolClient(t *testing.T) {
+	n := newSimNode(t)
+	d, h := n.newHarness(t)
+	tt := newTask(t, h, "web", siteHCL, map[string]string{"local/index.html": "x"})
+	startTask(t, h, tt)
+	pool := "nomad-" + tt.cfg.AllocID + "-web"
+	pc := d.PoolClient()
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+
+	// A stop through the Management API's client keeps the task running.
+	p, err := pc.StopAppPool(ctx, pool, 5000)
+	must.NoError(t, err)
+	must.Eq(t, ps.StateStopped, p.State)
+	waitPolled(t, d, tt.cfg.ID)
+	status, err := h.InspectTask(tt.cfg.ID)
+	must.NoError(t, err)
+	must.Eq(t, drivers.TaskStateRunning, status.State)
+
+	// After a start through it, a stop from outside ends the task again.
+	_, err = pc.StartAppPool(ctx, pool)
+	must.NoError(t, err)
+	mustGet(t, tt.url("/"), 200)
+	_, err = d.IIS().StopAppPool(ctx, pool, 0)
+	must.NoError(t, err)
+	must.Eq(t, exitCodeOutside, waitExit(t, h, tt.cfg.ID).ExitCode)
+	must.NoError(t, h.DestroyTask(tt.cfg.ID, true))
+}

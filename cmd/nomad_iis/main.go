@@ -49,8 +49,10 @@ func main() {
 // startManagementAPI starts the Management API when a port is given and
 // returns the function that stops it.
 //
-// NOT WIRED YET: the Management API (package api) is connected here; until
-// then a configured port only logs a warning.
+// NOT WIRED YET: the Management API (package api) is connected here, with
+// registry{d} as its api.Registry and d.PoolClient() as its api.IIS (so that
+// pools it stops on purpose do not end their task); until then a
+// configured port only logs a warning.
 func startManagementAPI(d *driver.Driver, f managementFlags, logger hclog.Logger) func() {
 	if f.Port == 0 {
 		return nil

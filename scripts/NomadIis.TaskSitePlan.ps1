@@ -481,7 +481,7 @@ function New-TaskSitePlan
     $bindingPlans = ConvertTo-BindingPlan -Bindings $bindingSpecs
     foreach ($binding in $bindingPlans)
     {
-        if ($binding.Thumbprint.Length -gt 0 -and -not (Test-Path -LiteralPath ('Cert:\LocalMachine\My\' + $binding.Thumbprint)))
+        if ($binding.Thumbprint.Length -gt 0 -and $null -eq (Get-StoreCertificate -Thumbprint $binding.Thumbprint))
         {
             New-NomadIisError -Kind NotFound -Message ('{0}.certificateThumbprint: certificate {1} is not in the LocalMachine\My store' -f $binding.Field, $binding.Thumbprint)
         }

@@ -86,11 +86,18 @@ $script:Utf8 = New-Object -TypeName System.Text.UTF8Encoding -ArgumentList $fals
 try
 {
     [System.Console]::InputEncoding = $script:Utf8
+}
+catch
+{
+    [System.Console]::Error.WriteLine('nomad-iis host: the console input encoding cannot be set: ' + $_.Exception.Message)
+}
+try
+{
     [System.Console]::OutputEncoding = $script:Utf8
 }
 catch
 {
-    [System.Console]::Error.WriteLine('nomad-iis host: the console encoding cannot be set: ' + $_.Exception.Message)
+    [System.Console]::Error.WriteLine('nomad-iis host: the console output encoding cannot be set: ' + $_.Exception.Message)
 }
 $script:RequestReader = New-Object -TypeName System.IO.StreamReader -ArgumentList ([System.Console]::OpenStandardInput()), $script:Utf8
 $script:ResponseWriter = New-Object -TypeName System.IO.StreamWriter -ArgumentList ([System.Console]::OpenStandardOutput()), $script:Utf8

@@ -317,3 +317,14 @@ func TestPool_RapidFailProtectionStopsThePool(t *testing.T) {
 	must.NoError(t, err)
 	must.EqOp(t, http.StatusOK, code)
 }
+
+func TestService_LongStateDirPath(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), strings.Repeat("a-rather-long-directory-name-", 5))
+	must.Greater(t, 108, len(filepath.Join(dir, "iissim.sock")))
+	s := simtest.Start(t, simtest.WithStateDir(dir))
+	port := newSite(t, s, "nomad-long", nil)
+	code, body, err := get(port, "/")
+	must.NoError(t, err)
+	must.EqOp(t, 200, code)
+	must.EqOp(t, "site nomad-long", body)
+}

@@ -248,6 +248,9 @@ type Website struct {
 	State        string        `json:"state"`
 	Bindings     []Binding     `json:"bindings"`
 	Applications []Application `json:"applications"`
+	// LogDirectory is the folder of the site's W3C request logs
+	// (W3SVC<id> below the server's log root).
+	LogDirectory string `json:"logDirectory,omitempty"`
 }
 
 // ImportCertificateArgs is the argument of OpImportCertificate. Exactly one
@@ -353,7 +356,8 @@ type HookResult struct {
 type Extension struct {
 	Name string `json:"name"`
 	Path string `json:"path"`
-	// Status is "Loaded" or "Failed".
+	// Status is "Loaded", "Failed" (with Error), or "Skipped" when the
+	// backend cannot run that kind of file (iissim lists .ps1 scripts so).
 	Status string `json:"status"`
 	Error  string `json:"error,omitempty"`
 	// Hooks are the hooks the script defines.

@@ -22,8 +22,8 @@ var (
 	measuredMemory = []string{"RSS"}
 )
 
-// handleStats sends h's resource usage on ch every interval until ctx or
-// the driver ends.
+// handleStats sends h's resource usage on ch every interval until ctx ends
+// or the task is destroyed (or the driver shuts down).
 func (d *Driver) handleStats(ctx context.Context, h *taskHandle, interval time.Duration, ch chan<- *cstructs.TaskResourceUsage) {
 	defer close(ch)
 	d.configLock.RLock()
@@ -36,7 +36,7 @@ func (d *Driver) handleStats(ctx context.Context, h *taskHandle, interval time.D
 		select {
 		case <-ctx.Done():
 			return
-		case <-d.ctx.Done():
+		case <-h.ctx.Done():
 			return
 		case <-timer.C:
 		}
@@ -49,7 +49,7 @@ func (d *Driver) handleStats(ctx context.Context, h *taskHandle, interval time.D
 		select {
 		case <-ctx.Done():
 			return
-		case <-d.ctx.Done():
+		case <-h.ctx.Done():
 			return
 		case ch <- usage:
 		}

@@ -33,7 +33,7 @@ var (
 // taskName is the task of every job file above.
 const taskName = "app"
 
-// deployment is a job running on the agent, with the address of its site.
+// deployment is a job running on the cluster, with the address of its site.
 type deployment struct {
 	JobID string
 	Alloc *api.Allocation
@@ -46,14 +46,14 @@ type deployment struct {
 // waits until its allocation runs and the site answers.
 func deploy(ctx context.Context, jobFile string) *deployment {
 	GinkgoHelper()
-	job, err := agent.RegisterJobFile(jobFile)
+	job, err := cluster.RegisterJobFile(jobFile)
 	Expect(err).NotTo(HaveOccurred())
 	d := &deployment{JobID: *job.ID}
 	DeferCleanup(func(ctx SpecContext) { stopAndCheckRemoved(ctx, d) }, NodeTimeout(2*time.Minute))
 
 	waitCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	d.Alloc, err = agent.WaitRunning(waitCtx, d.JobID)
+	d.Alloc, err = cluster.WaitRunning(waitCtx, d.JobID)
 	Expect(err).NotTo(HaveOccurred())
 	port := firstPort(d.Alloc)
 	d.URL = fmt.Sprintf("http://127.0.0.1:%d", port)
@@ -75,9 +75,9 @@ func firstPort(alloc *api.Allocation) int {
 // backend, that none of its allocations' sites and pools is left.
 func stopAndCheckRemoved(ctx context.Context, d *deployment) {
 	GinkgoHelper()
-	stubs, _, err := agent.Client().Jobs().Allocations(d.JobID, true, nil)
+	stubs, _, err := cluster.Client().Jobs().Allocations(d.JobID, true, nil)
 	Expect(err).NotTo(HaveOccurred())
-	Expect(agent.StopJob(ctx, d.JobID)).To(Succeed(), "stop job %s", d.JobID)
+	Expect(cluster.StopJob(ctx, d.JobID)).To(Succeed(), "stop job %s", d.JobID)
 	for _, a := range stubs {
 		Expect(managedResources(ctx, a.ID)).To(BeEmpty(), "sites and pools of %s after the job stopped", a.ID)
 	}
@@ -86,7 +86,7 @@ func stopAndCheckRemoved(ctx context.Context, d *deployment) {
 // managedResources lists the sites ("site <name>") and pools ("pool
 // <name>") of an allocation, as the web server has them.
 func managedResources(ctx context.Context, allocID string) ([]string, error) {
-	res, err := agent.IIS().GetManagedResources(ctx)
+	res, err := cluster.IIS().GetManagedResources(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -107,7 +107,7 @@ func managedResources(ctx context.Context, allocID string) ([]string, error) {
 // appPools returns the pools of an allocation, as the web server has them.
 func appPools(ctx context.Context, allocID string) []ps.AppPool {
 	GinkgoHelper()
-	res, err := agent.IIS().GetManagedResources(ctx)
+	res, err := cluster.IIS().GetManagedResources(ctx)
 	Expect(err).NotTo(HaveOccurred())
 	var names []string
 	for _, p := range res.AppPools {
@@ -118,7 +118,7 @@ func appPools(ctx context.Context, allocID string) []ps.AppPool {
 	if len(names) == 0 {
 		return nil
 	}
-	pools, err := agent.IIS().GetAppPools(ctx, names...)
+	pools, err := cluster.IIS().GetAppPools(ctx, names...)
 	Expect(err).NotTo(HaveOccurred())
 	return pools
 }
@@ -174,10 +174,10 @@ func workerPID(url string) (int, error) {
 	return pid, nil
 }
 
-// nomad runs the nomad CLI against the agent and returns its output.
+// nomad runs the nomad CLI against the cluster and returns its output.
 func nomad(ctx context.Context, args ...string) (string, error) {
-	cmd := exec.CommandContext(ctx, agent.NomadBin(), args...)
-	cmd.Env = agent.CLIEnv()
+	cmd := exec.CommandContext(ctx, cluster.NomadBin(), args...)
+	cmd.Env = cluster.CLIEnv()
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return string(out), fmt.Errorf("nomad %s: %w: %s", strings.Join(args, " "), err, out)
@@ -185,9 +185,9 @@ func nomad(ctx context.Context, args ...string) (string, error) {
 	return string(out), nil
 }
 
-// allocInfo returns the allocation as the agent has it now.
+// allocInfo returns the allocation as the server has it now.
 func allocInfo(id string) (*api.Allocation, error) {
-	alloc, _, err := agent.Client().Allocations().Info(id, nil)
+	alloc, _, err := cluster.Client().Allocations().Info(id, nil)
 	return alloc, err
 }
 

@@ -22,7 +22,7 @@ var _ = Describe("The Management API", Ordered, func() {
 	)
 	BeforeAll(func(ctx SpecContext) {
 		d = deploy(ctx, pidJob)
-		task = agent.ManagementAPIAddress() + "/api/v1/allocs/" + d.Alloc.ID + "/" + taskName
+		task = cluster.ManagementAPIAddress() + "/api/v1/allocs/" + d.Alloc.ID + "/" + taskName
 	})
 
 	It("refuses a request without the API key", func(ctx SpecContext) {
@@ -140,7 +140,7 @@ func apiCall(ctx context.Context, method, url, contentType string, body io.Reade
 		req.Header.Set("Content-Type", contentType)
 	}
 	if withKey {
-		req.Header.Set("X-Api-Key", agent.ManagementAPIKey())
+		req.Header.Set("X-Api-Key", cluster.ManagementAPIKey())
 	}
 	resp, err := http.DefaultClient.Do(req)
 	Expect(err).NotTo(HaveOccurred())

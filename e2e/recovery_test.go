@@ -15,7 +15,7 @@ import (
 )
 
 var _ = Describe("Recovery", Serial, func() {
-	It("keeps the site serving through a plugin crash and an agent restart, and recovers the task", func(ctx SpecContext) {
+	It("keeps the site serving through a plugin crash and a client restart, and recovers the task", func(ctx SpecContext) {
 		d := deploy(ctx, pidJob)
 		worker, err := workerPID(d.URL + "/pid.aspx")
 		Expect(err).NotTo(HaveOccurred())
@@ -24,15 +24,17 @@ var _ = Describe("Recovery", Serial, func() {
 		p := startPoller(d.URL + "/")
 		DeferCleanup(func() { p.stop() })
 
-		plugins, err := agent.PluginPIDs(ctx)
+		plugins, err := cluster.PluginPIDs(ctx)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(plugins).To(HaveLen(1))
-		_, err = agent.KillPlugin(ctx)
+		_, err = cluster.KillPlugin(ctx)
 		Expect(err).NotTo(HaveOccurred())
-		Eventually(func() ([]int, error) { return agent.PluginPIDs(ctx) }).WithContext(ctx).
-			Should(And(HaveLen(1), Not(ContainElement(plugins[0]))), "the agent starts the plugin again")
+		Eventually(func() ([]int, error) { return cluster.PluginPIDs(ctx) }).WithContext(ctx).
+			Should(And(HaveLen(1), Not(ContainElement(plugins[0]))), "the client starts the plugin again")
+		p.observe(ctx, 5)
 
-		Expect(agent.Restart(ctx)).To(Succeed())
+		Expect(cluster.Restart(ctx)).To(Succeed())
+		p.observe(ctx, 5)
 
 		Eventually(func(g Gomega) {
 			alloc, err := allocInfo(d.Alloc.ID)
@@ -52,8 +54,15 @@ var _ = Describe("Recovery", Serial, func() {
 		Expect(workerPID(d.URL+"/pid.aspx")).To(Equal(worker), "the same worker process still serves")
 
 		requests, failures := p.stop()
-		Expect(failures).To(BeEmpty(), "the site answered every request")
-		Expect(requests).To(BeNumerically(">=", 10))
+		Expect(failures).To(BeEmpty(), "the site answered every one of %d requests", requests)
+
+		// The request log still reaches nomad alloc logs.
+		probe := randomHex(8)
+		_, err = get(d.URL + "/index.html?probe=" + probe)
+		Expect(err).NotTo(HaveOccurred())
+		Eventually(func() (string, error) { return nomad(ctx, "alloc", "logs", d.Alloc.ID, taskName) }).
+			WithContext(ctx).WithTimeout(3*time.Minute).WithPolling(2*time.Second).
+			Should(ContainSubstring("probe="+probe), "the request log after the restart")
 
 		// The recovered task is under the driver's control: signals reach it.
 		_, err = nomad(ctx, "alloc", "signal", "-s", "RECYCLE", d.Alloc.ID, taskName)
@@ -101,6 +110,19 @@ func startPoller(url string) *poller {
 		}
 	}()
 	return p
+}
+
+// observe waits until the poller has made n more requests.
+func (p *poller) observe(ctx context.Context, n int) {
+	GinkgoHelper()
+	p.lock.Lock()
+	want := p.requests + n
+	p.lock.Unlock()
+	Eventually(func() int {
+		p.lock.Lock()
+		defer p.lock.Unlock()
+		return p.requests
+	}).WithContext(ctx).Should(BeNumerically(">=", want))
 }
 
 // stop ends the polling and returns the number of requests and the failures.

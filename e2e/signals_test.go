@@ -25,9 +25,10 @@ var _ = Describe("nomad alloc signal", func() {
 
 		Eventually(func() (int, error) { return workerPID(d.URL + "/pid.aspx") }).WithContext(ctx).
 			ShouldNot(Equal(before))
-		out, err := nomad(ctx, "alloc", "status", d.Alloc.ID)
-		Expect(err).NotTo(HaveOccurred())
-		Expect(strings.ToLower(out)).To(ContainSubstring("recycled"))
+		Eventually(func() (string, error) {
+			out, err := nomad(ctx, "alloc", "status", d.Alloc.ID)
+			return strings.ToLower(out), err
+		}).WithContext(ctx).Should(ContainSubstring("recycled"), "a task event says so")
 	})
 
 	It("STOP stops the pools while the allocation keeps running, and START starts them", func(ctx SpecContext) {
@@ -36,9 +37,13 @@ var _ = Describe("nomad alloc signal", func() {
 
 		Eventually(func() (int, error) { return status(d.URL + "/") }).WithContext(ctx).
 			Should(Equal(http.StatusServiceUnavailable))
-		for _, p := range appPools(ctx, d.Alloc.ID) {
-			Expect(p.State).To(Equal("Stopped"), "pool %s", p.Name)
-		}
+		Eventually(func(g Gomega) {
+			pools := appPools(ctx, d.Alloc.ID)
+			g.Expect(pools).NotTo(BeEmpty())
+			for _, p := range pools {
+				g.Expect(p.State).To(Equal("Stopped"), "pool %s", p.Name)
+			}
+		}).WithContext(ctx).Should(Succeed())
 		alloc, err := allocInfo(d.Alloc.ID)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(alloc.ClientStatus).To(Equal("running"), taskEvents(alloc))

@@ -1,8 +1,8 @@
 //go:build e2e
 
-// Package e2e holds the end-to-end suites: a real Nomad agent with the
-// nomad_iis plugin loaded, jobs submitted through the Nomad API, and
-// assertions made from outside as a user would make them (HTTP requests to
+// Package e2e holds the end-to-end suites: a real Nomad server, and a client
+// with the nomad_iis plugin loaded; jobs submitted through the Nomad API; and
+// assertions made from outside, as a user would make them (HTTP requests to
 // the sites, `nomad alloc status` and `nomad alloc logs`, the Management API,
 // and the web server seen through the backend, not through the plugin). The
 // same specs run on iissim on Linux and on IIS on Windows.
@@ -26,8 +26,9 @@ import (
 	"github.com/nomad-iis/nomad-iis/e2e/launcher"
 )
 
-// agent is the Nomad agent every spec uses; BeforeSuite starts it.
-var agent *launcher.Agent
+// cluster is the Nomad server and client every spec uses; BeforeSuite
+// starts it.
+var cluster *launcher.Cluster
 
 func TestE2E(t *testing.T) {
 	RegisterFailHandler(Fail)
@@ -42,21 +43,22 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 		PluginBin:      binary("NOMAD_IIS_PLUGIN", "nomad_iis"),
 		ScriptDir:      filepath.Join("..", "scripts"),
 		PowerShellPath: os.Getenv("NOMAD_IIS_POWERSHELL"),
-		LogFile:        os.Getenv("NOMAD_IIS_E2E_AGENT_LOG"),
+		LogDir:         os.Getenv("NOMAD_IIS_E2E_LOG_DIR"),
 		Logger:         hclog.New(&hclog.LoggerOptions{Name: "launcher", Output: GinkgoWriter, Level: hclog.Info}),
 	}
 	var err error
-	agent, err = launcher.Start(ctx, cfg)
-	Expect(err).NotTo(HaveOccurred(), "start the Nomad agent with the plugin")
+	cluster, err = launcher.Start(ctx, cfg)
+	Expect(err).NotTo(HaveOccurred(), "start Nomad with the plugin")
 	DeferCleanup(func(ctx SpecContext) {
-		Expect(agent.Stop(ctx)).To(Succeed(), "stop the agent and everything it started")
+		Expect(cluster.Stop(ctx)).To(Succeed(), "stop Nomad and everything it started")
 	}, NodeTimeout(3*time.Minute))
 }, NodeTimeout(3*time.Minute))
 
-// The agent's log is the first thing to read when a spec fails.
+// The client's log (with the plugin's) is the first thing to read when a
+// spec fails.
 var _ = AfterEach(func() {
-	if CurrentSpecReport().Failed() && agent != nil {
-		AddReportEntry("agent log (last lines)", agent.LogTail(60))
+	if CurrentSpecReport().Failed() && cluster != nil {
+		AddReportEntry("client log (last lines)", cluster.LogTail(60))
 	}
 })
 

@@ -15,62 +15,94 @@ const fingerprintDenylist = "env_aws,env_gce,env_azure,env_digitalocean"
 // driverDenylist skips the fingerprinting of built-in drivers no test uses.
 const driverDenylist = "docker,java,qemu"
 
-// agentConfig renders the agent's configuration: one server (bootstrapped
-// alone) and, withClient, one client and the plugin block; everything on
-// 127.0.0.1.
-func (a *Agent) agentConfig(withClient bool) string {
-	var b strings.Builder
-	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
-	c := a.cfg
+// configWriter writes HCL line by line.
+type configWriter struct{ strings.Builder }
 
-	w("# Written by the nomad-iis launcher; removed when the agent stops.\n")
-	w("name                 = \"nomad-iis-e2e\"\n")
-	w("datacenter           = \"dc1\"\n")
-	w("data_dir             = %s\n", hclString(a.dataDir))
-	w("bind_addr            = \"127.0.0.1\"\n")
-	w("log_level            = %s\n", hclString(c.LogLevel))
-	w("disable_update_check = true\n\n")
-	w("ports {\n  http = %d\n  rpc  = %d\n  serf = %d\n}\n\n", c.HTTPPort, c.RPCPort, c.SerfPort)
-	w("advertise {\n  http = \"127.0.0.1\"\n  rpc  = \"127.0.0.1\"\n  serf = \"127.0.0.1\"\n}\n\n")
-	w("server {\n  enabled          = true\n  bootstrap_expect = 1\n}\n")
-	if !withClient {
-		return b.String()
+func (w *configWriter) line(format string, args ...any) {
+	fmt.Fprintf(w, format, args...)
+	w.WriteByte('\n')
+}
+
+// common writes what both agents' configurations start with.
+func (c *Cluster) common(w *configWriter, r *role, name string, httpPort int) {
+	w.line("# Written by the nomad-iis launcher; removed when the cluster stops.")
+	w.line("name                 = %s", hclString(name))
+	w.line("datacenter           = \"dc1\"")
+	w.line("data_dir             = %s", hclString(r.dataDir))
+	w.line("bind_addr            = \"127.0.0.1\"")
+	w.line("log_level            = %s", hclString(c.cfg.LogLevel))
+	w.line("disable_update_check = true")
+	w.line("")
+	w.line("advertise {")
+	w.line("  http = \"127.0.0.1\"")
+	w.line("  rpc  = \"127.0.0.1\"")
+	w.line("  serf = \"127.0.0.1\"")
+	w.line("}")
+	w.line("")
+	w.line("ports {")
+	w.line("  http = %d", httpPort)
+	if r == c.serverAgent {
+		w.line("  rpc  = %d", c.cfg.RPCPort)
+		w.line("  serf = %d", c.cfg.SerfPort)
 	}
-	w("\n")
-	w("client {\n  enabled = true\n")
+	w.line("}")
+	w.line("")
+}
+
+// serverConfig is the server's configuration: bootstrapped alone.
+func (c *Cluster) serverConfig() string {
+	var w configWriter
+	c.common(&w, c.serverAgent, "nomad-iis-server", c.cfg.HTTPPort)
+	w.line("server {")
+	w.line("  enabled          = true")
+	w.line("  bootstrap_expect = 1")
+	w.line("}")
+	return w.String()
+}
+
+// clientConfig is the client's configuration, with the plugin block.
+func (c *Cluster) clientConfig() string {
+	var w configWriter
+	cfg := c.cfg
+	c.common(&w, c.clientAgent, "nomad-iis-client", cfg.ClientHTTPPort)
+	w.line("client {")
+	w.line("  enabled = true")
+	w.line("  servers = [%s]", hclString(fmt.Sprintf("127.0.0.1:%d", cfg.RPCPort)))
 	if ifname := loopbackInterface(); ifname != "" {
 		// As -dev does: allocations get ports on the loopback address.
-		w("  network_interface = %s\n", hclString(ifname))
+		w.line("  network_interface = %s", hclString(ifname))
 	}
-	w("  options = {\n")
-	w("    \"fingerprint.denylist\" = %s\n", hclString(fingerprintDenylist))
-	w("    \"driver.denylist\"      = %s\n", hclString(driverDenylist))
-	w("  }\n}\n\n")
-
-	w("plugin \"nomad_iis\" {\n")
-	w("  args = [%s, %s, %s]\n",
-		hclString(fmt.Sprintf("--management-api-port=%d", c.ManagementAPIPort)),
-		hclString("--management-api-key="+c.ManagementAPIKey),
-		// With a key the API would listen on every interface; a test or
-		// demo agent keeps it on loopback.
+	w.line("  options = {")
+	w.line("    \"fingerprint.denylist\" = %s", hclString(fingerprintDenylist))
+	w.line("    \"driver.denylist\"      = %s", hclString(driverDenylist))
+	w.line("  }")
+	w.line("}")
+	w.line("")
+	w.line("plugin \"nomad_iis\" {")
+	// With a key the API would listen on every interface; a test or demo
+	// cluster keeps it on loopback.
+	w.line("  args = [%s, %s, %s]",
+		hclString(fmt.Sprintf("--management-api-port=%d", cfg.ManagementAPIPort)),
+		hclString("--management-api-key="+cfg.ManagementAPIKey),
 		hclString("--management-api-bind=127.0.0.1"))
-	w("  config {\n")
-	w("    enabled              = true\n")
-	w("    fingerprint_interval = \"10s\"\n")
-	w("    backend              = %s\n", hclString(c.Backend))
-	if a.stateDir != "" {
-		w("    iissim_state_dir     = %s\n", hclString(a.stateDir))
+	w.line("  config {")
+	w.line("    enabled              = true")
+	w.line("    fingerprint_interval = \"10s\"")
+	w.line("    backend              = %s", hclString(cfg.Backend))
+	if c.stateDir != "" {
+		w.line("    iissim_state_dir     = %s", hclString(c.stateDir))
 	}
-	if c.PowerShellPath != "" {
-		w("    powershell_path      = %s\n", hclString(c.PowerShellPath))
+	if cfg.PowerShellPath != "" {
+		w.line("    powershell_path      = %s", hclString(cfg.PowerShellPath))
 	}
-	if extra := strings.TrimSpace(c.ExtraPluginConfig); extra != "" {
-		for line := range strings.SplitSeq(extra, "\n") {
-			w("    %s\n", strings.TrimSpace(line))
+	if extra := strings.TrimSpace(cfg.ExtraPluginConfig); extra != "" {
+		for l := range strings.SplitSeq(extra, "\n") {
+			w.line("    %s", strings.TrimSpace(l))
 		}
 	}
-	w("  }\n}\n")
-	return b.String()
+	w.line("  }")
+	w.line("}")
+	return w.String()
 }
 
 // hclString quotes s as an HCL string: Go's quoting is a subset HCL reads,

@@ -12,17 +12,17 @@ import (
 // first use: iissim on the agent's state directory (the iissim host joins the
 // running iissim service, the one the plugin uses), or PowerShell with the
 // repository's scripts against the machine's IIS.
-func (a *Agent) newBackend() (*ps.Host, error) {
+func (c *Cluster) newBackend() (*ps.Host, error) {
 	cfg := ps.HostConfig{
 		// The marker makes a service this host starts one Stop ends.
-		Env:    a.extraEnv(),
-		Logger: a.log.Named("backend"),
+		Env:    c.extraEnv(),
+		Logger: c.log.Named("backend"),
 	}
-	switch a.cfg.Backend {
+	switch c.cfg.Backend {
 	case BackendIISSim:
-		cfg.Path, cfg.Args = ps.SimCommand([]string{a.cfg.PluginBin, "iissim"}, a.stateDir, "")
+		cfg.Path, cfg.Args = ps.SimCommand([]string{c.cfg.PluginBin, "iissim"}, c.stateDir, "")
 	case BackendPowerShell:
-		dir := a.cfg.ScriptDir
+		dir := c.cfg.ScriptDir
 		if dir == "" {
 			return nil, fmt.Errorf("launcher: the PowerShell backend needs the scripts directory (ScriptDir)")
 		}
@@ -33,7 +33,7 @@ func (a *Agent) newBackend() (*ps.Host, error) {
 		if _, err := os.Stat(filepath.Join(abs, "host.ps1")); err != nil {
 			return nil, fmt.Errorf("launcher: PowerShell backend: %w", err)
 		}
-		cfg.Path, cfg.Args = ps.PowerShellCommand(a.cfg.PowerShellPath, abs, "")
+		cfg.Path, cfg.Args = ps.PowerShellCommand(c.cfg.PowerShellPath, abs, "")
 	}
 	return ps.NewHost(cfg), nil
 }

@@ -58,17 +58,17 @@ func killMarked(marker string) error {
 
 // stopIISSim stops the iissim service of the agent's state directory and
 // its workers.
-func (a *Agent) stopIISSim(ctx context.Context) error {
-	if a.stateDir == "" {
+func (c *Cluster) stopIISSim(ctx context.Context) error {
+	if c.stateDir == "" {
 		return nil
 	}
-	if _, err := os.Stat(a.stateDir); err != nil {
+	if _, err := os.Stat(c.stateDir); err != nil {
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, a.cfg.PluginBin, "iissim", "stop", "--state-dir", a.stateDir)
-	cmd.Env = a.agentEnv()
+	cmd := exec.CommandContext(ctx, c.cfg.PluginBin, "iissim", "stop", "--state-dir", c.stateDir)
+	cmd.Env = c.agentEnv()
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("launcher: stop iissim: %w: %s", err, strings.TrimSpace(string(out)))
 	}
@@ -79,18 +79,18 @@ func (a *Agent) stopIISSim(ctx context.Context) error {
 // allocations that are still there once the agent is gone, and reports them:
 // after StopAllJobs there should be none. Resources of other allocations
 // (another Nomad on the same IIS) are left alone.
-func (a *Agent) removeLeftoverSites(ctx context.Context) error {
-	a.allocsLock.Lock()
-	allocs := slices.Clone(a.allocIDs)
-	a.allocsLock.Unlock()
+func (c *Cluster) removeLeftoverSites(ctx context.Context) error {
+	c.allocsLock.Lock()
+	allocs := slices.Clone(c.allocIDs)
+	c.allocsLock.Unlock()
 	if len(allocs) == 0 {
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	res, err := a.iis.GetManagedResources(ctx)
+	res, err := c.iis.GetManagedResources(ctx)
 	if err != nil {
-		if errors.Is(err, ps.ErrUnavailable) && a.cfg.Backend == BackendIISSim {
+		if errors.Is(err, ps.ErrUnavailable) && c.cfg.Backend == BackendIISSim {
 			return nil // the service is gone, and its state with it
 		}
 		return fmt.Errorf("launcher: list managed sites: %w", err)
@@ -104,7 +104,7 @@ func (a *Agent) removeLeftoverSites(ctx context.Context) error {
 			continue
 		}
 		left = append(left, "site "+s.Name)
-		if _, err := a.iis.RemoveTaskSite(ctx, &ps.RemoveTaskSiteArgs{SiteName: s.Name}); err != nil {
+		if _, err := c.iis.RemoveTaskSite(ctx, &ps.RemoveTaskSiteArgs{SiteName: s.Name}); err != nil {
 			return fmt.Errorf("launcher: remove leftover site %q: %w", s.Name, err)
 		}
 	}
@@ -118,7 +118,7 @@ func (a *Agent) removeLeftoverSites(ctx context.Context) error {
 		return nil
 	}
 	if len(pools) > 0 {
-		if _, err := a.iis.RemoveTaskSite(ctx, &ps.RemoveTaskSiteArgs{AppPools: pools}); err != nil {
+		if _, err := c.iis.RemoveTaskSite(ctx, &ps.RemoveTaskSiteArgs{AppPools: pools}); err != nil {
 			return fmt.Errorf("launcher: remove leftover pools %s: %w", strings.Join(pools, ", "), err)
 		}
 	}

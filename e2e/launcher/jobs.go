@@ -18,12 +18,12 @@ import (
 const taskStateRunning = "running"
 
 // RegisterJobFile parses an HCL job file on the agent and registers it.
-func (a *Agent) RegisterJobFile(path string) (*api.Job, error) {
+func (c *Cluster) RegisterJobFile(path string) (*api.Job, error) {
 	src, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read job file: %w", err)
 	}
-	job, err := a.RegisterJobHCL(string(src))
+	job, err := c.RegisterJobHCL(string(src))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -31,12 +31,12 @@ func (a *Agent) RegisterJobFile(path string) (*api.Job, error) {
 }
 
 // RegisterJobHCL parses an HCL job on the agent and registers it.
-func (a *Agent) RegisterJobHCL(src string) (*api.Job, error) {
-	job, err := a.client.Jobs().ParseHCLOpts(&api.JobsParseRequest{JobHCL: src, Canonicalize: true})
+func (c *Cluster) RegisterJobHCL(src string) (*api.Job, error) {
+	job, err := c.nomad.Jobs().ParseHCLOpts(&api.JobsParseRequest{JobHCL: src, Canonicalize: true})
 	if err != nil {
 		return nil, fmt.Errorf("parse job: %w", err)
 	}
-	if _, _, err := a.client.Jobs().Register(job, nil); err != nil {
+	if _, _, err := c.nomad.Jobs().Register(job, nil); err != nil {
 		return nil, fmt.Errorf("register job %q: %w", *job.ID, err)
 	}
 	return job, nil
@@ -45,22 +45,22 @@ func (a *Agent) RegisterJobHCL(src string) (*api.Job, error) {
 // WaitRunning waits until the job has an allocation whose tasks all run, and
 // returns it. It fails early when the allocation fails or cannot be placed,
 // with the task events or placement failures in the error.
-func (a *Agent) WaitRunning(ctx context.Context, jobID string) (*api.Allocation, error) {
+func (c *Cluster) WaitRunning(ctx context.Context, jobID string) (*api.Allocation, error) {
 	tick := time.NewTicker(pollInterval)
 	defer tick.Stop()
 	status := "no allocation yet"
 	for {
-		alloc, done, err := a.allocState(jobID)
+		alloc, done, err := c.allocState(jobID)
 		if err != nil {
 			return nil, err
 		}
 		if done {
-			a.remember(alloc.ID)
+			c.remember(alloc.ID)
 			return alloc, nil
 		}
 		if alloc != nil {
 			status = fmt.Sprintf("allocation %s is %s%s", alloc.ID, alloc.ClientStatus, FormatTaskEvents(alloc))
-		} else if msg := a.placementFailure(jobID); msg != "" {
+		} else if msg := c.placementFailure(jobID); msg != "" {
 			status = msg
 		}
 		select {
@@ -73,8 +73,8 @@ func (a *Agent) WaitRunning(ctx context.Context, jobID string) (*api.Allocation,
 
 // allocState returns the job's newest allocation and whether all its tasks
 // run; a failed allocation is an error.
-func (a *Agent) allocState(jobID string) (*api.Allocation, bool, error) {
-	stubs, _, err := a.client.Jobs().Allocations(jobID, false, nil)
+func (c *Cluster) allocState(jobID string) (*api.Allocation, bool, error) {
+	stubs, _, err := c.nomad.Jobs().Allocations(jobID, false, nil)
 	if err != nil {
 		return nil, false, fmt.Errorf("allocations of %q: %w", jobID, err)
 	}
@@ -82,11 +82,11 @@ func (a *Agent) allocState(jobID string) (*api.Allocation, bool, error) {
 		return nil, false, nil
 	}
 	newest := slices.MaxFunc(stubs, func(x, y *api.AllocationListStub) int { return int(x.CreateIndex) - int(y.CreateIndex) })
-	alloc, _, err := a.client.Allocations().Info(newest.ID, nil)
+	alloc, _, err := c.nomad.Allocations().Info(newest.ID, nil)
 	if err != nil {
 		return nil, false, fmt.Errorf("allocation %s: %w", newest.ID, err)
 	}
-	a.remember(alloc.ID)
+	c.remember(alloc.ID)
 	switch alloc.ClientStatus {
 	case api.AllocClientStatusFailed, api.AllocClientStatusLost:
 		return alloc, false, fmt.Errorf("allocation %s of %q %s%s", alloc.ID, jobID, alloc.ClientStatus, FormatTaskEvents(alloc))
@@ -106,8 +106,8 @@ func (a *Agent) allocState(jobID string) (*api.Allocation, bool, error) {
 
 // placementFailure describes why the scheduler could not place the job, or
 // returns "".
-func (a *Agent) placementFailure(jobID string) string {
-	evals, _, err := a.client.Jobs().Evaluations(jobID, nil)
+func (c *Cluster) placementFailure(jobID string) string {
+	evals, _, err := c.nomad.Jobs().Evaluations(jobID, nil)
 	if err != nil {
 		return ""
 	}
@@ -136,11 +136,11 @@ func FormatTaskEvents(alloc *api.Allocation) string {
 }
 
 // remember records an allocation this agent ran, for Stop's leftover check.
-func (a *Agent) remember(id string) {
-	a.allocsLock.Lock()
-	defer a.allocsLock.Unlock()
-	if !slices.Contains(a.allocIDs, id) {
-		a.allocIDs = append(a.allocIDs, id)
+func (c *Cluster) remember(id string) {
+	c.allocsLock.Lock()
+	defer c.allocsLock.Unlock()
+	if !slices.Contains(c.allocIDs, id) {
+		c.allocIDs = append(c.allocIDs, id)
 	}
 }
 
@@ -149,22 +149,22 @@ func (a *Agent) remember(id string) {
 // client, which removes their directories, and purges the job. The job is
 // purged last: a purge first would drop the allocations from the server's
 // state before the client has stopped them.
-func (a *Agent) StopJob(ctx context.Context, jobID string) error {
-	stubs, _, err := a.client.Jobs().Allocations(jobID, true, nil)
+func (c *Cluster) StopJob(ctx context.Context, jobID string) error {
+	stubs, _, err := c.nomad.Jobs().Allocations(jobID, true, nil)
 	if err != nil {
 		return fmt.Errorf("allocations of %q: %w", jobID, err)
 	}
-	if _, _, err := a.client.Jobs().Deregister(jobID, false, nil); err != nil {
+	if _, _, err := c.nomad.Jobs().Deregister(jobID, false, nil); err != nil {
 		return fmt.Errorf("stop job %q: %w", jobID, err)
 	}
 	var errs []error
 	for _, s := range stubs {
-		a.remember(s.ID)
-		if err := a.waitAllocStopped(ctx, s.ID); err != nil {
+		c.remember(s.ID)
+		if err := c.waitAllocStopped(ctx, s.ID); err != nil {
 			errs = append(errs, err)
 		}
 	}
-	if _, _, err := a.client.Jobs().Deregister(jobID, true, nil); err != nil {
+	if _, _, err := c.nomad.Jobs().Deregister(jobID, true, nil); err != nil {
 		errs = append(errs, fmt.Errorf("purge job %q: %w", jobID, err))
 	}
 	return errors.Join(errs...)
@@ -172,18 +172,18 @@ func (a *Agent) StopJob(ctx context.Context, jobID string) error {
 
 // waitAllocStopped waits until an allocation is terminal on the client, then
 // has the client garbage collect it.
-func (a *Agent) waitAllocStopped(ctx context.Context, id string) error {
+func (c *Cluster) waitAllocStopped(ctx context.Context, id string) error {
 	tick := time.NewTicker(pollInterval)
 	defer tick.Stop()
 	for {
-		alloc, _, err := a.client.Allocations().Info(id, nil)
+		alloc, _, err := c.nomad.Allocations().Info(id, nil)
 		if err != nil {
 			return fmt.Errorf("allocation %s: %w", id, err)
 		}
 		if alloc.ClientTerminalStatus() {
 			// The endpoint answers with an empty body, which the api
 			// package's JSON decoding reports as io.EOF.
-			if err := a.client.Allocations().GC(alloc, nil); err != nil && !errors.Is(err, io.EOF) {
+			if err := c.nomad.Allocations().GC(alloc, nil); err != nil && !errors.Is(err, io.EOF) {
 				return fmt.Errorf("garbage collect allocation %s: %w", id, err)
 			}
 			return nil
@@ -197,14 +197,14 @@ func (a *Agent) waitAllocStopped(ctx context.Context, id string) error {
 }
 
 // StopAllJobs stops every job registered on the agent, as StopJob does.
-func (a *Agent) StopAllJobs(ctx context.Context) error {
-	jobs, _, err := a.client.Jobs().List(nil)
+func (c *Cluster) StopAllJobs(ctx context.Context) error {
+	jobs, _, err := c.nomad.Jobs().List(nil)
 	if err != nil {
 		return fmt.Errorf("list jobs: %w", err)
 	}
 	var errs []error
 	for _, j := range jobs {
-		if err := a.StopJob(ctx, j.ID); err != nil {
+		if err := c.StopJob(ctx, j.ID); err != nil {
 			errs = append(errs, err)
 		}
 	}

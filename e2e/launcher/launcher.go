@@ -1,20 +1,27 @@
-// Package launcher starts a real Nomad agent with the nomad_iis plugin loaded,
-// for `make run` and the end-to-end suites, and stops it again without leaving
-// anything behind.
+// Package launcher starts a real Nomad cluster with the nomad_iis plugin
+// loaded, for `make run` and the end-to-end suites, and stops it again without
+// leaving anything behind.
 //
-// The agent runs as one server and one client bound to 127.0.0.1, with a data
-// directory of its own (not -dev: a -dev agent keeps its state in memory and
-// destroys its allocations when it stops, so a restart could not show that
-// tasks are recovered). Its plugin directory holds a copy of the plugin binary
-// under the name Nomad looks for, and its configuration has the
-// plugin "nomad_iis" block with the Management API arguments and the backend
-// settings: iissim with a state directory of its own on Linux and macOS,
-// PowerShell and IIS on Windows.
+// The cluster is two agents bound to 127.0.0.1, as in production: a server,
+// and a client with the plugin, each with a data directory of its own. Not
+// `nomad agent -dev`: a -dev agent keeps its state in memory and destroys its
+// allocations when it stops, so restarting it could not show that tasks are
+// recovered; and a client started together with a fresh server can try to
+// register in the milliseconds before the server's keyring exists, and then
+// waits 15 to 30 s to try again. Here the server is ready before the client
+// starts, and Restart restarts the client alone, as an operator restarts the
+// Nomad service of a Windows node to update the plugin.
 //
-// Stop stops the jobs still registered (so that the driver removes their sites
-// and pools), interrupts the agent, stops the iissim service, ends every
-// process the agent left (logmon, workers), removes the cgroup directories the
-// agent created and the temporary directory.
+// The client's plugin directory holds a copy of the plugin binary under the
+// name Nomad looks for, and its configuration has the plugin "nomad_iis"
+// block with the Management API arguments and the backend settings: iissim
+// with a state directory of its own on Linux and macOS, PowerShell and IIS on
+// Windows.
+//
+// Stop stops the jobs still registered (so that the driver removes their
+// sites and pools), interrupts both agents, stops the iissim service, ends
+// every process the agents left (logmon, workers), removes the cgroup
+// directories the client created and the temporary directory.
 package launcher
 
 import (
@@ -57,7 +64,7 @@ type Config struct {
 	// NomadBin is the Nomad agent binary. Required.
 	NomadBin string
 	// PluginBin is the nomad_iis binary to load; it is copied into the
-	// agent's plugin directory. Required.
+	// client's plugin directory. Required.
 	PluginBin string
 	// Backend is BackendIISSim or BackendPowerShell; empty means PowerShell
 	// on Windows and iissim elsewhere.
@@ -69,9 +76,9 @@ type Config struct {
 	// for the launcher's own client of the PowerShell backend.
 	ScriptDir string
 
-	// HTTPPort, RPCPort and SerfPort are the agent's ports on 127.0.0.1;
-	// 0 picks a free port.
-	HTTPPort, RPCPort, SerfPort int
+	// HTTPPort, RPCPort and SerfPort are the server's ports on 127.0.0.1,
+	// ClientHTTPPort the client's HTTP port; 0 picks a free port.
+	HTTPPort, RPCPort, SerfPort, ClientHTTPPort int
 	// ManagementAPIPort is the Management API's port on 127.0.0.1; 0 picks a
 	// free port. The API is always enabled.
 	ManagementAPIPort int
@@ -81,16 +88,16 @@ type Config struct {
 	// ExtraPluginConfig is HCL added inside the plugin's config block, such
 	// as a procdump block or allowed_apppool_identities.
 	ExtraPluginConfig string
-	// LogLevel is the agent's log level; default DEBUG (which includes the
+	// LogLevel is the agents' log level; default DEBUG (which includes the
 	// plugin's debug lines).
 	LogLevel string
-	// LogFile receives the agent's output (and so the plugin's log). Empty
-	// writes it into the temporary directory, which Stop removes; LogPath
-	// names it either way.
-	LogFile string
+	// LogDir receives the agents' output: client.log (with the plugin's
+	// log) and server.log. Empty writes them into the temporary directory,
+	// which Stop removes.
+	LogDir string
 
-	// ReadyTimeout bounds Start's wait for the node to be ready and the iis
-	// driver healthy; default DefaultReadyTimeout.
+	// ReadyTimeout bounds the wait for each agent to be ready (the client:
+	// its node ready and the iis driver healthy); default DefaultReadyTimeout.
 	ReadyTimeout time.Duration
 	// StopTimeout bounds the orderly part of Stop; default DefaultStopTimeout.
 	StopTimeout time.Duration
@@ -98,62 +105,59 @@ type Config struct {
 	Logger hclog.Logger
 }
 
-// Agent is a running Nomad agent with the plugin loaded.
-type Agent struct {
+// Cluster is a running Nomad server and client, the plugin loaded in the
+// client.
+type Cluster struct {
 	cfg Config // defaults applied; immutable after Start
 
 	// Immutable after Start.
-	dir        string // temporary directory of everything below
-	dataDir    string
-	pluginDir  string
-	configPath string
-	stateDir   string // iissim state; empty on the PowerShell backend
-	logPath    string
-	marker     string // value of markerEnv in every process the agent starts
-	cgroups    *cgroupDirs
-	client     *api.Client
-	backend    *ps.Host
-	iis        *ps.IIS
-	log        hclog.Logger
+	dir         string // temporary directory of everything below
+	pluginDir   string
+	stateDir    string // iissim state; empty on the PowerShell backend
+	marker      string // value of markerEnv in every process the agents start
+	cgroups     *cgroupDirs
+	nomad       *api.Client
+	backend     *ps.Host
+	iis         *ps.IIS
+	log         hclog.Logger
+	serverAgent *role
+	clientAgent *role
 
 	// allocsLock guards allocIDs, the allocations seen running on this
-	// agent; Stop looks for sites and pools of these left behind.
+	// cluster; Stop looks for sites and pools of these left behind.
 	allocsLock sync.Mutex
 	allocIDs   []string
-
-	// procLock guards proc, which Restart replaces.
-	procLock sync.Mutex
-	proc     *agentProcess
 
 	stopOnce sync.Once
 	stopErr  error
 }
 
-// markerEnv is set, with a random value, in the agent's environment. Every
-// process the agent starts inherits it, which is how Stop finds the ones the
-// agent leaves behind (logmon keeps running for reattachment by design).
+// markerEnv is set, with a random value, in the agents' environment. Every
+// process they start inherits it, which is how Stop finds the ones the
+// client leaves behind (logmon keeps running for reattachment by design).
 const markerEnv = "NOMAD_IIS_LAUNCHER_ID"
 
-// Start starts the agent and waits until its node is ready and the iis
-// driver healthy. On error, everything started so far is stopped again.
-func Start(ctx context.Context, cfg Config) (*Agent, error) {
+// Start starts the server, then the client, and waits until the client's
+// node is ready and the iis driver healthy. On error, everything started so
+// far is stopped again.
+func Start(ctx context.Context, cfg Config) (*Cluster, error) {
 	if err := cfg.applyDefaults(); err != nil {
 		return nil, err
 	}
-	a := &Agent{cfg: cfg, log: cfg.Logger}
-	if err := a.prepare(); err != nil {
-		_ = a.cleanupFiles()
+	c := &Cluster{cfg: cfg, log: cfg.Logger}
+	if err := c.prepare(); err != nil {
+		_ = c.cleanupFiles()
 		return nil, err
 	}
-	if err := a.bootstrap(ctx); err != nil {
-		_ = a.Stop(context.Background())
+	if err := c.startServer(ctx); err != nil {
+		_ = c.Stop(context.Background())
 		return nil, err
 	}
-	if err := a.startAgent(ctx); err != nil {
-		_ = a.Stop(context.Background())
+	if err := c.startClient(ctx); err != nil {
+		_ = c.Stop(context.Background())
 		return nil, err
 	}
-	return a, nil
+	return c, nil
 }
 
 func (c *Config) applyDefaults() error {
@@ -190,11 +194,11 @@ func (c *Config) applyDefaults() error {
 		}
 		c.ManagementAPIKey = key
 	}
-	ports, err := freePorts(c.HTTPPort, c.RPCPort, c.SerfPort, c.ManagementAPIPort)
+	ports, err := freePorts(c.HTTPPort, c.RPCPort, c.SerfPort, c.ClientHTTPPort, c.ManagementAPIPort)
 	if err != nil {
 		return err
 	}
-	c.HTTPPort, c.RPCPort, c.SerfPort, c.ManagementAPIPort = ports[0], ports[1], ports[2], ports[3]
+	c.HTTPPort, c.RPCPort, c.SerfPort, c.ClientHTTPPort, c.ManagementAPIPort = ports[0], ports[1], ports[2], ports[3], ports[4]
 	if c.LogLevel == "" {
 		c.LogLevel = "DEBUG"
 	}
@@ -219,25 +223,27 @@ func RandomKey() (string, error) {
 	return hex.EncodeToString(b), nil
 }
 
-// prepare creates the directories, the plugin copy, the agent configuration
-// and the backend client.
-func (a *Agent) prepare() error {
+// prepare creates the directories, the plugin copy, the agents'
+// configurations and the API and backend clients.
+func (c *Cluster) prepare() error {
 	dir, err := os.MkdirTemp("", "nomad-iis-e2e-")
 	if err != nil {
 		return fmt.Errorf("launcher: %w", err)
 	}
-	a.dir = dir
-	a.dataDir = filepath.Join(dir, "data")
-	a.pluginDir = filepath.Join(dir, "plugins")
-	a.configPath = filepath.Join(dir, "agent.hcl")
-	a.logPath = a.cfg.LogFile
-	if a.logPath == "" {
-		a.logPath = filepath.Join(dir, "agent.log")
+	c.dir = dir
+	c.pluginDir = filepath.Join(dir, "plugins")
+	logDir := c.cfg.LogDir
+	if logDir == "" {
+		logDir = dir
 	}
-	if a.cfg.Backend == BackendIISSim {
-		a.stateDir = filepath.Join(dir, "iissim")
+	c.serverAgent = &role{name: "server", dataDir: filepath.Join(dir, "server"),
+		configPath: filepath.Join(dir, "server.hcl"), logPath: filepath.Join(logDir, "server.log")}
+	c.clientAgent = &role{name: "client", dataDir: filepath.Join(dir, "client"),
+		configPath: filepath.Join(dir, "client.hcl"), logPath: filepath.Join(logDir, "client.log")}
+	if c.cfg.Backend == BackendIISSim {
+		c.stateDir = filepath.Join(dir, "iissim")
 	}
-	for _, d := range []string{a.dataDir, a.pluginDir, a.tmpDir(), a.stateDir} {
+	for _, d := range []string{logDir, c.serverAgent.dataDir, c.clientAgent.dataDir, c.pluginDir, c.tmpDir(), c.stateDir} {
 		if d == "" {
 			continue
 		}
@@ -245,115 +251,120 @@ func (a *Agent) prepare() error {
 			return fmt.Errorf("launcher: %w", err)
 		}
 	}
-	if err := copyFile(a.cfg.PluginBin, filepath.Join(a.pluginDir, pluginFileName())); err != nil {
+	for _, r := range []*role{c.serverAgent, c.clientAgent} {
+		_ = os.Remove(r.logPath) // a previous run's, in a LogDir that stays
+	}
+	if err := copyFile(c.cfg.PluginBin, filepath.Join(c.pluginDir, pluginFileName())); err != nil {
 		return fmt.Errorf("launcher: copy the plugin: %w", err)
 	}
-	if err := os.WriteFile(a.configPath, []byte(a.agentConfig(true)), 0o600); err != nil {
-		return fmt.Errorf("launcher: write the agent configuration: %w", err)
+	if err := os.WriteFile(c.serverAgent.configPath, []byte(c.serverConfig()), 0o600); err != nil {
+		return fmt.Errorf("launcher: write the server configuration: %w", err)
 	}
-	if err := os.WriteFile(a.serverConfigPath(), []byte(a.agentConfig(false)), 0o600); err != nil {
-		return fmt.Errorf("launcher: write the agent configuration: %w", err)
+	if err := os.WriteFile(c.clientAgent.configPath, []byte(c.clientConfig()), 0o600); err != nil {
+		return fmt.Errorf("launcher: write the client configuration: %w", err)
 	}
-	if a.marker, err = RandomKey(); err != nil {
+	if c.marker, err = RandomKey(); err != nil {
 		return err
 	}
-	a.cgroups = newCgroupDirs()
+	c.cgroups = newCgroupDirs()
 
 	clientCfg := api.DefaultConfig()
-	clientCfg.Address = a.Address()
-	if a.client, err = api.NewClient(clientCfg); err != nil {
+	clientCfg.Address = c.Address()
+	if c.nomad, err = api.NewClient(clientCfg); err != nil {
 		return fmt.Errorf("launcher: nomad client: %w", err)
 	}
-	a.backend, err = a.newBackend()
+	c.backend, err = c.newBackend()
 	if err != nil {
 		return err
 	}
-	a.iis = ps.NewIIS(a.backend)
+	c.iis = ps.NewIIS(c.backend)
 	return nil
 }
 
-// serverConfigPath is the configuration of the bootstrap run: the server alone.
-func (a *Agent) serverConfigPath() string { return filepath.Join(a.dir, "server.hcl") }
+// tmpDir is the agents' TMPDIR: go-plugin sockets and the plugin's
+// temporary files end up there.
+func (c *Cluster) tmpDir() string { return filepath.Join(c.dir, "tmp") }
 
-// tmpDir is the agent's TMPDIR: -dev sockets, go-plugin sockets and the
-// plugin's temporary files end up there.
-func (a *Agent) tmpDir() string { return filepath.Join(a.dir, "tmp") }
-
-// Address is the agent's HTTP API address, such as http://127.0.0.1:4646.
-func (a *Agent) Address() string { return fmt.Sprintf("http://127.0.0.1:%d", a.cfg.HTTPPort) }
+// Address is the server's HTTP API address, such as http://127.0.0.1:4646.
+func (c *Cluster) Address() string { return fmt.Sprintf("http://127.0.0.1:%d", c.cfg.HTTPPort) }
 
 // UIAddress is the Nomad web UI.
-func (a *Agent) UIAddress() string { return a.Address() + "/ui/" }
+func (c *Cluster) UIAddress() string { return c.Address() + "/ui/" }
 
 // ManagementAPIAddress is the Management API's base address, such as
 // http://127.0.0.1:5004.
-func (a *Agent) ManagementAPIAddress() string {
-	return fmt.Sprintf("http://127.0.0.1:%d", a.cfg.ManagementAPIPort)
+func (c *Cluster) ManagementAPIAddress() string {
+	return fmt.Sprintf("http://127.0.0.1:%d", c.cfg.ManagementAPIPort)
 }
 
 // ManagementAPIKey is the Management API's key.
-func (a *Agent) ManagementAPIKey() string { return a.cfg.ManagementAPIKey }
+func (c *Cluster) ManagementAPIKey() string { return c.cfg.ManagementAPIKey }
 
-// Client is a Nomad API client of the agent.
-func (a *Agent) Client() *api.Client { return a.client }
+// Client is a Nomad API client of the server.
+func (c *Cluster) Client() *api.Client { return c.nomad }
 
 // IIS is a client of the backend the plugin drives (iissim on the same state
 // directory, or IIS through PowerShell): checks made through it see the web
 // server from outside the plugin, as an operator would.
-func (a *Agent) IIS() *ps.IIS { return a.iis }
+func (c *Cluster) IIS() *ps.IIS { return c.iis }
 
 // Backend is BackendIISSim or BackendPowerShell.
-func (a *Agent) Backend() string { return a.cfg.Backend }
+func (c *Cluster) Backend() string { return c.cfg.Backend }
 
-// NomadBin is the agent binary, for running the nomad CLI against the agent.
-func (a *Agent) NomadBin() string { return a.cfg.NomadBin }
+// NomadBin is the agent binary, for running the nomad CLI.
+func (c *Cluster) NomadBin() string { return c.cfg.NomadBin }
 
-// LogPath is the file that receives the agent's (and the plugin's) log.
-func (a *Agent) LogPath() string { return a.logPath }
+// LogPath is the client's log, which holds the plugin's log too.
+func (c *Cluster) LogPath() string { return c.clientAgent.logPath }
 
-// CLIEnv is the environment for running the nomad CLI against this agent.
-func (a *Agent) CLIEnv() []string {
-	return append(cleanEnv(os.Environ()), "NOMAD_ADDR="+a.Address())
+// ServerLogPath is the server's log.
+func (c *Cluster) ServerLogPath() string { return c.serverAgent.logPath }
+
+// CLIEnv is the environment for running the nomad CLI against the cluster.
+func (c *Cluster) CLIEnv() []string {
+	return append(cleanEnv(os.Environ()), "NOMAD_ADDR="+c.Address())
 }
 
-// Stop stops the jobs still registered, the agent, and everything it
-// started, then removes the temporary directory. It is safe to call more than
-// once; later calls return the first call's result.
-func (a *Agent) Stop(ctx context.Context) error {
-	a.stopOnce.Do(func() { a.stopErr = a.stop(ctx) })
-	return a.stopErr
+// Stop stops the jobs still registered, the agents, and everything they
+// started, then removes the temporary directory. It is safe to call more
+// than once; later calls return the first call's result.
+func (c *Cluster) Stop(ctx context.Context) error {
+	c.stopOnce.Do(func() { c.stopErr = c.stop(ctx) })
+	return c.stopErr
 }
 
-func (a *Agent) stop(ctx context.Context) error {
+func (c *Cluster) stop(ctx context.Context) error {
 	var errs []error
-	orderly, cancel := context.WithTimeout(ctx, a.cfg.StopTimeout)
+	orderly, cancel := context.WithTimeout(ctx, c.cfg.StopTimeout)
 	defer cancel()
-	if a.running() {
-		if err := a.StopAllJobs(orderly); err != nil {
+	if c.serverAgent.running() && c.clientAgent.running() {
+		if err := c.StopAllJobs(orderly); err != nil {
 			errs = append(errs, err)
 		}
 	}
-	if err := a.stopAgent(orderly); err != nil {
-		errs = append(errs, err)
-	}
-	if a.iis != nil {
-		if err := a.removeLeftoverSites(ctx); err != nil {
+	for _, r := range []*role{c.clientAgent, c.serverAgent} {
+		if err := c.stopRole(orderly, r); err != nil {
 			errs = append(errs, err)
 		}
 	}
-	if a.backend != nil {
-		_ = a.backend.Close()
+	if c.iis != nil {
+		if err := c.removeLeftoverSites(ctx); err != nil {
+			errs = append(errs, err)
+		}
 	}
-	if err := a.stopIISSim(ctx); err != nil {
+	if c.backend != nil {
+		_ = c.backend.Close()
+	}
+	if err := c.stopIISSim(ctx); err != nil {
 		errs = append(errs, err)
 	}
-	if err := killMarked(a.marker); err != nil {
+	if err := killMarked(c.marker); err != nil {
 		errs = append(errs, err)
 	}
-	if err := a.cgroups.remove(); err != nil {
+	if err := c.cgroups.remove(); err != nil {
 		errs = append(errs, err)
 	}
-	if err := a.cleanupFiles(); err != nil {
+	if err := c.cleanupFiles(); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
@@ -361,16 +372,16 @@ func (a *Agent) stop(ctx context.Context) error {
 
 // cleanupFiles removes the temporary directory. Files of a task can be held
 // for a moment by a worker that is exiting, hence the retries.
-func (a *Agent) cleanupFiles() error {
-	if a.dir == "" {
+func (c *Cluster) cleanupFiles() error {
+	if c.dir == "" {
 		return nil
 	}
-	err := unmountUnder(a.dir)
+	err := unmountUnder(c.dir)
 	for range 10 {
-		if err = os.RemoveAll(a.dir); err == nil {
+		if err = os.RemoveAll(c.dir); err == nil {
 			return nil
 		}
 		time.Sleep(300 * time.Millisecond)
 	}
-	return fmt.Errorf("launcher: remove %s: %w", a.dir, err)
+	return fmt.Errorf("launcher: remove %s: %w", c.dir, err)
 }

@@ -36,22 +36,35 @@ func TestHCLString(t *testing.T) {
 	}
 }
 
-func TestAgent_agentConfig(t *testing.T) {
-	a := &Agent{
+func TestCluster_configs(t *testing.T) {
+	c := &Cluster{
 		cfg: Config{
-			Backend: BackendIISSim, HTTPPort: 4646, RPCPort: 4647, SerfPort: 4648,
+			Backend: BackendIISSim, HTTPPort: 4646, RPCPort: 4647, SerfPort: 4648, ClientHTTPPort: 4649,
 			ManagementAPIPort: 5004, ManagementAPIKey: "0123abcd", LogLevel: "INFO",
 			ExtraPluginConfig: "allowed_target_websites = [\"*\"]\n",
 		},
-		dataDir:  "/tmp/x/data",
-		stateDir: "/tmp/x/iissim",
+		serverAgent: &role{name: "server", dataDir: "/tmp/x/server"},
+		clientAgent: &role{name: "client", dataDir: "/tmp/x/client"},
+		stateDir:    "/tmp/x/iissim",
 	}
-	got := a.agentConfig(true)
+
+	server := c.serverConfig()
 	for _, want := range []string{
-		`data_dir             = "/tmp/x/data"`,
+		`data_dir             = "/tmp/x/server"`,
 		`bind_addr            = "127.0.0.1"`,
-		"http = 4646\n  rpc  = 4647\n  serf = 4648",
+		"http = 4646\n  rpc  = 4647\n  serf = 4648\n}",
 		"bootstrap_expect = 1",
+	} {
+		must.StrContains(t, server, want)
+	}
+	must.StrNotContains(t, server, "client {")
+	must.StrNotContains(t, server, "plugin")
+
+	client := c.clientConfig()
+	for _, want := range []string{
+		`data_dir             = "/tmp/x/client"`,
+		"ports {\n  http = 4649\n}",
+		`servers = ["127.0.0.1:4647"]`,
 		`"fingerprint.denylist" = "env_aws,env_gce,env_azure,env_digitalocean"`,
 		`plugin "nomad_iis" {`,
 		`args = ["--management-api-port=5004", "--management-api-key=0123abcd", "--management-api-bind=127.0.0.1"]`,
@@ -59,15 +72,13 @@ func TestAgent_agentConfig(t *testing.T) {
 		`iissim_state_dir     = "/tmp/x/iissim"`,
 		`allowed_target_websites = ["*"]`,
 	} {
-		must.StrContains(t, got, want)
+		must.StrContains(t, client, want)
 	}
-	must.StrNotContains(t, got, "powershell_path")
-	must.Eq(t, strings.Count(got, "{"), strings.Count(got, "}"))
-
-	server := a.agentConfig(false)
-	must.StrContains(t, server, "bootstrap_expect = 1")
-	must.StrNotContains(t, server, "client {")
-	must.StrNotContains(t, server, "plugin")
+	must.StrNotContains(t, client, "server {")
+	must.StrNotContains(t, client, "powershell_path")
+	for _, cfg := range []string{server, client} {
+		must.Eq(t, strings.Count(cfg, "{"), strings.Count(cfg, "}"))
+	}
 }
 
 func TestFreePorts(t *testing.T) {

@@ -11,119 +11,142 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/shirou/gopsutil/v4/process"
 )
 
+// role is one of the two agents, server or client.
+type role struct {
+	name       string
+	dataDir    string
+	configPath string
+	logPath    string
+
+	// lock guards proc, which a restart replaces.
+	lock sync.Mutex
+	proc *agentProcess
+}
+
 // agentProcess is one run of the agent binary.
 type agentProcess struct {
-	cmd     *exec.Cmd
-	logFile *os.File
+	cmd *exec.Cmd
 	// done is closed once the process has exited; err is its exit error.
 	done chan struct{}
 	err  error
 }
 
-// startAgent starts the agent process and waits until it is ready.
-func (a *Agent) startAgent(ctx context.Context) error {
-	started := time.Now()
-	p, err := a.spawn(a.configPath)
-	if err != nil {
-		return err
-	}
-	if err := a.waitReady(ctx, p, started); err != nil {
-		return err
-	}
-	a.log.Info("agent ready", "elapsed_ms", time.Since(started).Milliseconds())
-	return nil
+// current returns the role's process, or nil before its first start.
+func (r *role) current() *agentProcess {
+	r.lock.Lock()
+	defer r.lock.Unlock()
+	return r.proc
 }
 
-// bootstrap runs the agent once as a server alone, until it has elected
-// itself and created its keyring, and stops it again. A client that starts
-// together with a fresh server can try to register in the milliseconds
-// between the election and the keyring's creation; it is then refused
-// ("keyring has not been initialized yet") and retries only 15 to 30 s
-// later. With the keyring on disk, the full agent's client registers at once.
-func (a *Agent) bootstrap(ctx context.Context) error {
+// running reports whether the role's process is alive.
+func (r *role) running() bool {
+	p := r.current()
+	if p == nil {
+		return false
+	}
+	select {
+	case <-p.done:
+		return false
+	default:
+		return true
+	}
+}
+
+// startServer starts the server and waits until it has elected itself and
+// created its keyring: a client registering before that is refused, and
+// retries only 15 to 30 s later.
+func (c *Cluster) startServer(ctx context.Context) error {
 	started := time.Now()
-	p, err := a.spawn(a.serverConfigPath())
+	p, err := c.spawn(c.serverAgent)
 	if err != nil {
 		return err
 	}
-	waitCtx, cancel := context.WithTimeout(ctx, a.cfg.ReadyTimeout)
-	defer cancel()
-	tick := time.NewTicker(pollInterval)
-	defer tick.Stop()
-	for ready := false; !ready; {
-		select {
-		case <-p.done:
-			return fmt.Errorf("launcher: the agent exited during its bootstrap (%v); the end of %s:\n%s", p.err, a.logPath, a.LogTail(40))
-		case <-waitCtx.Done():
-			_ = a.stopAgent(context.Background())
-			return fmt.Errorf("launcher: the server has no keyring after %s: %w; the end of %s:\n%s",
-				a.cfg.ReadyTimeout, waitCtx.Err(), a.logPath, a.LogTail(40))
-		case <-tick.C:
+	err = c.waitFor(ctx, c.serverAgent, p, func() (bool, string) {
+		leader, err := c.nomad.Status().Leader()
+		if err != nil || leader == "" {
+			return false, "no leader yet"
 		}
-		keys, _, err := a.client.Keyring().List(nil)
-		ready = err == nil && len(keys) > 0
-	}
-	stopCtx, cancelStop := context.WithTimeout(ctx, a.cfg.StopTimeout)
-	defer cancelStop()
-	if err := a.stopAgent(stopCtx); err != nil {
+		keys, _, err := c.nomad.Keyring().List(nil)
+		if err != nil || len(keys) == 0 {
+			return false, "no keyring yet"
+		}
+		return true, ""
+	})
+	if err != nil {
 		return err
 	}
-	a.log.Info("server bootstrapped", "elapsed_ms", time.Since(started).Milliseconds())
+	c.log.Info("server ready", "elapsed_ms", time.Since(started).Milliseconds())
 	return nil
 }
 
-// spawn starts the agent binary with a configuration file.
-func (a *Agent) spawn(configPath string) (*agentProcess, error) {
-	logFile, err := os.OpenFile(a.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+// startClient starts the client and waits until its node is ready and the
+// iis driver healthy.
+func (c *Cluster) startClient(ctx context.Context) error {
+	started := time.Now()
+	p, err := c.spawn(c.clientAgent)
 	if err != nil {
-		return nil, fmt.Errorf("launcher: open the agent log: %w", err)
+		return err
 	}
-	cmd := exec.Command(a.cfg.NomadBin, "agent", "-config", configPath, "-plugin-dir", a.pluginDir)
-	cmd.Env = a.agentEnv()
-	cmd.Dir = a.dir
+	if err := c.waitFor(ctx, c.clientAgent, p, func() (bool, string) { return c.clientReadiness(started) }); err != nil {
+		return err
+	}
+	c.log.Info("client ready", "elapsed_ms", time.Since(started).Milliseconds())
+	return nil
+}
+
+// spawn starts an agent with its configuration file.
+func (c *Cluster) spawn(r *role) (*agentProcess, error) {
+	logFile, err := os.OpenFile(r.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("launcher: open the %s log: %w", r.name, err)
+	}
+	cmd := exec.Command(c.cfg.NomadBin, "agent", "-config", r.configPath, "-plugin-dir", c.pluginDir)
+	cmd.Env = c.agentEnv()
+	cmd.Dir = c.dir
 	cmd.Stdout = logFile
 	cmd.Stderr = logFile
 	detach(cmd)
 	if err := cmd.Start(); err != nil {
 		_ = logFile.Close()
-		return nil, fmt.Errorf("launcher: start %s: %w", a.cfg.NomadBin, err)
+		return nil, fmt.Errorf("launcher: start the %s agent: %w", r.name, err)
 	}
-	p := &agentProcess{cmd: cmd, logFile: logFile, done: make(chan struct{})}
+	p := &agentProcess{cmd: cmd, done: make(chan struct{})}
 	go func() {
 		p.err = cmd.Wait()
 		_ = logFile.Close()
 		close(p.done)
 	}()
-	a.procLock.Lock()
-	a.proc = p
-	a.procLock.Unlock()
-	a.log.Info("agent started", "pid", cmd.Process.Pid, "config", filepath.Base(configPath), "address", a.Address(), "log", a.logPath)
+	r.lock.Lock()
+	r.proc = p
+	r.lock.Unlock()
+	c.log.Info("agent started", "role", r.name, "pid", cmd.Process.Pid, "log", r.logPath)
 	return p, nil
 }
 
 // agentEnv is the launcher's environment without what breaks the agent,
 // plus extraEnv.
-func (a *Agent) agentEnv() []string {
-	return append(cleanEnv(os.Environ()), a.extraEnv()...)
+func (c *Cluster) agentEnv() []string {
+	return append(cleanEnv(os.Environ()), c.extraEnv()...)
 }
 
-// extraEnv is a temporary directory of the agent's own and the marker every
-// process it starts inherits.
-func (a *Agent) extraEnv() []string {
-	tmp := a.tmpDir()
+// extraEnv is a temporary directory of the cluster's own and the marker
+// every process the agents start inherits.
+func (c *Cluster) extraEnv() []string {
+	tmp := c.tmpDir()
 	env := []string{"TMPDIR=" + tmp}
 	if runtime.GOOS == "windows" {
 		env = []string{"TMP=" + tmp, "TEMP=" + tmp}
 	}
-	return append(env, markerEnv+"="+a.marker)
+	return append(env, markerEnv+"="+c.marker)
 }
 
-// cleanEnv drops AWS_CA_BUNDLE (with it set, the agent's AWS fingerprinter
+// cleanEnv drops AWS_CA_BUNDLE (with it set, the client's AWS fingerprinter
 // fails and the agent exits at start), the temporary directory variables and
 // a marker inherited from another launcher.
 func cleanEnv(env []string) []string {
@@ -141,41 +164,29 @@ func cleanEnv(env []string) []string {
 	return out
 }
 
-// running reports whether the agent process is alive.
-func (a *Agent) running() bool {
-	a.procLock.Lock()
-	p := a.proc
-	a.procLock.Unlock()
-	if p == nil {
-		return false
+// Exited is closed when either agent exits (for a foreground program that
+// must notice a crash). After Restart it watches the new client process.
+func (c *Cluster) Exited() <-chan struct{} {
+	out := make(chan struct{})
+	s, cl := c.serverAgent.current(), c.clientAgent.current()
+	if s == nil || cl == nil {
+		close(out)
+		return out
 	}
-	select {
-	case <-p.done:
-		return false
-	default:
-		return true
-	}
+	go func() {
+		select {
+		case <-s.done:
+		case <-cl.done:
+		}
+		close(out)
+	}()
+	return out
 }
 
-// Exited is closed when the agent process exits (for a foreground program
-// that must notice a crash). After Restart it belongs to the new process.
-func (a *Agent) Exited() <-chan struct{} {
-	a.procLock.Lock()
-	defer a.procLock.Unlock()
-	if a.proc == nil {
-		ch := make(chan struct{})
-		close(ch)
-		return ch
-	}
-	return a.proc.done
-}
-
-// stopAgent interrupts the agent and waits for it to exit; when ctx ends
+// stopRole interrupts an agent and waits for it to exit; when ctx ends
 // first, it kills it.
-func (a *Agent) stopAgent(ctx context.Context) error {
-	a.procLock.Lock()
-	p := a.proc
-	a.procLock.Unlock()
+func (c *Cluster) stopRole(ctx context.Context, r *role) error {
+	p := r.current()
 	if p == nil {
 		return nil
 	}
@@ -185,7 +196,7 @@ func (a *Agent) stopAgent(ctx context.Context) error {
 	default:
 	}
 	if err := interrupt(p.cmd.Process); err != nil {
-		a.log.Warn("interrupt failed; killing the agent", "error", err)
+		c.log.Warn("interrupt failed; killing the agent", "role", r.name, "error", err)
 		_ = p.cmd.Process.Kill()
 	}
 	select {
@@ -193,59 +204,58 @@ func (a *Agent) stopAgent(ctx context.Context) error {
 		return nil
 	case <-ctx.Done():
 	}
-	a.log.Warn("agent did not stop in time; killing it", "pid", p.cmd.Process.Pid)
+	c.log.Warn("agent did not stop in time; killing it", "role", r.name, "pid", p.cmd.Process.Pid)
 	_ = p.cmd.Process.Kill()
 	select {
 	case <-p.done:
 		return nil
 	case <-time.After(10 * time.Second):
-		return fmt.Errorf("launcher: the agent (pid %d) does not exit after SIGKILL", p.cmd.Process.Pid)
+		return fmt.Errorf("launcher: the %s agent (pid %d) does not exit after SIGKILL", r.name, p.cmd.Process.Pid)
 	}
 }
 
-// Restart stops the agent (its tasks keep running, as on a client restart)
-// and starts it again on the same data directory; it returns once the node
-// is ready and the iis driver healthy again.
-func (a *Agent) Restart(ctx context.Context) error {
-	stopCtx, cancel := context.WithTimeout(ctx, a.cfg.StopTimeout)
+// Restart stops the client agent (its tasks keep running, and the plugin
+// stops with it) and starts it again on the same data directory, as an
+// operator restarts the Nomad service of a node to update the plugin. It
+// returns once the node is ready and the iis driver healthy again.
+func (c *Cluster) Restart(ctx context.Context) error {
+	stopCtx, cancel := context.WithTimeout(ctx, c.cfg.StopTimeout)
 	defer cancel()
-	if err := a.stopAgent(stopCtx); err != nil {
+	if err := c.stopRole(stopCtx, c.clientAgent); err != nil {
 		return err
 	}
-	return a.startAgent(ctx)
+	return c.startClient(ctx)
 }
 
-// PluginPIDs lists the nomad_iis processes the agent runs (normally one).
-func (a *Agent) PluginPIDs(ctx context.Context) ([]int, error) {
-	a.procLock.Lock()
-	p := a.proc
-	a.procLock.Unlock()
+// PluginPIDs lists the nomad_iis processes the client runs (normally one).
+func (c *Cluster) PluginPIDs(ctx context.Context) ([]int, error) {
+	p := c.clientAgent.current()
 	if p == nil {
-		return nil, errors.New("launcher: the agent is not running")
+		return nil, errors.New("launcher: the client is not running")
 	}
 	agent, err := process.NewProcessWithContext(ctx, int32(p.cmd.Process.Pid))
 	if err != nil {
-		return nil, fmt.Errorf("launcher: agent process: %w", err)
+		return nil, fmt.Errorf("launcher: client process: %w", err)
 	}
 	children, err := agent.ChildrenWithContext(ctx)
 	if err != nil && !errors.Is(err, process.ErrorNoChildren) {
-		return nil, fmt.Errorf("launcher: children of the agent: %w", err)
+		return nil, fmt.Errorf("launcher: children of the client: %w", err)
 	}
 	var pids []int
-	want := filepath.Join(a.pluginDir, pluginFileName())
-	for _, c := range children {
-		exe, err := c.ExeWithContext(ctx)
+	want := filepath.Join(c.pluginDir, pluginFileName())
+	for _, ch := range children {
+		exe, err := ch.ExeWithContext(ctx)
 		if err == nil && sameFile(exe, want) {
-			pids = append(pids, int(c.Pid))
+			pids = append(pids, int(ch.Pid))
 		}
 	}
 	return pids, nil
 }
 
-// KillPlugin kills the plugin processes with SIGKILL, as a crash would, and
-// returns their PIDs. The agent starts the plugin again by itself.
-func (a *Agent) KillPlugin(ctx context.Context) ([]int, error) {
-	pids, err := a.PluginPIDs(ctx)
+// KillPlugin kills the plugin processes, as a crash would, and returns
+// their PIDs. The client starts the plugin again by itself.
+func (c *Cluster) KillPlugin(ctx context.Context) ([]int, error) {
+	pids, err := c.PluginPIDs(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -262,9 +272,15 @@ func (a *Agent) KillPlugin(ctx context.Context) ([]int, error) {
 	return pids, nil
 }
 
-// LogTail returns the last n lines of the agent's log.
-func (a *Agent) LogTail(n int) string {
-	f, err := os.Open(a.logPath)
+// maxLogLine is where LogTail cuts long lines.
+const maxLogLine = 400
+
+// LogTail returns the last n lines of the client's log (which has the
+// plugin's lines), long lines cut.
+func (c *Cluster) LogTail(n int) string { return logTail(c.clientAgent.logPath, n) }
+
+func logTail(path string, n int) string {
+	f, err := os.Open(path)
 	if err != nil {
 		return ""
 	}
@@ -277,7 +293,12 @@ func (a *Agent) LogTail(n int) string {
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
-		lines = append(lines, sc.Text())
+		line := sc.Text()
+		// Some lines (consul-template's configuration) run to kilobytes.
+		if len(line) > maxLogLine {
+			line = line[:maxLogLine] + " [...]"
+		}
+		lines = append(lines, line)
 		if len(lines) > n {
 			lines = lines[1:]
 		}

@@ -1,7 +1,7 @@
-// Command run is `make run`: it starts a Nomad agent with the nomad_iis plugin
+// Command run is `make run`: it starts a Nomad server and a client with the nomad_iis plugin
 // (on iissim on Linux and macOS, on IIS on Windows), deploys the static sample
 // app, prints where everything is and how to try the Management API, and stays
-// in the foreground until Ctrl-C or SIGTERM, when it stops the job, the agent
+// in the foreground until Ctrl-C or SIGTERM, when it stops the job, the agents
 // and everything they started.
 //
 // Environment: NOMAD_BIN (default build/nomad), NOMAD_IIS_PLUGIN (default
@@ -41,7 +41,7 @@ func main() {
 
 func run() int {
 	jobFile := flag.String("job", filepath.Join("examples", "static_sample_app.hcl"), "the job to deploy")
-	stateDir := flag.String("state-dir", filepath.Join("build", "run"), "where the agent log and the sample upload go")
+	stateDir := flag.String("state-dir", filepath.Join("build", "run"), "where the agents' logs and the sample upload go")
 	flag.Parse()
 
 	if err := os.MkdirAll(*stateDir, 0o755); err != nil {
@@ -49,7 +49,7 @@ func run() int {
 		return 1
 	}
 	absState, _ := filepath.Abs(*stateDir)
-	logPath := filepath.Join(absState, "agent.log")
+	logPath := filepath.Join(absState, "cluster.log")
 	_ = os.Remove(logPath)
 
 	cfg := launcher.Config{
@@ -59,10 +59,11 @@ func run() int {
 		HTTPPort:          nomadPort,
 		RPCPort:           nomadPort + 1,
 		SerfPort:          nomadPort + 2,
+		ClientHTTPPort:    nomadPort + 3,
 		ManagementAPIPort: managementAPIPort,
 		ManagementAPIKey:  os.Getenv("NOMAD_IIS_API_KEY"),
 		LogLevel:          "INFO",
-		LogFile:           logPath,
+		LogDir:            absState,
 		Logger:            hclog.NewNullLogger(),
 	}
 
@@ -78,16 +79,16 @@ func run() int {
 	}()
 
 	p := newProgress(os.Stdout)
-	p.step("starting the Nomad agent with the nomad_iis plugin")
-	agent, err := launcher.Start(ctx, cfg)
+	p.step("starting a Nomad server, and a client with the nomad_iis plugin")
+	cluster, err := launcher.Start(ctx, cfg)
 	if err != nil {
 		p.done()
 		fmt.Fprintln(os.Stderr, "run:", err)
 		return 1
 	}
-	code := serve(ctx, p, agent, *jobFile, absState)
+	code := serve(ctx, p, cluster, *jobFile, absState)
 
-	fmt.Println("\nstopping: the job, the agent and everything they started ...")
+	fmt.Println("\nstopping: the job, the agents and everything they started ...")
 	stopCtx, stopCancel := context.WithCancel(context.Background())
 	defer stopCancel()
 	go func() {
@@ -98,7 +99,7 @@ func run() int {
 		case <-stopCtx.Done():
 		}
 	}()
-	if err := agent.Stop(stopCtx); err != nil {
+	if err := cluster.Stop(stopCtx); err != nil {
 		fmt.Fprintln(os.Stderr, "run: stop:", err)
 		code = 1
 	}
@@ -107,10 +108,10 @@ func run() int {
 }
 
 // serve deploys the job, prints the summary and waits for a signal or the
-// agent's end. It returns the exit code.
-func serve(ctx context.Context, p *progress, agent *launcher.Agent, jobFile, stateDir string) int {
+// end of an agent. It returns the exit code.
+func serve(ctx context.Context, p *progress, cluster *launcher.Cluster, jobFile, stateDir string) int {
 	p.step("deploying " + jobFile)
-	job, err := agent.RegisterJobFile(jobFile)
+	job, err := cluster.RegisterJobFile(jobFile)
 	if err != nil {
 		p.done()
 		fmt.Fprintln(os.Stderr, "run:", err)
@@ -118,7 +119,7 @@ func serve(ctx context.Context, p *progress, agent *launcher.Agent, jobFile, sta
 	}
 	waitCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	alloc, err := agent.WaitRunning(waitCtx, *job.ID)
+	alloc, err := cluster.WaitRunning(waitCtx, *job.ID)
 	if err != nil {
 		p.done()
 		fmt.Fprintln(os.Stderr, "run:", err)
@@ -146,28 +147,29 @@ func serve(ctx context.Context, p *progress, agent *launcher.Agent, jobFile, sta
 	p.done()
 
 	printSummary(os.Stdout, summary{
-		Backend:     agent.Backend(),
+		Backend:     cluster.Backend(),
 		Site:        site,
-		NomadUI:     agent.UIAddress(),
-		NomadAddr:   agent.Address(),
-		NomadCLI:    agent.NomadBin(),
-		APIBase:     agent.ManagementAPIAddress(),
-		APIKey:      agent.ManagementAPIKey(),
+		NomadUI:     cluster.UIAddress(),
+		NomadAddr:   cluster.Address(),
+		NomadCLI:    cluster.NomadBin(),
+		APIBase:     cluster.ManagementAPIAddress(),
+		APIKey:      cluster.ManagementAPIKey(),
 		KeyFromEnv:  os.Getenv("NOMAD_IIS_API_KEY") != "",
 		AllocID:     alloc.ID,
 		TaskName:    taskName,
 		JobID:       *job.ID,
 		UploadZip:   upload,
-		AgentLog:    agent.LogPath(),
+		ClientLog:   cluster.LogPath(),
+		ServerLog:   cluster.ServerLogPath(),
 		Windows:     runtime.GOOS == "windows",
-		SourceBuilt: isSourceBuilt(agent.NomadBin()),
+		SourceBuilt: isSourceBuilt(cluster.NomadBin()),
 	})
 
 	select {
 	case <-ctx.Done():
 		return 0
-	case <-agent.Exited():
-		fmt.Fprintf(os.Stderr, "run: the Nomad agent exited; the end of its log:\n%s\n", agent.LogTail(30))
+	case <-cluster.Exited():
+		fmt.Fprintf(os.Stderr, "run: a Nomad agent exited; the end of the client's log:\n%s\n", cluster.LogTail(30))
 		return 1
 	}
 }

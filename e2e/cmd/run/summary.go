@@ -21,7 +21,8 @@ type summary struct {
 	TaskName    string
 	JobID       string
 	UploadZip   string
-	AgentLog    string
+	ClientLog   string
+	ServerLog   string
 	Windows     bool
 	SourceBuilt bool
 }
@@ -73,8 +74,8 @@ And Nomad's view of it (the CLI talks to {{.NomadAddr}} by default):
   {{.NomadCLI}} alloc logs {{.AllocID}} {{.TaskName}}
   {{.NomadCLI}} alloc signal -s RECYCLE {{.AllocID}} {{.TaskName}}
 
-Agent log: {{.AgentLog}}
-Press Ctrl-C to stop the job, the agent and everything they started.
+Logs: {{.ClientLog}} (the client and the plugin), {{.ServerLog}}
+Press Ctrl-C to stop the job, the agents and everything they started.
 `))
 
 func printSummary(w io.Writer, s summary) {

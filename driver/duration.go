@@ -114,7 +114,9 @@ func parseTimeSpan(v string) (time.Duration, error) {
 	var days int64
 	clock := v
 	if dot := strings.IndexByte(v, '.'); dot >= 0 && dot < strings.IndexByte(v, ':') {
-		n, err := parseDigits(v[:dot], 0, 10675199)
+		// .NET allows 10675199 days (100 ns ticks); time.Duration, in
+		// nanoseconds, holds about 106751.
+		n, err := parseDigits(v[:dot], 0, int64(math.MaxInt64/(24*time.Hour)))
 		if err != nil {
 			return 0, fmt.Errorf("days: %v", err)
 		}
@@ -145,7 +147,11 @@ func parseTimeSpan(v string) (time.Duration, error) {
 		if err != nil {
 			return 0, fmt.Errorf("%s: %v", names[k], err)
 		}
-		total += time.Duration(n) * units[k]
+		add := time.Duration(n) * units[k]
+		if total > math.MaxInt64-add {
+			return 0, fmt.Errorf("too long")
+		}
+		total += add
 	}
 	if fraction != "" {
 		n, err := parseDigits(fraction, 0, 9999999)
@@ -155,7 +161,11 @@ func parseTimeSpan(v string) (time.Duration, error) {
 		for range 7 - len(fraction) {
 			n *= 10
 		}
-		total += time.Duration(n) * 100 // 100 ns ticks
+		add := time.Duration(n) * 100 // 100 ns ticks
+		if total > math.MaxInt64-add {
+			return 0, fmt.Errorf("too long")
+		}
+		total += add
 	}
 	return total, nil
 }

@@ -140,6 +140,7 @@ func (s *Server) serveRoute(w http.ResponseWriter, r *http.Request, rt *route, c
 		}
 		c.vars[k] = d
 	}
+	c.auditPath = c.vars["path"]
 	if rt.Cap != "" && !c.principal.Can(rt.Cap) {
 		return apiErr(http.StatusForbidden, "the credentials lack the %s capability this route needs", rt.Cap)
 	}
@@ -179,7 +180,7 @@ func (s *Server) auditLine(r *http.Request, rt *route, c *call, rec *recorder, s
 		in = body.n
 	}
 	args := []any{
-		"method", r.Method, "route", rt.Path,
+		"method", r.Method, "route", openAPIPath(rt.Path),
 		"alloc_id", c.vars["allocId"], "task_name", c.vars["taskName"],
 		"path", c.auditPath, "caller", c.principal.String(),
 		"status", status, "bytes_in", in, "bytes_out", rec.bytes,

@@ -71,8 +71,10 @@ var _ = Describe("A website task", func() {
 		}).WithContext(ctx).Should(Equal("complete"))
 
 		Expect(managedResources(ctx, d.Alloc.ID)).To(BeEmpty())
-		_, err = status(d.URL + "/")
-		Expect(err).To(HaveOccurred(), "nothing listens on the site's port any more")
+		Eventually(func() error {
+			_, err := status(d.URL + "/")
+			return err
+		}).WithContext(ctx).Should(HaveOccurred(), "nothing listens on the site's port any more")
 	})
 
 	It("fails a task whose configuration is invalid, with the reason in nomad alloc status", func(ctx SpecContext) {

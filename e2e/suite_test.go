@@ -41,7 +41,6 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 	cfg := launcher.Config{
 		NomadBin:       binary("NOMAD_BIN", "nomad"),
 		PluginBin:      binary("NOMAD_IIS_PLUGIN", "nomad_iis"),
-		ScriptDir:      filepath.Join("..", "scripts"),
 		PowerShellPath: os.Getenv("NOMAD_IIS_POWERSHELL"),
 		LogDir:         os.Getenv("NOMAD_IIS_E2E_LOG_DIR"),
 		Logger:         hclog.New(&hclog.LoggerOptions{Name: "launcher", Output: GinkgoWriter, Level: hclog.Info}),

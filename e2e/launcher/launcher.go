@@ -70,11 +70,8 @@ type Config struct {
 	// on Windows and iissim elsewhere.
 	Backend string
 	// PowerShellPath is the PowerShell executable of the PowerShell backend;
-	// empty leaves the driver's default (powershell.exe).
+	// empty leaves the defaults (powershell.exe).
 	PowerShellPath string
-	// ScriptDir is the directory of host.ps1 (the repository's scripts/),
-	// for the launcher's own client of the PowerShell backend.
-	ScriptDir string
 
 	// HTTPPort, RPCPort and SerfPort are the server's ports on 127.0.0.1,
 	// ClientHTTPPort the client's HTTP port; 0 picks a free port.

@@ -197,7 +197,7 @@ func (c *Cluster) stopRole(ctx context.Context, r *role) error {
 	}
 	if err := interrupt(p.cmd.Process); err != nil {
 		c.log.Warn("interrupt failed; killing the agent", "role", r.name, "error", err)
-		_ = p.cmd.Process.Kill()
+		killTree(p.cmd.Process.Pid)
 	}
 	select {
 	case <-p.done:
@@ -205,12 +205,32 @@ func (c *Cluster) stopRole(ctx context.Context, r *role) error {
 	case <-ctx.Done():
 	}
 	c.log.Warn("agent did not stop in time; killing it", "role", r.name, "pid", p.cmd.Process.Pid)
-	_ = p.cmd.Process.Kill()
+	killTree(p.cmd.Process.Pid)
 	select {
 	case <-p.done:
 		return nil
 	case <-time.After(10 * time.Second):
 		return fmt.Errorf("launcher: the %s agent (pid %d) does not exit after SIGKILL", r.name, p.cmd.Process.Pid)
+	}
+}
+
+// killTree kills a process and its plugins. An agent stopped in order ends
+// its plugins itself; one that is killed leaves them running (on Windows
+// nothing ends a child with its parent), and a plugin left over would hold
+// the Management API's port when the agent starts again. Logmon processes
+// are left for Stop: Nomad reattaches to them.
+func killTree(pid int) {
+	if proc, err := process.NewProcess(int32(pid)); err == nil {
+		if children, err := proc.Children(); err == nil {
+			for _, ch := range children {
+				if name, err := ch.Name(); err == nil && strings.HasPrefix(name, "nomad_iis") {
+					_ = ch.Kill()
+				}
+			}
+		}
+	}
+	if p, err := os.FindProcess(pid); err == nil {
+		_ = p.Kill()
 	}
 }
 

@@ -55,7 +55,6 @@ func run() int {
 	cfg := launcher.Config{
 		NomadBin:          envOr("NOMAD_BIN", filepath.Join("build", exe("nomad"))),
 		PluginBin:         envOr("NOMAD_IIS_PLUGIN", filepath.Join("build", exe("nomad_iis"))),
-		ScriptDir:         "scripts",
 		HTTPPort:          nomadPort,
 		RPCPort:           nomadPort + 1,
 		SerfPort:          nomadPort + 2,

@@ -17,7 +17,8 @@ import (
 // Capability is a permission a JWT grants, with the names of nomad-iis 0.20.
 type Capability string
 
-// The capabilities of nomad-iis 0.20; one per route family.
+// The capabilities of nomad-iis 0.20, one per route family, plus a read/write
+// split of FilesystemAccess.
 const (
 	CapStatus           Capability = "Status"
 	CapFilesystemAccess Capability = "FilesystemAccess"
@@ -25,6 +26,11 @@ const (
 	CapScreenshots      Capability = "Screenshots"
 	CapProcDump         Capability = "ProcDump"
 	CapDebug            Capability = "Debug"
+	// CapFilesystemRead and CapFilesystemWrite split FilesystemAccess for
+	// tokens that should only download (or only deploy). FilesystemAccess
+	// keeps granting both, as in nomad-iis.
+	CapFilesystemRead  Capability = "FilesystemRead"
+	CapFilesystemWrite Capability = "FilesystemWrite"
 )
 
 // JWT issuer and audience of nomad-iis 0.20 tokens.

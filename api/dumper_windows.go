@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 
 	"github.com/hashicorp/go-hclog"
 	"golang.org/x/sys/windows"
@@ -17,7 +18,7 @@ import (
 func newDumper(cfg Config, log hclog.Logger) dumper {
 	if cfg.Procdump.AcceptEula && cfg.Procdump.BinaryPath != "" {
 		if _, err := os.Stat(cfg.Procdump.BinaryPath); err == nil {
-			return procdumpExe{path: cfg.Procdump.BinaryPath, log: log}
+			return procdumpExe{path: cfg.Procdump.BinaryPath}
 		}
 		log.Warn("procdump binary not found; dumps are written with MiniDumpWriteDump", "binary_path", cfg.Procdump.BinaryPath)
 	}
@@ -67,4 +68,19 @@ func (miniDumper) Dump(ctx context.Context, pid int, dir string) (string, string
 		return "", "", fmt.Errorf("write the dump file: %w", err)
 	}
 	return path, ".dmp", nil
+}
+
+// procdumpExe runs Sysinternals procdump.exe, as nomad-iis 0.20 does.
+type procdumpExe struct {
+	path string
+}
+
+func (p procdumpExe) Dump(ctx context.Context, pid int, dir string) (string, string, error) {
+	out := dir + string(os.PathSeparator) + "w3wp.dmp"
+	output, err := runTool(ctx, p.path, "-accepteula", "-ma", strconv.Itoa(pid), out)
+	// procdump's exit code is not a reliable success signal; the file is.
+	if fi, serr := os.Stat(out); serr == nil && fi.Size() > 0 {
+		return out, ".dmp", nil
+	}
+	return "", "", fmt.Errorf("procdump wrote no dump (%v): %s", err, lastLines(output, 5))
 }

@@ -2,7 +2,6 @@ package api
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"io/fs"
 	"net/http"
@@ -130,7 +129,7 @@ func describe(name, rel string, fi fs.FileInfo) fileObject {
 		o.Type = "directory"
 	case m.IsRegular():
 		o.Type, o.Size = "file", fi.Size()
-		o.ETag = fmt.Sprintf(`"%x-%x"`, fi.ModTime().UnixNano(), fi.Size())
+		o.ETag = fileETag(fi)
 	case m&fs.ModeSymlink != 0:
 		o.Type = "link"
 	default:

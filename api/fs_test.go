@@ -434,3 +434,27 @@ func TestFS_Delete(t *testing.T) {
 	must.True(t, os.IsNotExist(err))
 	must.StrContains(t, strings.Join(e.reg.eventLog(), "\n"), "deleted local/a")
 }
+
+func TestFS_UploadPreconditions(t *testing.T) {
+	e := newEnv(t)
+	etag := e.do("GET", taskURL("/fs/local%2Findex.html"), nil).Header().Get("Etag")
+	put := func(body string, h ...string) int {
+		opts := []reqOpt{withKey(testKey), withHeader("Content-Type", "text/html")}
+		for i := 0; i+1 < len(h); i += 2 {
+			opts = append(opts, withHeader(h[i], h[i+1]))
+		}
+		return e.do("PATCH", taskURL("/fs/local%2Findex.html"), strings.NewReader(body), opts...).Code
+	}
+	must.Eq(t, 412, put("x", "If-Match", `"0-0"`))
+	must.Eq(t, 412, put("x", "If-None-Match", "*"))
+	must.Eq(t, "<h1>v1</h1>", e.file("local/index.html"))
+	must.Eq(t, 200, put("v2", "If-Match", etag))
+	// The ETag changed with the content: the old one no longer matches.
+	must.Eq(t, 412, put("v3", "If-Match", etag))
+	must.Eq(t, 200, put("v3", "If-Match", "*"))
+	must.Eq(t, "v3", e.file("local/index.html"))
+	rec := e.do("PUT", taskURL("/fs/local%2Fnew.txt"), strings.NewReader("n"), withKey(testKey), withHeader("If-None-Match", "*"))
+	must.Eq(t, 200, rec.Code)
+	rec = e.do("PUT", taskURL("/fs/local%2Fother.txt"), strings.NewReader("n"), withKey(testKey), withHeader("If-Match", "*"))
+	must.Eq(t, 412, rec.Code, must.Sprint("If-Match * needs an existing file"))
+}

@@ -106,13 +106,14 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, c *call, stop bo
 	defer tr.done()
 	body := tr.reader(http.MaxBytesReader(w, r.Body, s.cfg.MaxUploadBytes))
 
+	pre := preconditions{ifMatch: r.Header.Get("If-Match"), ifNoneMatch: r.Header.Get("If-None-Match")}
 	var res uploadResult
 	if isZipUpload(r.Header.Get("Content-Type")) {
 		c.auditNote = "zip"
-		res, err = s.uploadZip(r.Context(), c, tree, rel, body, clean, stop)
+		res, err = s.uploadZip(r.Context(), c, tree, rel, body, clean, stop, pre)
 	} else {
 		c.auditNote = "file"
-		res, err = s.uploadFile(r.Context(), c, tree, rel, body, r.ContentLength, stop)
+		res, err = s.uploadFile(r.Context(), c, tree, rel, body, r.ContentLength, stop, pre)
 	}
 	if err != nil {
 		if r.ContentLength != 0 {
@@ -131,7 +132,7 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, c *call, stop bo
 	return writeJSON(w, res)
 }
 
-func (s *Server) uploadZip(ctx context.Context, c *call, tree *fsroot.Tree, rel string, body io.Reader, clean, stop bool) (uploadResult, error) {
+func (s *Server) uploadZip(ctx context.Context, c *call, tree *fsroot.Tree, rel string, body io.Reader, clean, stop bool, pre preconditions) (uploadResult, error) {
 	res := uploadResult{Kind: "zip"}
 	// The archive is spooled at the top of the task directory under a
 	// reserved name: zip.Reader needs random access, and the body is never
@@ -178,6 +179,9 @@ func (s *Server) uploadZip(ctx context.Context, c *call, tree *fsroot.Tree, rel 
 			loc.RemoveCreated()
 		}
 	}()
+	if err := pre.check(loc); err != nil {
+		return res, err
+	}
 	if fi, err := loc.Lstat(); err == nil && !fi.IsDir() {
 		return res, apiErr(http.StatusConflict, "%q is a file; an archive is extracted into a folder (send Content-Type: application/octet-stream to replace the file)", rel)
 	}
@@ -201,7 +205,7 @@ func (s *Server) uploadZip(ctx context.Context, c *call, tree *fsroot.Tree, rel 
 	return res, nil
 }
 
-func (s *Server) uploadFile(ctx context.Context, c *call, tree *fsroot.Tree, rel string, body io.Reader, size int64, stop bool) (uploadResult, error) {
+func (s *Server) uploadFile(ctx context.Context, c *call, tree *fsroot.Tree, rel string, body io.Reader, size int64, stop bool, pre preconditions) (uploadResult, error) {
 	res := uploadResult{Kind: "file", Files: 1}
 	if size > 0 {
 		if err := checkFreeSpace(tree.Dir(), uint64(size)); err != nil {
@@ -224,6 +228,9 @@ func (s *Server) uploadFile(ctx context.Context, c *call, tree *fsroot.Tree, rel
 			loc.RemoveCreated()
 		}
 	}()
+	if err := pre.check(loc); err != nil {
+		return res, err
+	}
 	_, statErr := loc.Lstat()
 	res.Created = statErr != nil
 	if pending, err = loc.SpoolFile(body); err != nil {
@@ -238,6 +245,56 @@ func (s *Server) uploadFile(ctx context.Context, c *call, tree *fsroot.Tree, rel
 	}
 	ok = true
 	return res, nil
+}
+
+// preconditions are an upload's If-Match and If-None-Match headers: a
+// client that read a file (and its ETag) can make sure it replaces that
+// version and not one written meanwhile ("*" matches any existing target).
+type preconditions struct {
+	ifMatch, ifNoneMatch string
+}
+
+func (p preconditions) check(loc *fsroot.Loc) error {
+	if p.ifMatch == "" && p.ifNoneMatch == "" {
+		return nil
+	}
+	fi, err := loc.Lstat()
+	exists := err == nil
+	etag := ""
+	if exists && fi.Mode().IsRegular() {
+		etag = fileETag(fi)
+	}
+	if p.ifMatch != "" && (!exists || (strings.TrimSpace(p.ifMatch) != "*" && !etagIn(p.ifMatch, etag))) {
+		return apiErr(http.StatusPreconditionFailed, "%q does not match If-Match %s (it is %s); read it again before replacing it", loc.Rel, p.ifMatch, describeETag(exists, etag))
+	}
+	if p.ifNoneMatch != "" && exists && (strings.TrimSpace(p.ifNoneMatch) == "*" || etagIn(p.ifNoneMatch, etag)) {
+		return apiErr(http.StatusPreconditionFailed, "%q exists (If-None-Match %s)", loc.Rel, p.ifNoneMatch)
+	}
+	return nil
+}
+
+func describeETag(exists bool, etag string) string {
+	switch {
+	case !exists:
+		return "missing"
+	case etag == "":
+		return "a folder"
+	}
+	return etag
+}
+
+// etagIn reports whether the If-Match list holds etag (weak tags compare
+// by their opaque part).
+func etagIn(list, etag string) bool {
+	if etag == "" {
+		return false
+	}
+	for _, t := range strings.Split(list, ",") {
+		if strings.TrimPrefix(strings.TrimSpace(t), "W/") == etag {
+			return true
+		}
+	}
+	return false
 }
 
 // applyUpload runs apply, with the task's pools stopped around it for PUT.

@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -141,7 +140,10 @@ func (s *Server) serveRoute(w http.ResponseWriter, r *http.Request, rt *route, c
 		c.vars[k] = d
 	}
 	c.auditPath = c.vars["path"]
-	if rt.Cap != "" && !c.principal.Can(rt.Cap) {
+	if rt.Cap != "" && !c.principal.Can(rt.Cap) && (rt.AltCap == "" || !c.principal.Can(rt.AltCap)) {
+		if rt.AltCap != "" {
+			return apiErr(http.StatusForbidden, "the credentials lack the %s (or %s) capability this route needs", rt.Cap, rt.AltCap)
+		}
 		return apiErr(http.StatusForbidden, "the credentials lack the %s capability this route needs", rt.Cap)
 	}
 	if rt.Task {
@@ -289,9 +291,3 @@ func (d *deadlineWriter) Write(p []byte) (int, error) {
 }
 
 func (d *deadlineWriter) Unwrap() http.ResponseWriter { return d.ResponseWriter }
-
-// isClientGone reports whether err is the client going away mid-transfer.
-func isClientGone(err error) bool {
-	return errors.Is(err, context.Canceled) || errors.Is(err, io.ErrUnexpectedEOF) ||
-		errors.Is(err, net.ErrClosed) || errors.Is(err, http.ErrBodyReadAfterClose)
-}

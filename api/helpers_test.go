@@ -191,7 +191,7 @@ func (f *fakeIIS) GetExtensions(ctx context.Context) (*ps.Extensions, error) {
 // env is a test Server over a fake registry, a fake IIS and a real task
 // directory holding local/, secrets/, private/ and tmp/.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	srv    *Server
 	reg    *fakeRegistry
 	iis    *fakeIIS
@@ -218,7 +218,7 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-func newEnv(t *testing.T, mutate ...func(*Config)) *env {
+func newEnv(t testing.TB, mutate ...func(*Config)) *env {
 	t.Helper()
 	dir := t.TempDir()
 	taskDir := filepath.Join(dir, "app")
@@ -316,7 +316,7 @@ func token(t *testing.T, claims jwt.MapClaims, mutate ...func(jwt.MapClaims)) st
 
 // snapshot describes every entry of dir (type, size, content hash, mode),
 // so that two snapshots compare equal only if nothing changed.
-func snapshot(t *testing.T, dir string) string {
+func snapshot(t testing.TB, dir string) string {
 	t.Helper()
 	var lines []string
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
@@ -361,7 +361,7 @@ type zipEntry struct {
 
 // makeZip builds an archive; entries with Size set are written raw so that
 // their headers can lie.
-func makeZip(t *testing.T, entries ...zipEntry) []byte {
+func makeZip(t testing.TB, entries ...zipEntry) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	zw := zip.NewWriter(&buf)

@@ -151,7 +151,11 @@ func operation(rt *route, path, method string) map[string]any {
 	d := rt.Doc
 	op := map[string]any{"summary": d.Summary, "operationId": operationID(method, path)}
 	if rt.Cap != "" {
-		op["x-capability"] = string(rt.Cap)
+		caps := []string{string(rt.Cap)}
+		if rt.AltCap != "" {
+			caps = append(caps, string(rt.AltCap))
+		}
+		op["x-capabilities"] = caps
 	}
 	var params []any
 	for _, m := range muxVar.FindAllStringSubmatch(rt.Path, -1) {
@@ -183,7 +187,11 @@ func operation(rt *route, path, method string) map[string]any {
 	responses := map[string]any{strconv.Itoa(d.OK.Status): ok}
 	errs := map[int]string{401: "Missing or invalid credentials.", 500: "Internal error."}
 	if rt.Cap != "" {
-		errs[403] = "The credentials lack the " + string(rt.Cap) + " capability (or the request is a cross-site browser request)."
+		need := string(rt.Cap)
+		if rt.AltCap != "" {
+			need += " or " + string(rt.AltCap)
+		}
+		errs[403] = "The credentials lack the " + need + " capability (or the request is a cross-site browser request)."
 	}
 	if rt.Task {
 		errs[404] = "No such task, or outside the token's namespace/job/allocation scope (the same answer), or no such file or pool."

@@ -12,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hashicorp/go-hclog"
 	"github.com/shirou/gopsutil/v4/disk"
 )
 
@@ -142,22 +141,6 @@ func (s *Server) dumpDir(ctx context.Context, pid int) (string, error) {
 		return "", fmt.Errorf("create the dump folder: %w", err)
 	}
 	return dir, nil
-}
-
-// procdumpExe runs Sysinternals procdump.exe, as nomad-iis 0.20 does.
-type procdumpExe struct {
-	path string
-	log  hclog.Logger
-}
-
-func (p procdumpExe) Dump(ctx context.Context, pid int, dir string) (string, string, error) {
-	out := dir + string(os.PathSeparator) + "w3wp.dmp"
-	output, err := runTool(ctx, p.path, "-accepteula", "-ma", strconv.Itoa(pid), out)
-	// procdump's exit code is not a reliable success signal; the file is.
-	if fi, serr := os.Stat(out); serr == nil && fi.Size() > 0 {
-		return out, ".dmp", nil
-	}
-	return "", "", fmt.Errorf("procdump wrote no dump (%v): %s", err, lastLines(output, 5))
 }
 
 // runTool runs a dump tool and returns its combined output.

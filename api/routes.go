@@ -15,6 +15,9 @@ type route struct {
 	Path string
 	// Cap is the capability required ("" for any authenticated caller).
 	Cap Capability
+	// AltCap, when set, is accepted instead of Cap: the finer
+	// FilesystemRead or FilesystemWrite in place of FilesystemAccess.
+	AltCap Capability
 	// Task routes carry {allocId}/{taskName}; the task is looked up for them.
 	Task bool
 	// Audit routes (mutations, and process dumps, which expose memory) get
@@ -41,17 +44,17 @@ func (s *Server) routeTable() []*route {
 			Doc: docLifecycle("Stop the task's application pools and wait for their workers to exit; the allocation keeps running."), h: s.handleStop},
 		{Methods: []string{http.MethodPut}, Path: taskPrefix + "/recycle", Cap: CapAppPoolLifecycle, Task: true, Audit: true, Timeout: true,
 			Doc: docLifecycle("Recycle the task's application pools."), h: s.handleRecycle},
-		{Methods: []string{http.MethodGet, http.MethodHead}, Path: taskPrefix + "/fs/{path:.+}", Cap: CapFilesystemAccess, Task: true,
+		{Methods: []string{http.MethodGet, http.MethodHead}, Path: taskPrefix + "/fs/{path:.+}", Cap: CapFilesystemAccess, AltCap: CapFilesystemRead, Task: true,
 			Doc: docDownload, h: s.handleDownload},
-		{Methods: []string{http.MethodPut}, Path: taskPrefix + "/fs/{path:.+}", Cap: CapFilesystemAccess, Task: true, Audit: true,
+		{Methods: []string{http.MethodPut}, Path: taskPrefix + "/fs/{path:.+}", Cap: CapFilesystemAccess, AltCap: CapFilesystemWrite, Task: true, Audit: true,
 			Doc: docUpload(true), h: s.handleUploadStopped},
-		{Methods: []string{http.MethodPatch}, Path: taskPrefix + "/fs/{path:.+}", Cap: CapFilesystemAccess, Task: true, Audit: true,
+		{Methods: []string{http.MethodPatch}, Path: taskPrefix + "/fs/{path:.+}", Cap: CapFilesystemAccess, AltCap: CapFilesystemWrite, Task: true, Audit: true,
 			Doc: docUpload(false), h: s.handleUploadHot},
-		{Methods: []string{http.MethodDelete}, Path: taskPrefix + "/fs/{path:.+}", Cap: CapFilesystemAccess, Task: true, Audit: true, Timeout: true,
+		{Methods: []string{http.MethodDelete}, Path: taskPrefix + "/fs/{path:.+}", Cap: CapFilesystemAccess, AltCap: CapFilesystemWrite, Task: true, Audit: true, Timeout: true,
 			Doc: docDelete, h: s.handleDelete},
-		{Methods: []string{http.MethodGet}, Path: taskPrefix + "/ls", Cap: CapFilesystemAccess, Task: true, Timeout: true,
+		{Methods: []string{http.MethodGet}, Path: taskPrefix + "/ls", Cap: CapFilesystemAccess, AltCap: CapFilesystemRead, Task: true, Timeout: true,
 			Doc: docList, h: s.handleList},
-		{Methods: []string{http.MethodGet}, Path: taskPrefix + "/ls/{path:.+}", Cap: CapFilesystemAccess, Task: true, Timeout: true,
+		{Methods: []string{http.MethodGet}, Path: taskPrefix + "/ls/{path:.+}", Cap: CapFilesystemAccess, AltCap: CapFilesystemRead, Task: true, Timeout: true,
 			Doc: docList, h: s.handleList},
 		{Methods: []string{http.MethodGet}, Path: taskPrefix + "/screenshot", Cap: CapScreenshots, Task: true,
 			Doc: docScreenshot, h: s.handleScreenshot},

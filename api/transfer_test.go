@@ -3,9 +3,16 @@ package api
 import (
 	"bufio"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"fmt"
 	"io"
+	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -151,4 +158,50 @@ func TestTransfer_DownloadMemoryIsFlat(t *testing.T) {
 	t.Logf("streamed %d MiB; heap in use grew by %d KiB at most", n>>20, growth>>10)
 	// One compressor, one copy buffer, a few pools: a few MiB, not 200.
 	must.Less(t, int64(32<<20), growth)
+}
+
+// TestTransfer_TLS serves over HTTPS with a certificate and key from files.
+func TestTransfer_TLS(t *testing.T) {
+	dir := t.TempDir()
+	certFile, keyFile := writeSelfSigned(t, dir)
+	e := newEnv(t, func(c *Config) { c.TLSCertFile, c.TLSKeyFile = certFile, keyFile })
+	addr := e.serve()
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}} //nolint:gosec // self-signed test certificate
+	req, err := http.NewRequest("GET", "https://"+addr+taskURL("/fs/local%2Findex.html"), nil)
+	must.NoError(t, err)
+	req.Header.Set("X-Api-Key", testKey)
+	resp, err := client.Do(req)
+	must.NoError(t, err)
+	defer resp.Body.Close()
+	must.Eq(t, 200, resp.StatusCode)
+	must.NotNil(t, resp.TLS)
+	b, _ := io.ReadAll(resp.Body)
+	must.Eq(t, "<h1>v1</h1>", string(b))
+	// Plain HTTP on the TLS port gets nowhere.
+	plain, err := http.Get("http://" + addr + taskURL("/status"))
+	if err == nil {
+		must.Eq(t, http.StatusBadRequest, plain.StatusCode)
+		_ = plain.Body.Close()
+	}
+	_, err = New(Config{TLSCertFile: filepath.Join(dir, "missing.pem"), TLSKeyFile: keyFile}, &fakeRegistry{}, nil, nil)
+	must.ErrorContains(t, err, FlagTLSCert)
+}
+
+func writeSelfSigned(t *testing.T, dir string) (string, string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	must.NoError(t, err)
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "127.0.0.1"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	must.NoError(t, err)
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	must.NoError(t, err)
+	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	must.NoError(t, os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600))
+	must.NoError(t, os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600))
+	return certFile, keyFile
 }

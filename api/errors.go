@@ -86,6 +86,9 @@ func classify(err error) *APIError {
 			return &APIError{HTTPStatus: http.StatusNotFound, Message: ne.Error(), Err: err}
 		}
 		return &APIError{HTTPStatus: http.StatusNotFound, Message: "not found", Err: err}
+	case fsroot.IsInUse(err):
+		return &APIError{HTTPStatus: http.StatusConflict, RetryAfter: 5 * time.Second, Err: err,
+			Message: "a file is in use by another process (the worker process?); use PUT, which stops the pools first, or retry"}
 	case errors.Is(err, fs.ErrPermission):
 		return &APIError{HTTPStatus: http.StatusForbidden, Err: err,
 			Message: "the operating system denied access (a file may be in use by the worker process; PUT stops the pools first)"}

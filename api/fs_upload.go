@@ -107,7 +107,7 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, c *call, stop bo
 	body := tr.reader(http.MaxBytesReader(w, r.Body, s.cfg.MaxUploadBytes))
 
 	pre := preconditions{ifMatch: r.Header.Get("If-Match"), ifNoneMatch: r.Header.Get("If-None-Match")}
-	var res uploadResult
+	res := uploadResult{StoppedAppPools: []string{}}
 	if isZipUpload(r.Header.Get("Content-Type")) {
 		c.auditNote = "zip"
 		res, err = s.uploadZip(r.Context(), c, tree, rel, body, clean, stop, pre)
@@ -133,7 +133,7 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, c *call, stop bo
 }
 
 func (s *Server) uploadZip(ctx context.Context, c *call, tree *fsroot.Tree, rel string, body io.Reader, clean, stop bool, pre preconditions) (uploadResult, error) {
-	res := uploadResult{Kind: "zip"}
+	res := uploadResult{Kind: "zip", StoppedAppPools: []string{}}
 	// The archive is spooled at the top of the task directory under a
 	// reserved name: zip.Reader needs random access, and the body is never
 	// held in memory.
@@ -206,7 +206,7 @@ func (s *Server) uploadZip(ctx context.Context, c *call, tree *fsroot.Tree, rel 
 }
 
 func (s *Server) uploadFile(ctx context.Context, c *call, tree *fsroot.Tree, rel string, body io.Reader, size int64, stop bool, pre preconditions) (uploadResult, error) {
-	res := uploadResult{Kind: "file", Files: 1}
+	res := uploadResult{Kind: "file", Files: 1, StoppedAppPools: []string{}}
 	if size > 0 {
 		if err := checkFreeSpace(tree.Dir(), uint64(size)); err != nil {
 			return res, err
@@ -307,7 +307,9 @@ func (s *Server) applyUpload(ctx context.Context, t Task, rel string, stop bool,
 		return apply()
 	}
 	stopped, err := s.withPoolsStopped(ctx, t, "upload to "+rel, apply)
-	res.StoppedAppPools = stopped
+	if stopped != nil {
+		res.StoppedAppPools = stopped
+	}
 	return err
 }
 

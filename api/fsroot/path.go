@@ -15,6 +15,7 @@ package fsroot
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"unicode/utf8"
 )
@@ -99,6 +100,11 @@ func Clean(p string) (string, error) {
 			}
 			return "", err
 		}
+	}
+	// Defence in depth: the standard library's own lexical rules for this
+	// OS must agree (they are a subset of the above).
+	if lp, err := filepath.Localize(p); err != nil || !filepath.IsLocal(lp) {
+		return "", &PathError{Path: orig, Reason: "is not a local path"}
 	}
 	for _, f := range forbiddenTop {
 		if strings.EqualFold(segs[0], f) {

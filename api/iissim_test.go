@@ -242,8 +242,21 @@ func TestIISSim_Screenshot(t *testing.T) {
 			must.Eq(t, [3]uint32{0xffff, 0, 0}, [3]uint32{r, g, bl}, must.Sprint("bottom-right pixel is the page's background"))
 
 			// A second one reuses the warm browser.
+			s.srv.shots.mu.Lock()
+			warm := s.srv.shots.browser
+			s.srv.shots.mu.Unlock()
 			resp, body = s.do("GET", taskURL("/screenshot?path=/index.html"), nil)
 			must.Eq(t, 200, resp.StatusCode, must.Sprint(string(body)))
+			s.srv.shots.mu.Lock()
+			must.True(t, warm == s.srv.shots.browser, must.Sprint("the same browser served both"))
+			s.srv.shots.mu.Unlock()
+
+			// A browser that went away is started again on the next request.
+			must.NoError(t, warm.Close())
+			resp, body = s.do("GET", taskURL("/screenshot"), nil)
+			must.Eq(t, 200, resp.StatusCode, must.Sprint(string(body)))
+			_, err = png.Decode(bytes.NewReader(body))
+			must.NoError(t, err)
 		})
 	}
 }

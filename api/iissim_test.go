@@ -299,3 +299,38 @@ func TestIISSim_Procdump(t *testing.T) {
 		return len(entries) == 0
 	})
 }
+
+// TestIISSim_ScreenshotStaysOnTheSite checks that the page cannot make the
+// browser fetch from anywhere but the task's own site (another local
+// server stands for the rest of the network), unless remote resources are
+// allowed.
+func TestIISSim_ScreenshotStaysOnTheSite(t *testing.T) {
+	hits := make(chan string, 10)
+	other := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits <- r.URL.Path
+		w.Header().Set("Content-Type", "image/gif")
+	}), ReadHeaderTimeout: 5 * time.Second}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	must.NoError(t, err)
+	go func() { _ = other.Serve(ln) }()
+	t.Cleanup(func() { _ = other.Close() })
+	for _, allow := range []bool{false, true} {
+		t.Run(fmt.Sprintf("allowRemote=%v", allow), func(t *testing.T) {
+			s := newSimEnv(t, "", func(c *Config) { c.ScreenshotAllowRemote = allow })
+			page := fmt.Sprintf(`<html><body><img src="http://%s/pixel.gif"><img src="http://%s/pixel.gif"></body></html>`, ln.Addr(), "metadata.example.test:"+strconv.Itoa(ln.Addr().(*net.TCPAddr).Port))
+			must.NoError(t, os.WriteFile(filepath.Join(s.task.TaskDir, "local", "index.html"), []byte(page), 0o644))
+			resp, body := s.do("GET", taskURL("/screenshot"), nil)
+			must.Eq(t, 200, resp.StatusCode, must.Sprint(string(body)))
+			got := 0
+			for len(hits) > 0 {
+				<-hits
+				got++
+			}
+			if allow {
+				must.Positive(t, got, must.Sprint("with remote resources allowed the image is fetched"))
+			} else {
+				must.Zero(t, got, must.Sprint("no request left the task's site"))
+			}
+		})
+	}
+}

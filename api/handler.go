@@ -112,7 +112,7 @@ func (s *Server) wrap(rt *route) http.Handler {
 		rec, _ := w.(*recorder)
 		if err != nil {
 			if rec != nil && rec.wrote {
-				s.log.Error("transfer aborted", "method", r.Method, "path", r.URL.Path, "error", err)
+				s.log.Warn("transfer aborted", "method", r.Method, "path", r.URL.Path, "error", err)
 				if rt.Audit {
 					s.auditLine(r, rt, c, rec, start, err)
 				}

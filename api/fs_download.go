@@ -33,6 +33,10 @@ func (s *Server) handleDownload(w http.ResponseWriter, r *http.Request, c *call)
 		return err
 	}
 	defer tree.Close()
+	// An upload's commit waits while the target is opened (and while a
+	// folder is streamed), so a download never sees it half applied.
+	release := tree.ReadGate()
+	defer release()
 	loc, err := tree.Locate(rel, false)
 	if err != nil {
 		return err
@@ -54,6 +58,7 @@ func (s *Server) handleDownload(w http.ResponseWriter, r *http.Request, c *call)
 	case !fi.Mode().IsRegular():
 		return apiErr(http.StatusForbidden, "%q is not a regular file or folder", rel)
 	}
+	release() // the open file keeps its content
 	h := w.Header()
 	h.Set("Content-Type", "application/octet-stream")
 	h.Set("Content-Disposition", attachment(fi.Name()))

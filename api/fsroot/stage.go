@@ -104,6 +104,7 @@ func (s *Stage) Commit(clean bool) (Result, error) {
 	s.done = true
 	_ = s.Root.Close()
 	s.Root = nil
+	defer s.loc.tree.writeGate()()
 	p, name := s.loc.Parent, s.loc.Name
 	fi, err := p.Lstat(name)
 	switch {
@@ -281,6 +282,7 @@ func (l *Loc) SpoolFile(r io.Reader) (*PendingFile, error) {
 
 // Commit renames the spooled file over the target.
 func (p *PendingFile) Commit() error {
+	defer p.loc.tree.writeGate()()
 	if fi, err := p.loc.Parent.Lstat(p.loc.Name); err == nil && fi.IsDir() {
 		return &IsDirError{Path: p.loc.Rel}
 	}

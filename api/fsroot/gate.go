@@ -1,0 +1,34 @@
+package fsroot
+
+import (
+	"path/filepath"
+	"sync"
+)
+
+// gates holds one read/write gate per task directory (cleaned path ->
+// *sync.RWMutex). Commits take it for writing, for the few renames they
+// make; downloads take it for reading, so that a reader never sees a folder
+// half way through a Commit (emptied, or with part of the new entries).
+var gates sync.Map
+
+func gateOf(dir string) *sync.RWMutex {
+	g, _ := gates.LoadOrStore(filepath.Clean(dir), &sync.RWMutex{})
+	return g.(*sync.RWMutex)
+}
+
+// ReadGate holds off Commits to the tree until the returned function is
+// called. Hold it while opening a file (an open file keeps its content), or
+// for the whole walk of a folder.
+func (t *Tree) ReadGate() (release func()) {
+	g := gateOf(t.dir)
+	g.RLock()
+	var once sync.Once
+	return func() { once.Do(g.RUnlock) }
+}
+
+// writeGate is taken by Commits.
+func (t *Tree) writeGate() (release func()) {
+	g := gateOf(t.dir)
+	g.Lock()
+	return g.Unlock
+}

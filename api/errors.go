@@ -89,6 +89,9 @@ func classify(err error) *APIError {
 	case fsroot.IsInUse(err):
 		return &APIError{HTTPStatus: http.StatusConflict, RetryAfter: 5 * time.Second, Err: err,
 			Message: "a file is in use by another process (the worker process?); use PUT, which stops the pools first, or retry"}
+	case isDiskFull(err):
+		return &APIError{HTTPStatus: http.StatusInsufficientStorage, Err: err,
+			Message: "the task's volume is full; nothing was changed (free some space and retry)"}
 	case errors.Is(err, fs.ErrPermission):
 		return &APIError{HTTPStatus: http.StatusForbidden, Err: err,
 			Message: "the operating system denied access (a file may be in use by the worker process; PUT stops the pools first)"}

@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"time"
@@ -46,7 +47,7 @@ var _ = Describe("The Management API", Ordered, func() {
 			} `json:"defaultApplicationPool"`
 		}
 		resp := apiCall(ctx, http.MethodGet, task+"/status", "", nil, true)
-		Expect(resp.StatusCode).To(Equal(http.StatusOK), readAll(resp))
+		Expect(resp.StatusCode).To(Equal(http.StatusOK), describe(resp))
 		Expect(json.NewDecoder(resp.Body).Decode(&st)).To(Succeed())
 		Expect(st.AllocID).To(Equal(d.Alloc.ID))
 		Expect(st.TaskName).To(Equal(taskName))
@@ -65,7 +66,7 @@ var _ = Describe("The Management API", Ordered, func() {
 
 	It("replaces the site with an uploaded zip (PUT), stopping and restarting its pool", func(ctx SpecContext) {
 		resp := apiCall(ctx, http.MethodPut, task+"/fs/local?clean=true", "application/zip", makeZip(uploaded), true)
-		Expect(resp.StatusCode).To(Equal(http.StatusOK), readAll(resp))
+		Expect(resp.StatusCode).To(Equal(http.StatusOK), describe(resp))
 
 		for name, content := range uploaded {
 			Expect(get(d.URL+"/"+name)).To(Equal(content), "GET /%s", name)
@@ -76,14 +77,14 @@ var _ = Describe("The Management API", Ordered, func() {
 	It("hot-patches one file (PATCH) while the site keeps running", func(ctx SpecContext) {
 		resp := apiCall(ctx, http.MethodPatch, task+"/fs/local%2Fpatched.txt", "application/octet-stream",
 			bytes.NewBufferString(patched), true)
-		Expect(resp.StatusCode).To(Equal(http.StatusOK), readAll(resp))
+		Expect(resp.StatusCode).To(Equal(http.StatusOK), describe(resp))
 
 		Expect(get(d.URL + "/patched.txt")).To(Equal(patched))
 	})
 
 	It("downloads the site's folder as a zip with what was uploaded and patched", func(ctx SpecContext) {
 		resp := apiCall(ctx, http.MethodGet, task+"/fs/local", "", nil, true)
-		Expect(resp.StatusCode).To(Equal(http.StatusOK), readAll(resp))
+		Expect(resp.StatusCode).To(Equal(http.StatusOK), describe(resp))
 		Expect(resp.Header.Get("Content-Type")).To(Equal("application/zip"))
 
 		want := map[string]string{"patched.txt": patched}
@@ -95,7 +96,7 @@ var _ = Describe("The Management API", Ordered, func() {
 
 	It("deletes a file", func(ctx SpecContext) {
 		resp := apiCall(ctx, http.MethodDelete, task+"/fs/local%2Fpatched.txt", "", nil, true)
-		Expect(resp.StatusCode).To(Equal(http.StatusOK), readAll(resp))
+		Expect(resp.StatusCode).To(Equal(http.StatusOK), describe(resp))
 
 		Expect(status(d.URL + "/patched.txt")).To(Equal(http.StatusNotFound))
 		resp = apiCall(ctx, http.MethodGet, task+"/fs/local", "", nil, true)
@@ -105,7 +106,7 @@ var _ = Describe("The Management API", Ordered, func() {
 
 	It("takes a screenshot of the site as a PNG", func(ctx SpecContext) {
 		resp := apiCall(ctx, http.MethodGet, task+"/screenshot", "", nil, true)
-		Expect(resp.StatusCode).To(Equal(http.StatusOK), readAll(resp))
+		Expect(resp.StatusCode).To(Equal(http.StatusOK), describe(resp))
 		Expect(resp.Header.Get("Content-Type")).To(Equal("image/png"))
 		png, err := io.ReadAll(resp.Body)
 		Expect(err).NotTo(HaveOccurred())
@@ -118,7 +119,7 @@ var _ = Describe("The Management API", Ordered, func() {
 		Expect(err).NotTo(HaveOccurred(), "a request starts the worker")
 
 		resp := apiCall(ctx, http.MethodGet, task+"/procdump", "", nil, true)
-		Expect(resp.StatusCode).To(Equal(http.StatusOK), readAll(resp))
+		Expect(resp.StatusCode).To(Equal(http.StatusOK), describe(resp))
 		head := make([]byte, 4)
 		_, err = io.ReadFull(resp.Body, head)
 		Expect(err).NotTo(HaveOccurred())
@@ -148,10 +149,13 @@ func apiCall(ctx context.Context, method, url, contentType string, body io.Reade
 	return resp
 }
 
-// readAll returns a response body for a failure message.
-func readAll(resp *http.Response) string {
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-	return string(b)
+// describe returns the failure message of an unexpected response: its body,
+// read only when the assertion fails (Gomega calls the function then).
+func describe(resp *http.Response) func() string {
+	return func() string {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		return fmt.Sprintf("%s %s: %s", resp.Request.Method, resp.Request.URL, b)
+	}
 }
 
 // makeZip returns an archive of the files.

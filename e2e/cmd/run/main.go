@@ -76,6 +76,7 @@ func run() int {
 		<-sigs
 		cancel()
 	}()
+	watchParent(ctx, cancel)
 
 	p := newProgress(os.Stdout)
 	p.step("starting a Nomad server, and a client with the nomad_iis plugin")

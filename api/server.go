@@ -12,6 +12,8 @@ import (
 
 	"github.com/gorilla/mux"
 	"github.com/hashicorp/go-hclog"
+
+	"github.com/nomad-iis/nomad-iis/ps"
 )
 
 // Server is the Management API: an http.Handler plus the listener around it.
@@ -160,8 +162,11 @@ func (s *Server) Close() error {
 // backend returns the IIS client or a 503.
 func (s *Server) backend() (IIS, error) {
 	if s.iis != nil {
+		// A nil *ps.IIS inside the interface is "no backend" too.
 		if c := s.iis(); c != nil {
-			return c, nil
+			if p, ok := c.(*ps.IIS); !ok || p != nil {
+				return c, nil
+			}
 		}
 	}
 	return nil, &APIError{HTTPStatus: http.StatusServiceUnavailable, RetryAfter: 5 * time.Second,

@@ -1,0 +1,39 @@
+package bench
+
+import (
+	"fmt"
+	"os"
+	"time"
+)
+
+// Options configure a benchmark run.
+type Options struct {
+	// Self runs this binary; Self plus "iissim" runs iissim.
+	Self []string
+	// Exe is this binary (for the serve-api and taskstart modes).
+	Exe string
+	// WorkDir holds the data, state directories and task directories.
+	WorkDir string
+	// Quick uses smaller data and fewer samples.
+	Quick bool
+	// Runs is the number of runs per side.
+	Runs int
+	// PlaywrightDriver and Browser are for the screenshot row.
+	PlaywrightDriver, Browser string
+	// Verbose logs each sample to stderr.
+	Verbose bool
+}
+
+func (o Options) logf(format string, args ...any) {
+	if o.Verbose {
+		fmt.Fprintf(os.Stderr, "%s "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
+	}
+}
+
+// Tree is the data of the transfer rows.
+func (o Options) Tree() TreeSpec {
+	if o.Quick {
+		return QuickTree
+	}
+	return FullTree
+}

@@ -38,6 +38,12 @@ type managementFlags struct {
 	Bind string
 	// TLSCert and TLSKey enable HTTPS.
 	TLSCert, TLSKey string
+	// MaxUploadBytes bounds an upload; 0 keeps the API's default.
+	MaxUploadBytes int64
+	// Browser is the Chromium/Chrome/Edge executable for screenshots.
+	Browser string
+	// PlaywrightDriver is the Playwright driver directory for screenshots.
+	PlaywrightDriver string
 }
 
 // listFlag collects a repeatable, comma-separated string flag.
@@ -72,6 +78,9 @@ func parseArgs(args []string, getenv func(string) string, stderr io.Writer) (*op
 	fs.StringVar(&o.api.Bind, "management-api-bind", "", "listen address of the Management API (default 127.0.0.1 without a key or secret, else 0.0.0.0)")
 	fs.StringVar(&o.api.TLSCert, "management-api-tls-cert", "", "PEM certificate (chain) for HTTPS")
 	fs.StringVar(&o.api.TLSKey, "management-api-tls-key", "", "PEM private key for HTTPS")
+	fs.Int64Var(&o.api.MaxUploadBytes, "management-api-max-upload-bytes", 0, "largest accepted upload in bytes (default 2 GiB)")
+	fs.StringVar(&o.api.Browser, "management-api-browser", "", "Chromium, Chrome or Edge executable for screenshots (default: the first one found)")
+	fs.StringVar(&o.api.PlaywrightDriver, "management-api-playwright-driver", "", "Playwright driver directory for screenshots (default $PLAYWRIGHT_DRIVER_PATH)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}

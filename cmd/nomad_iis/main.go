@@ -13,10 +13,13 @@
 package main
 
 import (
+	"context"
+	"fmt"
 	"os"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/nomad/plugins"
+	"github.com/nomad-iis/nomad-iis/api"
 	"github.com/nomad-iis/nomad-iis/driver"
 	"github.com/nomad-iis/nomad-iis/ps/sim"
 )
@@ -47,16 +50,46 @@ func main() {
 }
 
 // startManagementAPI starts the Management API when a port is given and
-// returns the function that stops it.
-//
-// NOT WIRED YET: the Management API (package api) is connected here, with
-// registry{d} as its api.Registry and d.PoolClient() as its api.IIS (so that
-// pools it stops on purpose do not end their task); until then a
-// configured port only logs a warning.
+// returns the function that stops it. The API sees the driver's tasks
+// through registry and acts on pools through the driver's PoolClient, so
+// that pools it stops on purpose do not end their task. A configuration the
+// API refuses (a non-loopback bind without a key or secret, a short JWT
+// secret, unreadable TLS files) stops the plugin with the reason, rather
+// than running without the API the operator asked for.
 func startManagementAPI(d *driver.Driver, f managementFlags, logger hclog.Logger) func() {
 	if f.Port == 0 {
 		return nil
 	}
-	logger.Warn("the Management API is not wired into this build yet", "port", f.Port)
-	return nil
+	logger = logger.Named("management_api")
+	cfg := api.Config{
+		Port:                  f.Port,
+		Bind:                  f.Bind,
+		APIKeys:               f.Keys,
+		JWTSecret:             []byte(f.JWTSecret),
+		TLSCertFile:           f.TLSCert,
+		TLSKeyFile:            f.TLSKey,
+		MaxUploadBytes:        f.MaxUploadBytes,
+		ScreenshotBrowserPath: f.Browser,
+		PlaywrightDriverDir:   f.PlaywrightDriver,
+	}
+	pools := d.PoolClient()
+	srv, err := api.New(cfg, registry{d}, func() api.IIS { return pools }, logger)
+	if err != nil {
+		logger.Error("cannot start the Management API", "error", err)
+		fmt.Fprintf(os.Stderr, "nomad_iis: management API: %v\n", err)
+		os.Exit(1)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := srv.ListenAndServe(ctx); err != nil {
+			logger.Error("management API stopped", "error", err)
+		}
+	}()
+	return func() {
+		cancel()
+		_ = srv.Close()
+		<-done
+	}
 }

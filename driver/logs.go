@@ -89,33 +89,46 @@ type logWriter interface {
 
 // runLogForwarder opens the task's log pipe at fifoPath (keeping it open is
 // what Nomad's log collector waits for) and copies src's new lines into it
-// every interval, until the handle is destroyed or the pipe closes. src may
-// be nil: the pipe is then only held open.
+// every interval, until the task ends or its handle is destroyed. When the
+// collector goes away (the Nomad client restarts it), the pipe is opened
+// again and the lines that could not be written are sent then. src may be
+// nil: the pipe is then only held open.
 func (h *taskHandle) runLogForwarder(fifoPath string, src *tailer, interval time.Duration) {
 	defer h.wg.Done()
-	w, err := openFIFO(h.ctx, fifoPath)
-	if err != nil {
-		if h.ctx.Err() == nil {
-			h.logger.Warn("cannot open the task's log pipe", "path", fifoPath, "error", err)
+	for {
+		w, err := openFIFO(h.ctx, fifoPath)
+		if err != nil {
+			if h.ctx.Err() == nil {
+				h.logger.Warn("cannot open the task's log pipe", "path", fifoPath, "error", err)
+			}
+			return
 		}
-		return
+		err = h.forwardLogs(w, src, interval)
+		// Closing the pipe when the task ends is what a process's exit
+		// does: Nomad's log collector then finishes.
+		_ = w.Close()
+		if err == nil {
+			return
+		}
+		h.logger.Debug("the task's log pipe closed; opening it again", "path", fifoPath, "error", err)
 	}
-	// Closing the pipe when the task ends is what a process's exit does:
-	// Nomad's log collector then finishes and restarts with the task.
-	defer w.Close()
+}
+
+// forwardLogs copies src into w until the task ends (nil, after a last
+// copy) or a write fails (the error).
+func (h *taskHandle) forwardLogs(w logWriter, src *tailer, interval time.Duration) error {
 	if src == nil {
 		select {
 		case <-h.ctx.Done():
 		case <-h.doneCh:
 		}
-		return
+		return nil
 	}
 	ticker := time.NewTicker(interval)
 	defer ticker.Stop()
 	for {
 		if err := src.poll(w); err != nil {
-			h.logger.Debug("log forwarding ended", "path", fifoPath, "error", err)
-			return
+			return err
 		}
 		select {
 		case <-h.ctx.Done():
@@ -125,7 +138,7 @@ func (h *taskHandle) runLogForwarder(fifoPath string, src *tailer, interval time
 		}
 		_ = w.SetWriteDeadline(time.Now().Add(finalFlushTimeout))
 		_ = src.poll(w)
-		return
+		return nil
 	}
 }
 
@@ -218,8 +231,11 @@ func (tf *tailedFile) read(path string, w io.Writer) error {
 	for {
 		n, rerr := f.Read(buf)
 		if n > 0 {
+			offset, partial := tf.offset, tf.partial
 			tf.offset += int64(n)
 			if err := tf.emit(buf[:n], w); err != nil {
+				// Read the chunk again once the pipe is back.
+				tf.offset, tf.partial = offset, partial
 				return err
 			}
 		}
@@ -232,7 +248,7 @@ func (tf *tailedFile) read(path string, w io.Writer) error {
 // emit splits data into lines, keeps an unterminated tail for later and
 // writes the lines the filter keeps.
 func (tf *tailedFile) emit(data []byte, w io.Writer) error {
-	data = append(tf.partial, data...)
+	data = append(append([]byte(nil), tf.partial...), data...)
 	var out []byte
 	for {
 		i := bytes.IndexByte(data, '\n')

@@ -94,3 +94,31 @@ func TestW3CFilter_TargetWebsiteKeepsOwnRequests(t *testing.T) {
 	must.Eq(t, "2026-01-02 03:04:06 127.0.0.1 GET /Shop/cart - 80\n"+
 		"2026-01-02 03:04:06 127.0.0.1 GET /api/v1 - 80\n", out.String())
 }
+
+// failingWriter fails its writes while broken.
+type failingWriter struct {
+	broken bool
+	bytes.Buffer
+}
+
+func (w *failingWriter) Write(p []byte) (int, error) {
+	if w.broken {
+		return 0, os.ErrClosed
+	}
+	return w.Buffer.Write(p)
+}
+
+func TestTailer_RetriesLinesAfterAFailedWrite(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "app.log")
+	tl := newTailer(path, nil, nil)
+	appendFile(t, path, "first\nsec")
+	w := &failingWriter{broken: true}
+	must.ErrorIs(t, tl.poll(w), os.ErrClosed)
+
+	// The pipe is back (a new log collector): nothing was lost.
+	w.broken = false
+	appendFile(t, path, "ond\n")
+	must.NoError(t, tl.poll(w))
+	must.Eq(t, "first\nsecond\n", w.String())
+}

@@ -141,8 +141,10 @@ func (d *Driver) createTask(cfg *drivers.TaskConfig, plan *taskPlan, s *driverSe
 	site, err := iis.NewTaskSite(ctx, &plan.spec)
 	cancel()
 	if err != nil {
-		// A backend that timed out may have finished the commit: remove by
-		// the task's own names. Other errors mean nothing was committed.
+		// A backend that timed out may have finished the commit: remove what
+		// carries the task's own names (its site and pools; not aliases in a
+		// target website, which may be someone else's). Other errors mean
+		// nothing was committed.
 		created = errors.Is(err, ps.ErrUnavailable)
 		if errors.Is(err, ps.ErrConflict) {
 			return nil, logBaselines{}, fmt.Errorf("cannot create the site: %w (the driver never takes over an existing site, pool or binding: remove the leftover, which the Management API lists as dangling, or pick another port)", err)

@@ -42,8 +42,11 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 		NomadBin:       binary("NOMAD_BIN", "nomad"),
 		PluginBin:      binary("NOMAD_IIS_PLUGIN", "nomad_iis"),
 		PowerShellPath: os.Getenv("NOMAD_IIS_POWERSHELL"),
-		LogDir:         os.Getenv("NOMAD_IIS_E2E_LOG_DIR"),
-		Logger:         hclog.New(&hclog.LoggerOptions{Name: "launcher", Output: GinkgoWriter, Level: hclog.Info}),
+		// Screenshots: the Makefile names the driver and the browser.
+		PlaywrightDriverDir: os.Getenv("NOMAD_IIS_PLAYWRIGHT_DRIVER"),
+		ScreenshotBrowser:   os.Getenv("NOMAD_IIS_BROWSER"),
+		LogDir:              os.Getenv("NOMAD_IIS_E2E_LOG_DIR"),
+		Logger:              hclog.New(&hclog.LoggerOptions{Name: "launcher", Output: GinkgoWriter, Level: hclog.Info}),
 	}
 	var err error
 	cluster, err = launcher.Start(ctx, cfg)

@@ -79,12 +79,24 @@ func (c *Cluster) clientConfig() string {
 	w.line("}")
 	w.line("")
 	w.line("plugin \"nomad_iis\" {")
-	// With a key the API would listen on every interface; a test or demo
-	// cluster keeps it on loopback.
-	w.line("  args = [%s, %s, %s]",
-		hclString(fmt.Sprintf("--management-api-port=%d", cfg.ManagementAPIPort)),
-		hclString("--management-api-key="+cfg.ManagementAPIKey),
-		hclString("--management-api-bind=127.0.0.1"))
+	args := []string{
+		fmt.Sprintf("--management-api-port=%d", cfg.ManagementAPIPort),
+		"--management-api-key=" + cfg.ManagementAPIKey,
+		// With a key the API would listen on every interface; a test or
+		// demo cluster keeps it on loopback.
+		"--management-api-bind=127.0.0.1",
+	}
+	if cfg.PlaywrightDriverDir != "" {
+		args = append(args, "--management-api-playwright-driver="+cfg.PlaywrightDriverDir)
+	}
+	if cfg.ScreenshotBrowser != "" {
+		args = append(args, "--management-api-browser="+cfg.ScreenshotBrowser)
+	}
+	quoted := make([]string, len(args))
+	for i, a := range args {
+		quoted[i] = hclString(a)
+	}
+	w.line("  args = [%s]", strings.Join(quoted, ", "))
 	w.line("  config {")
 	w.line("    enabled              = true")
 	w.line("    fingerprint_interval = \"10s\"")

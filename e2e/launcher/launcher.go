@@ -55,11 +55,11 @@ const (
 	// a while, hence the margin.
 	DefaultReadyTimeout = 2 * time.Minute
 	// DefaultStopTimeout bounds the orderly part of Stop: stopping the jobs
-	// and waiting for the agent to exit, before processes are killed.
+	// and waiting for the agents to exit, before processes are killed.
 	DefaultStopTimeout = time.Minute
 )
 
-// Config says which agent and plugin to start and how.
+// Config says which agents and plugin to start, and how.
 type Config struct {
 	// NomadBin is the Nomad agent binary. Required.
 	NomadBin string
@@ -81,6 +81,12 @@ type Config struct {
 	ManagementAPIPort int
 	// ManagementAPIKey is the API key; empty generates a random one.
 	ManagementAPIKey string
+
+	// PlaywrightDriverDir and ScreenshotBrowser are given to the plugin as
+	// --management-api-playwright-driver and --management-api-browser when
+	// set (the plugin's defaults: $PLAYWRIGHT_DRIVER_PATH, and the first
+	// Chromium, Chrome or Edge found).
+	PlaywrightDriverDir, ScreenshotBrowser string
 
 	// ExtraPluginConfig is HCL added inside the plugin's config block, such
 	// as a procdump block or allowed_apppool_identities.

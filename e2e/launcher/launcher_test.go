@@ -41,7 +41,8 @@ func TestCluster_configs(t *testing.T) {
 		cfg: Config{
 			Backend: BackendIISSim, HTTPPort: 4646, RPCPort: 4647, SerfPort: 4648, ClientHTTPPort: 4649,
 			ManagementAPIPort: 5004, ManagementAPIKey: "0123abcd", LogLevel: "INFO",
-			ExtraPluginConfig: "allowed_target_websites = [\"*\"]\n",
+			ExtraPluginConfig:   "allowed_target_websites = [\"*\"]\n",
+			PlaywrightDriverDir: "/opt/pw",
 		},
 		serverAgent: &role{name: "server", dataDir: "/tmp/x/server"},
 		clientAgent: &role{name: "client", dataDir: "/tmp/x/client"},
@@ -67,7 +68,7 @@ func TestCluster_configs(t *testing.T) {
 		`servers = ["127.0.0.1:4647"]`,
 		`"fingerprint.denylist" = "env_aws,env_gce,env_azure,env_digitalocean"`,
 		`plugin "nomad_iis" {`,
-		`args = ["--management-api-port=5004", "--management-api-key=0123abcd", "--management-api-bind=127.0.0.1"]`,
+		`args = ["--management-api-port=5004", "--management-api-key=0123abcd", "--management-api-bind=127.0.0.1", "--management-api-playwright-driver=/opt/pw"]`,
 		`backend              = "iissim"`,
 		`iissim_state_dir     = "/tmp/x/iissim"`,
 		`allowed_target_websites = ["*"]`,

@@ -61,9 +61,12 @@ func run() int {
 		ClientHTTPPort:    nomadPort + 3,
 		ManagementAPIPort: managementAPIPort,
 		ManagementAPIKey:  os.Getenv("NOMAD_IIS_API_KEY"),
-		LogLevel:          "INFO",
-		LogDir:            absState,
-		Logger:            hclog.NewNullLogger(),
+		// Screenshots: the Makefile names the driver and the browser.
+		PlaywrightDriverDir: os.Getenv("NOMAD_IIS_PLAYWRIGHT_DRIVER"),
+		ScreenshotBrowser:   os.Getenv("NOMAD_IIS_BROWSER"),
+		LogLevel:            "INFO",
+		LogDir:              absState,
+		Logger:              hclog.NewNullLogger(),
 	}
 
 	// The first Ctrl-C or SIGTERM stops everything in order; a second one

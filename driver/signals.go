@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
@@ -72,13 +71,8 @@ func (d *Driver) signalTask(h *taskHandle, signal string) error {
 // that was acted on ("ApplicationPool <verb>: <alias> (<name>)") and
 // returns the failures together.
 func (d *Driver) forEachPool(h *taskHandle, verb string, op func(ctx context.Context, name string) error) error {
-	aliases := make([]string, 0, len(h.state.AppPools))
-	for alias := range h.state.AppPools {
-		aliases = append(aliases, alias)
-	}
-	sort.Strings(aliases)
 	var errs []error
-	for _, alias := range aliases {
+	for _, alias := range sortedKeys(h.state.AppPools) {
 		name := h.state.AppPools[alias]
 		ctx, cancel := context.WithTimeout(h.ctx, h.callTimeout+startRetryDelay)
 		err := op(ctx, name)

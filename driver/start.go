@@ -157,8 +157,8 @@ func (d *Driver) createTask(cfg *drivers.TaskConfig, plan *taskPlan, s *driverSe
 	state.ApplicationAliases = site.Applications
 	state.AutoStartProviders = site.AutoStartProviders
 	state.Bindings = plan.spec.Bindings
-	for alias, name := range state.AppPools {
-		d.emitEvent(ref, fmt.Sprintf("ApplicationPool created: %s (%s)", alias, name), nil)
+	for _, alias := range sortedKeys(state.AppPools) {
+		d.emitEvent(ref, fmt.Sprintf("ApplicationPool created: %s (%s)", alias, state.AppPools[alias]), nil)
 	}
 	logs.w3c = snapshotSizes(w3cPattern(s.IISLogDir, state.SiteID))
 

@@ -47,7 +47,8 @@ func (d *Driver) stopTask(h *taskHandle, timeout time.Duration, signal string) e
 func (d *Driver) stopPools(h *taskHandle, timeout time.Duration) error {
 	names := h.state.poolNames()
 	var errs []error
-	for alias, name := range h.state.AppPools {
+	for _, alias := range sortedKeys(h.state.AppPools) {
+		name := h.state.AppPools[alias]
 		ctx, cancel := h.callCtx()
 		_, err := h.client().StopAppPool(ctx, name, 0)
 		cancel()

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -188,4 +189,14 @@ func joinErrors(summary string, errs []error) error {
 		return fmt.Errorf("%s: %w", summary, errs[0])
 	}
 	return fmt.Errorf("%s (%d problems):\n%w", summary, len(errs), errors.Join(errs...))
+}
+
+// sortedKeys returns the keys of m in order.
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }

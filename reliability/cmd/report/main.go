@@ -88,7 +88,7 @@ func run(sc scenario) result {
 	}
 	args = append(args, "-run", "^("+sc.Test+")", sc.Pkg)
 	if sc.GinkgoFocus != "" {
-		args = append(args, "-args", "-ginkgo.focus="+sc.GinkgoFocus)
+		args = append(args, "-args", "-ginkgo.focus="+sc.GinkgoFocus, "-ginkgo.no-color")
 	}
 	cmd := exec.Command("go", args...)
 	cmd.Env = append(os.Environ(), sc.Env...)
@@ -108,7 +108,13 @@ func run(sc scenario) result {
 		case ev.Action == "output" && strings.Contains(ev.Output, "FIGURE "):
 			_, f, _ := strings.Cut(ev.Output, "FIGURE ")
 			r.Figures = append(r.Figures, strings.TrimSpace(f))
-		case ev.Action == "output" && ev.Test != "" && (strings.Contains(ev.Output, "Error") || strings.Contains(ev.Output, "_test.go:")):
+		case ev.Action == "output" && strings.HasPrefix(strings.TrimSpace(ev.Output), "Ran ") && strings.Contains(ev.Output, " Specs"):
+			// Ginkgo: "Ran 1 of 18 Specs in 9.694 seconds".
+			f := strings.Fields(strings.TrimSpace(ev.Output))
+			if len(f) >= 4 {
+				r.Figures = append(r.Figures, fmt.Sprintf("ginkgo_specs_run=%s ginkgo_specs_total=%s", f[1], f[3]))
+			}
+		case ev.Action == "output" && ev.Test != "" && (strings.Contains(ev.Output, "Error") || strings.Contains(ev.Output, "_test.go:") || strings.Contains(ev.Output, "[FAIL]")):
 			if failOut.Len() < 2000 {
 				failOut.WriteString(ev.Output)
 			}

@@ -8,7 +8,10 @@
 
 plugin "nomad_iis" {
   # The Management API (optional). Without a key or a JWT secret it only
-  # listens on the loopback interface. Replace the key with a long random one.
+  # listens on the loopback interface. Replace the key with a long random
+  # one, or leave it out here and set NOMAD_IIS_MANAGEMENT_API_KEY in the
+  # environment of the Nomad service instead (command lines are visible to
+  # every local user).
   args = [
     "--management-api-port=5004",
     "--management-api-key=change-me",

@@ -266,6 +266,16 @@ func writeReport(w *bytes.Buffer, results []result, fz *fuzzSummary, fzErr error
 		fmt.Fprintln(w)
 	}
 
+	fmt.Fprintf(w, "## Defects these scenarios found (fixed)\n\n")
+	for _, d := range []string{
+		"FuzzParseDuration: a TimeSpan of more than 106751 days (\"10675199.02:48:05.4775807\", valid in .NET) overflowed time.Duration and came out negative; such durations are now refused.",
+		"Load: a folder download or file GET during a clean upload's commit saw the folder empty or half replaced (404 for index.html, ZIPs matching no uploaded version); commits now wait for downloads of the same task directory and downloads for commits.",
+		"Disk full: ENOSPC while spooling a ZIP, or writing a chunked file, answered 500 \"internal error\"; it is now 507 saying the task's volume is full and nothing was changed.",
+	} {
+		fmt.Fprintf(w, "- %s\n", d)
+	}
+	fmt.Fprintln(w)
+
 	fmt.Fprintf(w, "## Hostile input: fuzzing\n\n")
 	fmt.Fprintf(w, "- **Done:** each target runs under `go test -fuzz` for a bounded time (`hack/fuzz.sh`, FUZZTIME), starting from the committed seed corpus in `testdata/fuzz/`.\n")
 	fmt.Fprintf(w, "- **Checked:** never panics; an accepted path stays inside the task directory under POSIX and Windows rules and never names secrets/, private/, \"..\", \":\" or a device; an accepted ZIP extracts only inside its staging folder, without links, exactly its declared bytes; a duration is refused with the format hint or round-trips through both formats; every task-config error names its option; an accepted ps frame survives re-encoding.\n\n")

@@ -36,7 +36,7 @@ type driverNode struct {
 	d   *driver.Driver
 }
 
-func newDriverNode(t *testing.T) *driverNode {
+func newDriverNode(t *testing.T, extensionsDir ...string) *driverNode {
 	t.Helper()
 	sim := simtest.Start(t)
 	d := driver.New(testlog.HCLogger(t), driver.Options{
@@ -49,6 +49,9 @@ func newDriverNode(t *testing.T) *driverNode {
 		Enabled: true, Backend: driver.BackendIISSim, IISSimStateDir: sim.StateDir,
 		AllowedAppPoolIdentities: []string{"ApplicationPoolIdentity"},
 		CallTimeout:              "30s", FingerprintInterval: "10s",
+	}
+	if len(extensionsDir) > 0 {
+		cfg.ExtensionsDir = extensionsDir[0]
 	}
 	var raw []byte
 	must.NoError(t, base.MsgPackEncode(&raw, &cfg))
@@ -163,6 +166,7 @@ func TestFault_BackendKilledDuringStartTask(t *testing.T) {
 		if err != nil {
 			failed++
 			must.StrNotContains(t, err.Error(), "panic")
+			must.True(t, structs.IsRecoverable(err), must.Sprintf("a start that failed because the backend died is retried by Nomad: %v", err))
 			// Nothing orphaned: no site or pool of the allocation.
 			must.SliceEmpty(t, n.owned(t, cfg.AllocID), must.Sprintf("round %d: a failed start leaves nothing (error: %v)", i, err))
 			continue
@@ -246,4 +250,65 @@ func TestFault_WorkerKilled(t *testing.T) {
 	must.NoError(t, err)
 	must.Eq(t, drivers.TaskStateRunning, status.State)
 	figure(t, "worker_kill_old_pid=%d worker_kill_new_pid=%d worker_kill_task_state=%s", before[0], after[0], status.State)
+}
+
+// TestFault_BackendKilledDuringHook kills the driver's iissim host while it
+// runs an admin extension hook of StartTask (the hook signals that it runs,
+// then sleeps), so the kill lands in the middle of a call: with the site and
+// pool already made for PostStart, before anything for PreStart. The start
+// either fails with a recoverable error (Nomad retries it) and leaves no
+// site or pool, or succeeds (PostStart failures only warn) with the site
+// serving.
+func TestFault_BackendKilledDuringHook(t *testing.T) {
+	for _, hook := range []string{"PreStart", "PostStart"} {
+		t.Run(hook, func(t *testing.T) {
+			ext := t.TempDir()
+			marker := filepath.Join(t.TempDir(), "hook-running")
+			script := fmt.Sprintf("#!/bin/sh\ncase \"$1\" in\n  Hooks) echo %s ;;\n  %s) cat >/dev/null; touch %q; sleep 3 ;;\nesac\n", hook, hook, marker)
+			must.NoError(t, os.WriteFile(filepath.Join(ext, "slow.hook"), []byte(script), 0o755))
+			n := newDriverNode(t, ext)
+			checkerPID := n.sim.Host.PID()
+			cfg, url := n.newSiteTask(t)
+			done := make(chan error, 1)
+			go func() {
+				_, _, err := n.h.StartTask(cfg)
+				done <- err
+			}()
+			deadline := time.Now().Add(30 * time.Second)
+			for time.Now().Before(deadline) {
+				if _, err := os.Stat(marker); err == nil {
+					break
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			_, err := os.Stat(marker)
+			must.NoError(t, err, must.Sprint("the hook started"))
+			pids := driverHostPIDs(t, n.sim.StateDir, checkerPID)
+			must.SliceNotEmpty(t, pids, must.Sprint("the driver's backend host runs"))
+			for _, pid := range pids {
+				must.NoError(t, syscall.Kill(pid, syscall.SIGKILL))
+			}
+			err = <-done
+			outcome := "succeeded"
+			if err != nil {
+				outcome = "failed_clean"
+				must.True(t, structs.IsRecoverable(err), must.Sprintf("a start that failed because the backend died is retried by Nomad: %v", err))
+				must.SliceEmpty(t, n.owned(t, cfg.AllocID), must.Sprintf("a failed start leaves nothing (error: %v)", err))
+				_, ierr := n.h.InspectTask(cfg.ID)
+				must.Error(t, ierr)
+			} else {
+				code, gerr := get(url)
+				must.NoError(t, gerr)
+				must.Eq(t, http.StatusOK, code)
+				must.NoError(t, n.h.DestroyTask(cfg.ID, true))
+				must.SliceEmpty(t, n.owned(t, cfg.AllocID))
+			}
+			msg := ""
+			if err != nil {
+				msg = err.Error()
+			}
+			t.Logf("start error: %s", msg)
+			figure(t, "hook_kill_%s_hosts_killed=%d hook_kill_%s_start=%s", hook, len(pids), hook, outcome)
+		})
+	}
 }

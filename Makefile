@@ -81,7 +81,12 @@ lint: ## gofmt, go vet and staticcheck
 run: ## Start Nomad with the plugin on iissim and deploy the sample site (Ctrl-C stops all)
 	./hack/install-deps.sh --quiet
 	$(MAKE) --no-print-directory nomad build
-	NOMAD_BIN=$(NOMAD_BIN) NOMAD_IIS_PLUGIN=$(abspath $(PLUGIN_BIN)) $(GO) run ./e2e/cmd/run
+	$(GO) build -o $(BUILD_DIR)/run ./e2e/cmd/run
+	NOMAD_BIN=$(NOMAD_BIN) NOMAD_IIS_PLUGIN=$(abspath $(PLUGIN_BIN)) exec $(BUILD_DIR)/run
+
+.PHONY: vagrant-e2e
+vagrant-e2e: build ## Unit, contract and e2e suites in a Windows Server 2022 VM with IIS (needs Vagrant)
+	./vagrant/e2e.sh
 
 .PHONY: bench
 bench: ## Run the benchmarks and write bench/REPORT.md

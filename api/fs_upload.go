@@ -194,10 +194,14 @@ func (s *Server) uploadZip(ctx context.Context, c *call, tree *fsroot.Tree, rel 
 	}
 	res.Files, res.Folders, res.Bytes = m.Files, m.Dirs, written
 	apply := func() error {
-		r, err := stage.Commit(clean)
+		r, err := stage.CommitHeld(clean)
 		res.Created, res.Replaced = r.Created, r.Replaced
 		return err
 	}
+	// The gate is taken before the pools are stopped: a running folder
+	// download delays the deploy, never the site.
+	release := tree.CommitGate()
+	defer release()
 	if err := s.applyUpload(ctx, c.task, rel, stop, apply, &res); err != nil {
 		return res, err
 	}
@@ -240,7 +244,9 @@ func (s *Server) uploadFile(ctx context.Context, c *call, tree *fsroot.Tree, rel
 	if !res.Created {
 		res.Replaced = 1
 	}
-	if err := s.applyUpload(ctx, c.task, rel, stop, pending.Commit, &res); err != nil {
+	release := tree.CommitGate() // before the pools stop, as for archives
+	defer release()
+	if err := s.applyUpload(ctx, c.task, rel, stop, pending.CommitHeld, &res); err != nil {
 		return res, err
 	}
 	ok = true

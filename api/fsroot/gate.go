@@ -26,8 +26,12 @@ func (t *Tree) ReadGate() (release func()) {
 	return func() { once.Do(g.RUnlock) }
 }
 
-// writeGate is taken by Commits.
-func (t *Tree) writeGate() (release func()) {
+// CommitGate holds off downloads of the tree (and other commits) until the
+// returned function is called. Commit takes it for its few renames; a
+// caller that does slow work around a commit, such as stopping the task's
+// pools for a PUT, takes it first and then calls CommitHeld, so that the
+// pools are never down while the commit waits for a download to finish.
+func (t *Tree) CommitGate() (release func()) {
 	g := gateOf(t.dir)
 	g.Lock()
 	return g.Unlock

@@ -98,13 +98,18 @@ type move struct{ from, to string }
 // Commit applies the staged folder to the target. On error the target is
 // left as it was (see Stage), unless the error says the rollback failed.
 func (s *Stage) Commit(clean bool) (Result, error) {
+	defer s.loc.tree.CommitGate()()
+	return s.CommitHeld(clean)
+}
+
+// CommitHeld is Commit for a caller that holds the tree's CommitGate.
+func (s *Stage) CommitHeld(clean bool) (Result, error) {
 	if s.done {
 		return Result{}, errors.New("stage already committed")
 	}
 	s.done = true
 	_ = s.Root.Close()
 	s.Root = nil
-	defer s.loc.tree.writeGate()()
 	p, name := s.loc.Parent, s.loc.Name
 	fi, err := p.Lstat(name)
 	switch {
@@ -282,7 +287,12 @@ func (l *Loc) SpoolFile(r io.Reader) (*PendingFile, error) {
 
 // Commit renames the spooled file over the target.
 func (p *PendingFile) Commit() error {
-	defer p.loc.tree.writeGate()()
+	defer p.loc.tree.CommitGate()()
+	return p.CommitHeld()
+}
+
+// CommitHeld is Commit for a caller that holds the tree's CommitGate.
+func (p *PendingFile) CommitHeld() error {
 	if fi, err := p.loc.Parent.Lstat(p.loc.Name); err == nil && fi.IsDir() {
 		return &IsDirError{Path: p.loc.Rel}
 	}

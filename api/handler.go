@@ -221,6 +221,15 @@ func (r *recorder) Write(b []byte) (int, error) {
 	return n, err
 }
 
+// ReadFrom passes io.Copy through to the connection's ReadFrom, which
+// sends a file with sendfile(2) on a plain TCP connection.
+func (r *recorder) ReadFrom(src io.Reader) (int64, error) {
+	r.wrote = true
+	n, err := io.Copy(r.ResponseWriter, src)
+	r.bytes += n
+	return n, err
+}
+
 func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
 // countingBody counts the request bytes read.
@@ -288,6 +297,40 @@ type deadlineWriter struct {
 func (d *deadlineWriter) Write(p []byte) (int, error) {
 	_ = d.t.rc.SetWriteDeadline(time.Now().Add(d.t.d))
 	return d.ResponseWriter.Write(p)
+}
+
+// transferChunk is how much a ReadFrom sends under one write deadline: a
+// peer slower than transferChunk per TransferIdleTimeout (2 KiB/s at the
+// defaults) is dropped.
+const transferChunk = 256 << 10
+
+// ReadFrom copies src in chunks, moving the write deadline before each, and
+// lets each chunk reach the connection's ReadFrom (sendfile(2) for a file,
+// as http.ServeContent sends it) instead of a 32 KiB buffer.
+func (d *deadlineWriter) ReadFrom(src io.Reader) (int64, error) {
+	inner, remain := src, int64(-1)
+	lr, limited := src.(*io.LimitedReader)
+	if limited {
+		inner, remain = lr.R, lr.N
+	}
+	var total int64
+	for remain != 0 {
+		chunk := int64(transferChunk)
+		if remain > 0 {
+			chunk = min(chunk, remain)
+		}
+		_ = d.t.rc.SetWriteDeadline(time.Now().Add(d.t.d))
+		n, err := io.Copy(d.ResponseWriter, &io.LimitedReader{R: inner, N: chunk})
+		total += n
+		if limited {
+			remain -= n
+			lr.N = remain
+		}
+		if err != nil || n < chunk {
+			return total, err
+		}
+	}
+	return total, nil
 }
 
 func (d *deadlineWriter) Unwrap() http.ResponseWriter { return d.ResponseWriter }

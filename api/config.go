@@ -106,6 +106,10 @@ type Config struct {
 	// used when AcceptEula is set and BinaryPath exists; otherwise the dump is
 	// written natively with MiniDumpWriteDump.
 	Procdump ProcdumpConfig
+	// ProcdumpSource, when set, supplies the procdump block at each dump
+	// instead of Procdump: the driver receives its configuration after the
+	// API has started.
+	ProcdumpSource func() ProcdumpConfig
 	// GcorePath is gdb's gcore, used for dumps on iissim (default: from PATH).
 	GcorePath string
 	// DumpDir receives dumps before they are streamed (default: the OS temp dir).

@@ -13,16 +13,38 @@ import (
 	"golang.org/x/sys/windows"
 )
 
-// newDumper returns procdump.exe when the driver's procdump block enables it
-// (accept_eula and an existing binary_path), else the native writer.
+// newDumper returns the Windows dumper: procdump.exe when the driver's
+// procdump block enables it (accept_eula and an existing binary_path), else
+// the native MiniDumpWriteDump writer. The block is read at each dump,
+// because the driver receives it after the API has started.
 func newDumper(cfg Config, log hclog.Logger) dumper {
-	if cfg.Procdump.AcceptEula && cfg.Procdump.BinaryPath != "" {
-		if _, err := os.Stat(cfg.Procdump.BinaryPath); err == nil {
-			return procdumpExe{path: cfg.Procdump.BinaryPath}
+	return windowsDumper{cfg: cfg, log: log}
+}
+
+// windowsDumper picks procdump.exe or the native writer for each dump.
+type windowsDumper struct {
+	cfg Config
+	log hclog.Logger
+}
+
+// Dump implements dumper.
+func (d windowsDumper) Dump(ctx context.Context, pid int, dir string) (string, string, error) {
+	pd := d.cfg.procdump()
+	if pd.AcceptEula && pd.BinaryPath != "" {
+		if _, err := os.Stat(pd.BinaryPath); err == nil {
+			return procdumpExe{path: pd.BinaryPath}.Dump(ctx, pid, dir)
 		}
-		log.Warn("procdump binary not found; dumps are written with MiniDumpWriteDump", "binary_path", cfg.Procdump.BinaryPath)
+		d.log.Warn("procdump binary not found; dumps are written with MiniDumpWriteDump", "binary_path", pd.BinaryPath)
 	}
-	return miniDumper{}
+	return miniDumper{}.Dump(ctx, pid, dir)
+}
+
+// procdump returns the procdump block in force.
+func (c Config) procdump() ProcdumpConfig {
+	if c.ProcdumpSource != nil {
+		return c.ProcdumpSource()
+	}
+	return c.Procdump
 }
 
 var (

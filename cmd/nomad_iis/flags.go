@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 )
 
 // Environment variables that may carry the Management API's secrets instead
@@ -44,6 +45,17 @@ type managementFlags struct {
 	Browser string
 	// PlaywrightDriver is the Playwright driver directory for screenshots.
 	PlaywrightDriver string
+	// MaxZipEntries, MaxZipBytes and MaxZipRatio bound an uploaded archive;
+	// 0 keeps the API's defaults.
+	MaxZipEntries int
+	MaxZipBytes   uint64
+	MaxZipRatio   float64
+	// ScreenshotTimeout and ScreenshotConcurrency bound screenshots; 0 keeps
+	// the API's defaults.
+	ScreenshotTimeout     time.Duration
+	ScreenshotConcurrency int
+	// Gcore is gdb's gcore for dumps on iissim (default: from PATH).
+	Gcore string
 }
 
 // listFlag collects a repeatable, comma-separated string flag.
@@ -81,6 +93,12 @@ func parseArgs(args []string, getenv func(string) string, stderr io.Writer) (*op
 	fs.Int64Var(&o.api.MaxUploadBytes, "management-api-max-upload-bytes", 0, "largest accepted upload in bytes (default 2 GiB)")
 	fs.StringVar(&o.api.Browser, "management-api-browser", "", "Chromium, Chrome or Edge executable for screenshots (default: the first one found)")
 	fs.StringVar(&o.api.PlaywrightDriver, "management-api-playwright-driver", "", "Playwright driver directory for screenshots (default $PLAYWRIGHT_DRIVER_PATH)")
+	fs.IntVar(&o.api.MaxZipEntries, "management-api-max-zip-entries", 0, "most entries an uploaded archive may hold (default 10000)")
+	fs.Uint64Var(&o.api.MaxZipBytes, "management-api-max-zip-bytes", 0, "largest total uncompressed size of an uploaded archive in bytes (default 8 GiB)")
+	fs.Float64Var(&o.api.MaxZipRatio, "management-api-max-zip-ratio", 0, "highest compression ratio of an uploaded archive (default 200)")
+	fs.DurationVar(&o.api.ScreenshotTimeout, "management-api-screenshot-timeout", 0, "time limit of one screenshot, such as 30s (default 30s)")
+	fs.IntVar(&o.api.ScreenshotConcurrency, "management-api-screenshot-concurrency", 0, "screenshots taken at once (default 2)")
+	fs.StringVar(&o.api.Gcore, "management-api-gcore", "", "gdb's gcore, for process dumps on iissim (default: from PATH)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}

@@ -60,7 +60,6 @@ func startManagementAPI(d *driver.Driver, f managementFlags, logger hclog.Logger
 	if f.Port == 0 {
 		return nil
 	}
-	logger = logger.Named("management_api")
 	cfg := api.Config{
 		Port:                  f.Port,
 		Bind:                  f.Bind,
@@ -69,8 +68,20 @@ func startManagementAPI(d *driver.Driver, f managementFlags, logger hclog.Logger
 		TLSCertFile:           f.TLSCert,
 		TLSKeyFile:            f.TLSKey,
 		MaxUploadBytes:        f.MaxUploadBytes,
+		MaxZipEntries:         f.MaxZipEntries,
+		MaxZipBytes:           f.MaxZipBytes,
+		MaxZipRatio:           f.MaxZipRatio,
 		ScreenshotBrowserPath: f.Browser,
 		PlaywrightDriverDir:   f.PlaywrightDriver,
+		ScreenshotTimeout:     f.ScreenshotTimeout,
+		ScreenshotConcurrency: f.ScreenshotConcurrency,
+		GcorePath:             f.Gcore,
+		ProcdumpSource: func() api.ProcdumpConfig {
+			if pd := d.ProcdumpConfig(); pd != nil {
+				return api.ProcdumpConfig{BinaryPath: pd.BinaryPath, AcceptEula: pd.AcceptEula}
+			}
+			return api.ProcdumpConfig{}
+		},
 	}
 	pools := d.PoolClient()
 	srv, err := api.New(cfg, registry{d}, func() api.IIS { return pools }, logger)

@@ -14,8 +14,10 @@ STATICCHECK   := $(shell $(GO) env GOPATH)/bin/staticcheck
 STATICCHECK_VERSION := v0.7.0
 GINKGO_VERSION := v2.34.0
 # Packages with goroutines of their own run under the race detector.
-RACE_PKGS     := ./ps/... ./driver/... ./api/...
+RACE_PKGS     := ./ps/... ./driver/... ./api/... ./reliability/...
 TEST_TIMEOUT  ?= 20m
+FUZZTIME      ?= 20s
+LOAD_DURATION ?= 20s
 
 export NOMAD_IIS_PLAYWRIGHT_DRIVER ?= $(PLAYWRIGHT_DIR)
 export NOMAD_IIS_BROWSER ?= /usr/bin/chromium
@@ -42,12 +44,12 @@ nomad: ## Build the Nomad agent v1.11.3 from the module proxy into build/nomad (
 	NOMAD_BIN=$(NOMAD_BIN) ./tools/nomad/build.sh
 
 .PHONY: test
-test: test-unit test-windows pscheck test-e2e ## Run every suite: unit, contract, Windows build, PowerShell syntax, e2e
+test: test-unit test-windows pscheck test-fuzz test-e2e ## Run every suite: unit, contract, Windows build, PowerShell syntax, fuzz, e2e
 
 .PHONY: test-unit
 test-unit: ## Unit, driver harness and contract tests (race detector on concurrent packages)
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) -race $(RACE_PKGS)
-	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) $$($(GO) list ./... | grep -vE '/(ps|driver|api)(/|$$)|/e2e')
+	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) $$($(GO) list ./... | grep -vE '/(ps|driver|api|reliability)(/|$$)|/e2e')
 
 .PHONY: test-contract
 test-contract: ## The contract suite alone (NOMAD_IIS_CONTRACT_BACKEND=powershell on Windows)
@@ -61,6 +63,25 @@ test-windows: ## GOOS=windows go build and go vet of every package
 .PHONY: pscheck
 pscheck: ## Syntax-check every .ps1/.psm1 with a PowerShell grammar
 	./hack/pscheck.sh
+
+.PHONY: test-fuzz
+test-fuzz: ## Each fuzz target for a bounded time (10s each); fails on any crash
+	FUZZTIME=10s ./hack/fuzz.sh
+
+.PHONY: fuzz
+fuzz: ## Run each fuzz target for FUZZTIME and write build/fuzz-summary.json
+	FUZZTIME=$(FUZZTIME) ./hack/fuzz.sh
+
+.PHONY: soak
+soak: ## Long fuzzing (5m a target) and a 10-minute load run
+	FUZZTIME=5m ./hack/fuzz.sh
+	LOAD_DURATION=10m $(GO) test -count=1 -timeout 30m -run '^TestLoad_' ./reliability
+
+.PHONY: report-reliability
+report-reliability: nomad build ## Fuzz, run the reliability scenarios, write bench/RELIABILITY.md
+	-FUZZTIME=$(FUZZTIME) ./hack/fuzz.sh
+	NOMAD_BIN=$(NOMAD_BIN) NOMAD_IIS_PLUGIN=$(abspath $(PLUGIN_BIN)) LOAD_DURATION=$(LOAD_DURATION) \
+		$(GO) run ./reliability/cmd/report -e2e
 
 .PHONY: e2e
 e2e: test-e2e ## Alias of test-e2e

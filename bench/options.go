@@ -22,7 +22,12 @@ type Options struct {
 	PlaywrightDriver, Browser string
 	// Verbose logs each sample to stderr.
 	Verbose bool
+	// Only, when not empty, runs just these items ("1" … "7").
+	Only map[string]bool
 }
+
+// runs reports whether item id is selected.
+func (o Options) runs(id string) bool { return len(o.Only) == 0 || o.Only[id] }
 
 func (o Options) logf(format string, args ...any) {
 	if o.Verbose {

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -80,8 +81,24 @@ func ServeMain(self []string, args []string) int {
 	taskDir := fs.String("task-dir", "", "the task directory")
 	driverDir := fs.String("playwright-driver", "", "Playwright driver directory")
 	browser := fs.String("browser", "", "Chromium executable")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "serve-api: %v\n", err)
+			return 1
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintf(os.Stderr, "serve-api: %v\n", err)
+			return 1
+		}
+		defer func() {
+			pprof.StopCPUProfile()
+			_ = f.Close()
+		}()
 	}
 	if err := serve(self, *stateDir, *taskDir, *driverDir, *browser); err != nil {
 		fmt.Fprintf(os.Stderr, "serve-api: %v\n", err)
@@ -170,8 +187,11 @@ type Server struct {
 
 // StartServer starts the API in a child process (exe serve-api …).
 func StartServer(exe, stateDir, taskDir, driverDir, browser string) (*Server, error) {
-	cmd := exec.Command(exe, "serve-api", "--state-dir", stateDir, "--task-dir", taskDir,
-		"--playwright-driver", driverDir, "--browser", browser)
+	args := []string{"serve-api", "--state-dir", stateDir, "--task-dir", taskDir, "--playwright-driver", driverDir, "--browser", browser}
+	if p := os.Getenv("BENCH_SERVER_CPUPROFILE"); p != "" {
+		args = append(args, "--cpuprofile", p)
+	}
+	cmd := exec.Command(exe, args...)
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {

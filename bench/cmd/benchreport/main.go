@@ -47,7 +47,16 @@ func run(exe string, self []string) int {
 	out := flag.String("out", filepath.Join("bench", "REPORT.md"), "the report to write")
 	runs := flag.Int("runs", 5, "runs per side (medians are reported)")
 	verbose := flag.Bool("v", false, "log every sample to stderr")
+	only := flag.String("only", "", "comma-separated items to run (1-7); default all")
+	keep := flag.Bool("keep", false, "keep the work directory (data, archives, state) and print its path")
 	flag.Parse()
+	var sel map[string]bool
+	if *only != "" {
+		sel = map[string]bool{}
+		for _, id := range strings.Split(*only, ",") {
+			sel[strings.TrimSpace(id)] = true
+		}
+	}
 	quick := os.Getenv("BENCH_QUICK") == "1"
 	if quick && *runs > 3 {
 		*runs = 3
@@ -57,7 +66,11 @@ func run(exe string, self []string) int {
 		fmt.Fprintf(os.Stderr, "benchreport: %v\n", err)
 		return 1
 	}
-	defer os.RemoveAll(work)
+	if *keep {
+		fmt.Fprintf(os.Stderr, "benchreport: work directory %s\n", work)
+	} else {
+		defer os.RemoveAll(work)
+	}
 	driverDir := os.Getenv("NOMAD_IIS_PLAYWRIGHT_DRIVER")
 	if driverDir == "" {
 		driverDir, _ = filepath.Abs(filepath.Join(".cache", "playwright"))
@@ -67,12 +80,15 @@ func run(exe string, self []string) int {
 		browser = "/usr/bin/chromium"
 	}
 	o := bench.Options{Self: self, Exe: exe, WorkDir: work, Quick: quick, Runs: *runs,
-		PlaywrightDriver: driverDir, Browser: browser, Verbose: *verbose}
+		PlaywrightDriver: driverDir, Browser: browser, Verbose: *verbose, Only: sel}
 	start := time.Now()
 	rows := bench.Run(o)
 	cmd := "make bench"
 	if quick {
 		cmd = "BENCH_QUICK=1 make bench"
+	}
+	if *only != "" {
+		cmd = "./hack/bench.sh -only " + *only
 	}
 	meta := bench.Meta{Date: start, GoVersion: runtime.Version(), OS: runtime.GOOS + "/" + runtime.GOARCH,
 		CPU: cpuModel(), Cores: runtime.NumCPU(), MemoryMiB: memTotalMiB(), Quick: quick, Runs: *runs,

@@ -7,3 +7,6 @@ import "errors"
 func mkfifo(string) error {
 	return errors.New("the task start benchmark runs on Linux and macOS only")
 }
+
+// syscallSync does nothing on Windows.
+func syscallSync() {}

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/nomad-iis/nomad-iis/api/fsroot"
 )
@@ -38,10 +37,9 @@ func (s *Server) handleDelete(w http.ResponseWriter, r *http.Request, c *call) e
 	if empty {
 		c.auditPath += "/*"
 	}
-	release, busy := s.locks.tryLock(c.task.TaskID, "delete "+rel)
-	if release == nil {
-		return &APIError{HTTPStatus: http.StatusConflict, RetryAfter: 5 * time.Second,
-			Message: fmt.Sprintf("another operation on this task is in progress (%s); retry when it has finished", busy)}
+	release, err := s.locks.lockTask(c.task.TaskID, "delete "+rel)
+	if err != nil {
+		return err
 	}
 	defer release()
 	tree, err := openTree(c.task)

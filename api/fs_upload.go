@@ -11,7 +11,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/shirou/gopsutil/v4/disk"
 
@@ -91,10 +90,9 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, c *call, stop bo
 	if r.ContentLength > s.cfg.MaxUploadBytes {
 		return apiErr(http.StatusRequestEntityTooLarge, "the body has %d bytes; the limit is %d (%s)", r.ContentLength, s.cfg.MaxUploadBytes, FlagMaxUpload)
 	}
-	release, busy := s.locks.tryLock(c.task.TaskID, "upload to "+rel)
-	if release == nil {
-		return &APIError{HTTPStatus: http.StatusConflict, RetryAfter: 5 * time.Second,
-			Message: fmt.Sprintf("another operation on this task is in progress (%s); retry when it has finished", busy)}
+	release, err := s.locks.lockTask(c.task.TaskID, "upload to "+rel)
+	if err != nil {
+		return err
 	}
 	defer release()
 	tree, err := openTree(c.task)

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/nomad-iis/nomad-iis/ps"
 )
@@ -94,10 +93,9 @@ func (s *Server) lifecycle(w http.ResponseWriter, r *http.Request, c *call, op s
 	if err != nil {
 		return err
 	}
-	release, busy := s.locks.tryLock(c.task.TaskID, op+" application pools")
-	if release == nil {
-		return &APIError{HTTPStatus: http.StatusConflict, RetryAfter: 5 * time.Second,
-			Message: fmt.Sprintf("another operation on this task is in progress (%s); retry when it has finished", busy)}
+	release, err := s.locks.lockTask(c.task.TaskID, op+" application pools")
+	if err != nil {
+		return err
 	}
 	defer release()
 	defer s.status.invalidate(c.task.TaskID)

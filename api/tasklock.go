@@ -1,6 +1,11 @@
 package api
 
-import "sync"
+import (
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+)
 
 // taskLocks serialises the operations that change a task (uploads, deletes,
 // pool start/stop/recycle). It never waits: a second operation on a busy
@@ -31,4 +36,15 @@ func (l *taskLocks) tryLock(taskID, what string) (release func(), holder string)
 			l.mu.Unlock()
 		})
 	}, ""
+}
+
+// lockTask takes the lock of taskID for what, or refuses with 409 and a
+// Retry-After when another operation holds it. The caller defers release.
+func (l *taskLocks) lockTask(taskID, what string) (release func(), err error) {
+	release, busy := l.tryLock(taskID, what)
+	if release == nil {
+		return nil, &APIError{HTTPStatus: http.StatusConflict, RetryAfter: 5 * time.Second,
+			Message: fmt.Sprintf("another operation on this task is in progress (%s); retry when it has finished", busy)}
+	}
+	return release, nil
 }

@@ -159,52 +159,28 @@ func (s *Server) uploadZip(ctx context.Context, c *call, tree *fsroot.Tree, rel 
 	if err := checkFreeSpace(tree.Dir(), m.TotalBytes); err != nil {
 		return res, err
 	}
-	loc, err := tree.Locate(rel, true)
-	if err != nil {
-		return res, err
-	}
-	defer loc.Close()
-	loc.CleanStale()
-	// On failure the staging folder goes first, then the folders Locate
-	// created for the target, so that nothing is left behind.
-	var stage *fsroot.Stage
-	ok := false
-	defer func() {
-		if stage != nil {
-			stage.Discard()
+	prepare := func(loc *fsroot.Loc) (apply func() error, discard func(), err error) {
+		if fi, err := loc.Lstat(); err == nil && !fi.IsDir() {
+			return nil, nil, apiErr(http.StatusConflict, "%q is a file; an archive is extracted into a folder (send Content-Type: application/octet-stream to replace the file)", rel)
 		}
-		if !ok {
-			loc.RemoveCreated()
+		stage, err := loc.NewStage()
+		if err != nil {
+			return nil, nil, err
 		}
-	}()
-	if err := pre.check(loc); err != nil {
-		return res, err
+		written, err := ziputil.Extract(ctx, zr, stage.Root)
+		if err != nil {
+			return nil, stage.Discard, fmt.Errorf("extract the archive (nothing was changed): %w", err)
+		}
+		res.Files, res.Folders, res.Bytes = m.Files, m.Dirs, written
+		apply = func() error {
+			r, err := stage.CommitHeld(clean)
+			res.Created, res.Replaced = r.Created, r.Replaced
+			return err
+		}
+		return apply, stage.Discard, nil
 	}
-	if fi, err := loc.Lstat(); err == nil && !fi.IsDir() {
-		return res, apiErr(http.StatusConflict, "%q is a file; an archive is extracted into a folder (send Content-Type: application/octet-stream to replace the file)", rel)
-	}
-	if stage, err = loc.NewStage(); err != nil {
-		return res, err
-	}
-	written, err := ziputil.Extract(ctx, zr, stage.Root)
-	if err != nil {
-		return res, fmt.Errorf("extract the archive (nothing was changed): %w", err)
-	}
-	res.Files, res.Folders, res.Bytes = m.Files, m.Dirs, written
-	apply := func() error {
-		r, err := stage.CommitHeld(clean)
-		res.Created, res.Replaced = r.Created, r.Replaced
-		return err
-	}
-	// The gate is taken before the pools are stopped: a running folder
-	// download delays the deploy, never the site.
-	release := tree.CommitGate()
-	defer release()
-	if err := s.applyUpload(ctx, c.task, rel, stop, apply, &res); err != nil {
-		return res, err
-	}
-	ok = true
-	return res, nil
+	err = s.placeUpload(ctx, c.task, tree, rel, stop, pre, &res, prepare)
+	return res, err
 }
 
 func (s *Server) uploadFile(ctx context.Context, c *call, tree *fsroot.Tree, rel string, body io.Reader, size int64, stop bool, pre preconditions) (uploadResult, error) {
@@ -214,41 +190,64 @@ func (s *Server) uploadFile(ctx context.Context, c *call, tree *fsroot.Tree, rel
 			return res, err
 		}
 	}
+	prepare := func(loc *fsroot.Loc) (apply func() error, discard func(), err error) {
+		_, statErr := loc.Lstat()
+		res.Created = statErr != nil
+		pending, err := loc.SpoolFile(body)
+		if err != nil {
+			return nil, nil, bodyError(err)
+		}
+		res.Bytes = pending.Size
+		if !res.Created {
+			res.Replaced = 1
+		}
+		return pending.CommitHeld, pending.Discard, nil
+	}
+	err := s.placeUpload(ctx, c.task, tree, rel, stop, pre, &res, prepare)
+	return res, err
+}
+
+// placeUpload puts an upload at rel: it locates the target (creating the missing
+// folders above it), checks the preconditions, lets prepare build the new
+// content next to the target, and applies it under the tree's commit gate,
+// with the pools stopped for PUT. The gate is taken before the pools are
+// stopped: a running folder download delays the deploy, never the site.
+// What prepare built is discarded at the end (after a commit that is a
+// no-op), and on failure the folders created for the target are removed.
+func (s *Server) placeUpload(ctx context.Context, t Task, tree *fsroot.Tree, rel string, stop bool, pre preconditions, res *uploadResult,
+	prepare func(loc *fsroot.Loc) (apply func() error, discard func(), err error)) error {
 	loc, err := tree.Locate(rel, true)
 	if err != nil {
-		return res, err
+		return err
 	}
 	defer loc.Close()
 	loc.CleanStale()
-	var pending *fsroot.PendingFile
+	// The staged content goes first, then the folders Locate created.
+	var discard func()
 	ok := false
 	defer func() {
-		if pending != nil {
-			pending.Discard()
+		if discard != nil {
+			discard()
 		}
 		if !ok {
 			loc.RemoveCreated()
 		}
 	}()
 	if err := pre.check(loc); err != nil {
-		return res, err
+		return err
 	}
-	_, statErr := loc.Lstat()
-	res.Created = statErr != nil
-	if pending, err = loc.SpoolFile(body); err != nil {
-		return res, bodyError(err)
+	apply, discardStaged, err := prepare(loc)
+	discard = discardStaged
+	if err != nil {
+		return err
 	}
-	res.Bytes = pending.Size
-	if !res.Created {
-		res.Replaced = 1
-	}
-	release := tree.CommitGate() // before the pools stop, as for archives
+	release := tree.CommitGate()
 	defer release()
-	if err := s.applyUpload(ctx, c.task, rel, stop, pending.CommitHeld, &res); err != nil {
-		return res, err
+	if err := s.applyUpload(ctx, t, rel, stop, apply, res); err != nil {
+		return err
 	}
 	ok = true
-	return res, nil
+	return nil
 }
 
 // preconditions are an upload's If-Match and If-None-Match headers: a

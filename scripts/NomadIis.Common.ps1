@@ -283,6 +283,46 @@ function Test-NameEqual
     return [System.String]::Equals($Left, $Right, [System.StringComparison]::OrdinalIgnoreCase)
 }
 
+function Find-ConfigurationElement
+{
+    <#
+    .SYNOPSIS
+        Returns the first element of an IIS configuration collection (sites,
+        application pools, applications) whose Name or Path equals Value,
+        ignoring case, or $null.
+    #>
+    [CmdletBinding()]
+    [OutputType([System.Object])]
+    param
+    (
+        [Parameter(Mandatory = $true)]
+        [AllowNull()]
+        [AllowEmptyCollection()]
+        [System.Object]
+        $Collection,
+
+        [Parameter(Mandatory = $true)]
+        [ValidateSet('Name', 'Path')]
+        [System.String]
+        $Property,
+
+        [Parameter(Mandatory = $true)]
+        [AllowEmptyString()]
+        [System.String]
+        $Value
+    )
+
+    $ErrorActionPreference = 'Stop'
+    foreach ($element in $Collection)
+    {
+        if (Test-NameEqual -Left ([System.String] $element.$Property) -Right $Value)
+        {
+            return $element
+        }
+    }
+    return $null
+}
+
 function Find-Site
 {
     <#
@@ -304,14 +344,7 @@ function Find-Site
     )
 
     $ErrorActionPreference = 'Stop'
-    foreach ($site in $ServerManager.Sites)
-    {
-        if (Test-NameEqual -Left $site.Name -Right $Name)
-        {
-            return $site
-        }
-    }
-    return $null
+    return Find-ConfigurationElement -Collection $ServerManager.Sites -Property 'Name' -Value $Name
 }
 
 function Find-AppPool
@@ -335,14 +368,7 @@ function Find-AppPool
     )
 
     $ErrorActionPreference = 'Stop'
-    foreach ($pool in $ServerManager.ApplicationPools)
-    {
-        if (Test-NameEqual -Left $pool.Name -Right $Name)
-        {
-            return $pool
-        }
-    }
-    return $null
+    return Find-ConfigurationElement -Collection $ServerManager.ApplicationPools -Property 'Name' -Value $Name
 }
 
 function Find-Application
@@ -366,14 +392,7 @@ function Find-Application
     )
 
     $ErrorActionPreference = 'Stop'
-    foreach ($application in $Site.Applications)
-    {
-        if (Test-NameEqual -Left $application.Path -Right $Path)
-        {
-            return $application
-        }
-    }
-    return $null
+    return Find-ConfigurationElement -Collection $Site.Applications -Property 'Path' -Value $Path
 }
 
 function Get-ObjectStateName

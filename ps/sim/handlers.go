@@ -18,22 +18,34 @@ import (
 // handlerFunc serves one operation.
 type handlerFunc func(ctx context.Context, args json.RawMessage) (any, error)
 
+// withArgs adapts an operation that takes its arguments decoded: the raw
+// JSON is decoded into T first, InvalidArgument when it does not fit.
+func withArgs[T any](op func(context.Context, *T) (any, error)) handlerFunc {
+	return func(ctx context.Context, raw json.RawMessage) (any, error) {
+		args, err := decodeArgs[T](raw)
+		if err != nil {
+			return nil, err
+		}
+		return op(ctx, args)
+	}
+}
+
 // handlers is the service's operation table: every operation of the
 // contract but the extension ones, which the host serves.
 func (s *service) handlers() map[ps.Op]handlerFunc {
 	return map[ps.Op]handlerFunc{
 		ps.OpTestConnection:      s.opTestConnection,
 		ps.OpGetServerInfo:       s.opGetServerInfo,
-		ps.OpNewTaskSite:         s.opNewTaskSite,
-		ps.OpRemoveTaskSite:      s.opRemoveTaskSite,
-		ps.OpGetWebsite:          s.opGetWebsite,
-		ps.OpGetAppPool:          s.opGetAppPool,
-		ps.OpStartAppPool:        s.opStartAppPool,
-		ps.OpStopAppPool:         s.opStopAppPool,
-		ps.OpRestartAppPool:      s.opRestartAppPool,
-		ps.OpImportCertificate:   s.opImportCertificate,
-		ps.OpRemoveCertificate:   s.opRemoveCertificate,
-		ps.OpSetTaskDirectoryAcl: s.opSetTaskDirectoryAcl,
+		ps.OpNewTaskSite:         withArgs(s.opNewTaskSite),
+		ps.OpRemoveTaskSite:      withArgs(s.opRemoveTaskSite),
+		ps.OpGetWebsite:          withArgs(s.opGetWebsite),
+		ps.OpGetAppPool:          withArgs(s.opGetAppPool),
+		ps.OpStartAppPool:        withArgs(s.opStartAppPool),
+		ps.OpStopAppPool:         withArgs(s.opStopAppPool),
+		ps.OpRestartAppPool:      withArgs(s.opRestartAppPool),
+		ps.OpImportCertificate:   withArgs(s.opImportCertificate),
+		ps.OpRemoveCertificate:   withArgs(s.opRemoveCertificate),
+		ps.OpSetTaskDirectoryAcl: withArgs(s.opSetTaskDirectoryAcl),
 		ps.OpGetManagedResource:  s.opGetManagedResource,
 	}
 }
@@ -59,11 +71,7 @@ type websiteResult struct {
 	LogDirectory string `json:"logDirectory"`
 }
 
-func (s *service) opGetWebsite(_ context.Context, raw json.RawMessage) (any, error) {
-	args, err := decodeArgs[ps.NameArgs](raw)
-	if err != nil {
-		return nil, err
-	}
+func (s *service) opGetWebsite(_ context.Context, args *ps.NameArgs) (any, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	site := s.cfg.site(args.Name)
@@ -93,11 +101,7 @@ func (s *service) opGetWebsite(_ context.Context, raw json.RawMessage) (any, err
 	return out, nil
 }
 
-func (s *service) opGetAppPool(_ context.Context, raw json.RawMessage) (any, error) {
-	args, err := decodeArgs[ps.GetAppPoolArgs](raw)
-	if err != nil {
-		return nil, err
-	}
+func (s *service) opGetAppPool(_ context.Context, args *ps.GetAppPoolArgs) (any, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := []ps.AppPool{}
@@ -138,11 +142,7 @@ func (s *service) setAutoStartLocked(pc *poolConfig, on bool) error {
 	return nil
 }
 
-func (s *service) opStartAppPool(_ context.Context, raw json.RawMessage) (any, error) {
-	args, err := decodeArgs[ps.NameArgs](raw)
-	if err != nil {
-		return nil, err
-	}
+func (s *service) opStartAppPool(_ context.Context, args *ps.NameArgs) (any, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	p, pc, err := s.poolFor(args.Name)
@@ -156,11 +156,7 @@ func (s *service) opStartAppPool(_ context.Context, raw json.RawMessage) (any, e
 	return p.info(), nil
 }
 
-func (s *service) opStopAppPool(ctx context.Context, raw json.RawMessage) (any, error) {
-	args, err := decodeArgs[ps.StopAppPoolArgs](raw)
-	if err != nil {
-		return nil, err
-	}
+func (s *service) opStopAppPool(ctx context.Context, args *ps.StopAppPoolArgs) (any, error) {
 	if args.WaitMs < 0 {
 		return nil, invalidf("waitMs: %d is negative", args.WaitMs)
 	}
@@ -189,11 +185,7 @@ func (s *service) opStopAppPool(ctx context.Context, raw json.RawMessage) (any, 
 	return p.info(), nil
 }
 
-func (s *service) opRestartAppPool(_ context.Context, raw json.RawMessage) (any, error) {
-	args, err := decodeArgs[ps.NameArgs](raw)
-	if err != nil {
-		return nil, err
-	}
+func (s *service) opRestartAppPool(_ context.Context, args *ps.NameArgs) (any, error) {
 	s.mu.Lock()
 	p, _, err := s.poolFor(args.Name)
 	s.mu.Unlock()
@@ -206,11 +198,7 @@ func (s *service) opRestartAppPool(_ context.Context, raw json.RawMessage) (any,
 	return p.info(), nil
 }
 
-func (s *service) opImportCertificate(_ context.Context, raw json.RawMessage) (any, error) {
-	args, err := decodeArgs[ps.ImportCertificateArgs](raw)
-	if err != nil {
-		return nil, err
-	}
+func (s *service) opImportCertificate(_ context.Context, args *ps.ImportCertificateArgs) (any, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c, err := importCertificate(s.certs, args)
@@ -235,11 +223,7 @@ func certificateUsers(cfg *appHostConfig, thumbprint string) []string {
 	return users
 }
 
-func (s *service) opRemoveCertificate(_ context.Context, raw json.RawMessage) (any, error) {
-	args, err := decodeArgs[ps.RemoveCertificateArgs](raw)
-	if err != nil {
-		return nil, err
-	}
+func (s *service) opRemoveCertificate(_ context.Context, args *ps.RemoveCertificateArgs) (any, error) {
 	tp := normalizeThumbprint(args.Thumbprint)
 	if len(tp) != 40 {
 		return nil, invalidf("thumbprint: %q is not a SHA-1 thumbprint", args.Thumbprint)
@@ -264,11 +248,7 @@ func (s *service) opRemoveCertificate(_ context.Context, raw json.RawMessage) (a
 	return ps.RemovedCertificate{Removed: true}, nil
 }
 
-func (s *service) opSetTaskDirectoryAcl(_ context.Context, raw json.RawMessage) (any, error) {
-	args, err := decodeArgs[ps.TaskDirectoryAclArgs](raw)
-	if err != nil {
-		return nil, err
-	}
+func (s *service) opSetTaskDirectoryAcl(_ context.Context, args *ps.TaskDirectoryAclArgs) (any, error) {
 	if err := checkAclArgs(args); err != nil {
 		return nil, err
 	}

@@ -4,7 +4,6 @@ package sim
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net"
 	"os"
@@ -19,11 +18,7 @@ import (
 // auto-start providers in one commit. Everything is validated first; the
 // ports are claimed (bound) before the configuration is written, and the
 // configuration is replaced whole, so that a failure leaves nothing behind.
-func (s *service) opNewTaskSite(_ context.Context, raw json.RawMessage) (any, error) {
-	spec, err := decodeArgs[ps.TaskSiteSpec](raw)
-	if err != nil {
-		return nil, err
-	}
+func (s *service) opNewTaskSite(_ context.Context, spec *ps.TaskSiteSpec) (any, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := checkTaskSite(s.cfg, s.certs, spec); err != nil {
@@ -207,11 +202,7 @@ func ensureWWWRoot(dir string) error {
 
 // opRemoveTaskSite removes what NewTaskSite made, skipping what does not
 // exist any more, then the managed certificates no binding uses.
-func (s *service) opRemoveTaskSite(_ context.Context, raw json.RawMessage) (any, error) {
-	args, err := decodeArgs[ps.RemoveTaskSiteArgs](raw)
-	if err != nil {
-		return nil, err
-	}
+func (s *service) opRemoveTaskSite(_ context.Context, args *ps.RemoveTaskSiteArgs) (any, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	next, err := s.cfg.clone()

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"net"
@@ -132,33 +133,15 @@ type ProcdumpConfig struct {
 
 // withDefaults returns c with every zero field set to its default.
 func (c Config) withDefaults() Config {
-	if c.Bind == "" {
-		c.Bind = DefaultBind
-	}
-	if c.MaxUploadBytes == 0 {
-		c.MaxUploadBytes = DefaultMaxUploadBytes
-	}
-	if c.MaxZipStreams == 0 {
-		c.MaxZipStreams = DefaultMaxZipStreams
-	}
-	if c.PoolStopTimeout == 0 {
-		c.PoolStopTimeout = DefaultPoolStopTimeout
-	}
-	if c.RequestTimeout == 0 {
-		c.RequestTimeout = DefaultRequestTimeout
-	}
-	if c.TransferIdleTimeout == 0 {
-		c.TransferIdleTimeout = DefaultTransferIdleTimeout
-	}
-	if c.ScreenshotTimeout == 0 {
-		c.ScreenshotTimeout = DefaultScreenshotTimeout
-	}
-	if c.ScreenshotConcurrency == 0 {
-		c.ScreenshotConcurrency = DefaultScreenshotConcurrency
-	}
-	if c.StatusCacheTTL == 0 {
-		c.StatusCacheTTL = DefaultStatusCacheTTL
-	}
+	c.Bind = cmp.Or(c.Bind, DefaultBind)
+	c.MaxUploadBytes = cmp.Or(c.MaxUploadBytes, DefaultMaxUploadBytes)
+	c.MaxZipStreams = cmp.Or(c.MaxZipStreams, DefaultMaxZipStreams)
+	c.PoolStopTimeout = cmp.Or(c.PoolStopTimeout, DefaultPoolStopTimeout)
+	c.RequestTimeout = cmp.Or(c.RequestTimeout, DefaultRequestTimeout)
+	c.TransferIdleTimeout = cmp.Or(c.TransferIdleTimeout, DefaultTransferIdleTimeout)
+	c.ScreenshotTimeout = cmp.Or(c.ScreenshotTimeout, DefaultScreenshotTimeout)
+	c.ScreenshotConcurrency = cmp.Or(c.ScreenshotConcurrency, DefaultScreenshotConcurrency)
+	c.StatusCacheTTL = cmp.Or(c.StatusCacheTTL, DefaultStatusCacheTTL)
 	return c
 }
 

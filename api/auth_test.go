@@ -190,6 +190,26 @@ func TestAuth_BrowserCrossSiteRefused(t *testing.T) {
 	must.Eq(t, 200, e.do("GET", taskURL("/status"), nil, withKey(testKey), withHeader("Origin", "http://example.com")).Code)
 }
 
+func TestConfig_WithDefaults(t *testing.T) {
+	got := Config{}.withDefaults()
+	must.Eq(t, DefaultBind, got.Bind)
+	must.Eq(t, DefaultMaxUploadBytes, got.MaxUploadBytes)
+	must.Eq(t, DefaultMaxZipStreams, got.MaxZipStreams)
+	must.Eq(t, DefaultPoolStopTimeout, got.PoolStopTimeout)
+	must.Eq(t, DefaultRequestTimeout, got.RequestTimeout)
+	must.Eq(t, DefaultTransferIdleTimeout, got.TransferIdleTimeout)
+	must.Eq(t, DefaultScreenshotTimeout, got.ScreenshotTimeout)
+	must.Eq(t, DefaultScreenshotConcurrency, got.ScreenshotConcurrency)
+	must.Eq(t, DefaultStatusCacheTTL, got.StatusCacheTTL)
+
+	// Values that are set, even invalid ones Validate refuses, are kept.
+	set := Config{Bind: "::1", MaxUploadBytes: -1, PoolStopTimeout: time.Second, ScreenshotConcurrency: 7}.withDefaults()
+	must.Eq(t, "::1", set.Bind)
+	must.Eq(t, -1, set.MaxUploadBytes)
+	must.Eq(t, time.Second, set.PoolStopTimeout)
+	must.Eq(t, 7, set.ScreenshotConcurrency)
+}
+
 func TestConfig_Validate(t *testing.T) {
 	cases := []struct {
 		name string

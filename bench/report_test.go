@@ -13,6 +13,7 @@ func TestRender_Table(t *testing.T) {
 		{ID: "1", What: "host round trip", Ours: "40µs", Theirs: "8ms", Ratio: 200.4, Target: "≥ 50×", Met: true},
 		{ID: "4", What: "file | download", Ours: "900 MiB/s", Theirs: "2000 MiB/s", Ratio: 0.4999, Target: "≥ 0.5×", Met: false, Note: "loopback"},
 		{ID: "5", What: "status", Ours: "7000 req/s", Target: "≥ 5000 req/s", Met: true},
+		{ID: "6", What: "task start", Ours: "p50 20ms", Target: "none", NoTarget: true},
 	}
 	var b strings.Builder
 	m := Meta{Date: time.Date(2026, 1, 2, 3, 4, 0, 0, time.UTC), GoVersion: "go1.26", OS: "linux/amd64", CPU: "cpu", Cores: 2, MemoryMiB: 1024, Runs: 5, Command: "make bench"}
@@ -24,6 +25,7 @@ func TestRender_Table(t *testing.T) {
 		"| 1 | host round trip | 40µs | 8ms | 200× | ≥ 50× | met |",
 		"| 4 | file \\| download | 900 MiB/s | 2000 MiB/s | 0.49× | ≥ 0.5× | **not met** |",
 		"| 5 | status | 7000 req/s | – | – | ≥ 5000 req/s | met |",
+		"| 6 | task start | p50 20ms | – | – | none | measured |",
 		"- **4 file | download**: loopback",
 	} {
 		must.StrContains(t, out, want)

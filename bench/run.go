@@ -7,6 +7,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strings"
 )
 
 // Run runs every benchmark and returns the report rows. A row that cannot
@@ -61,6 +63,9 @@ func Run(o Options) []Row {
 		}
 	}
 	step("6", "task start", func() ([]Row, error) { return TaskStart(o) })
+	// Task start runs last, with the API server gone; the report lists the
+	// rows in item order.
+	slices.SortStableFunc(rows, func(a, b Row) int { return strings.Compare(a.ID, b.ID) })
 	return rows
 }
 

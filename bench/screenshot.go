@@ -24,8 +24,8 @@ func Screenshot(o Options, s *Server) ([]Row, error) {
 	o.logf("screenshot: first %v, warm %v", first, warm)
 	p50 := MedianDuration(warm)
 	return []Row{
-		{ID: "7", What: "Screenshot, first request (browser start)", Ours: Dur(first), Target: "reported",
-			Met: true, Note: fmt.Sprintf("Chromium through playwright-go, of the task's site (iissim); warm p50 over %d requests, browser kept between them.", len(warm))},
+		{ID: "7", What: "Screenshot, first request (browser start)", Ours: Dur(first), Target: "none (reported)",
+			NoTarget: true, Note: fmt.Sprintf("Chromium through playwright-go, of the task's site (iissim); warm p50 over %d requests, browser kept between them.", len(warm))},
 		{ID: "7", What: "Screenshot, warm p50", Ours: Dur(p50), Target: "< 1 s", Met: p50 < time.Second},
 	}, nil
 }

@@ -39,13 +39,13 @@ func TaskStart(o Options) ([]Row, error) {
 	p50, p95 := Percentile(res.Sequential, 50), Percentile(res.Sequential, 95)
 	return []Row{
 		{ID: "6", What: fmt.Sprintf("Task start: StartTask to first HTTP 200, %d tasks one after another", len(res.Sequential)),
-			Ours: fmt.Sprintf("p50 %s, p95 %s", Dur(p50), Dur(p95)), Target: "reported", Met: true,
+			Ours: fmt.Sprintf("p50 %s, p95 %s", Dur(p50), Dur(p95)), Target: "none (reported)", NoTarget: true,
 			Note: "The driver in a process of its own (as Nomad runs the plugin), on iissim: StartTask returns once the site, " +
 				"pool and bindings exist; the time runs until the site's first 200 (polled every 2 ms). " +
 				"On Windows, IIS and PowerShell set the pace instead."},
 		{ID: "6", What: fmt.Sprintf("Task start: %d tasks started at once on one node", res.Concurrent),
 			Ours: fmt.Sprintf("all answering 200 after %s; plugin RSS %s (%s with no task, peak %s)",
 				Dur(res.ConcurrentTotal.Round(time.Millisecond)), MiB(res.RSS), MiB(res.BaseRSS), MiB(res.PeakRSS)),
-			Target: "reported", Met: true},
+			Target: "none (reported)", NoTarget: true},
 	}, nil
 }

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -108,7 +109,11 @@ func runTaskStarts(self []string, stateDir, workDir string, seq, conc int) (*Tas
 
 	res := &TaskStartResult{Concurrent: conc}
 	// A first task outside the measurement starts iissim's service.
-	warm, err := newBenchTask(workDir, "warm", val)
+	ports, err := freePorts(1 + seq + conc)
+	if err != nil {
+		return nil, err
+	}
+	warm, err := newBenchTask(workDir, "warm", ports[0], val)
 	if err != nil {
 		return nil, err
 	}
@@ -120,7 +125,7 @@ func runTaskStarts(self []string, stateDir, workDir string, seq, conc int) (*Tas
 		return nil, err
 	}
 	for i := range seq {
-		tt, err := newBenchTask(workDir, fmt.Sprintf("seq%02d", i), val)
+		tt, err := newBenchTask(workDir, fmt.Sprintf("seq%02d", i), ports[1+i], val)
 		if err != nil {
 			return nil, err
 		}
@@ -134,7 +139,7 @@ func runTaskStarts(self []string, stateDir, workDir string, seq, conc int) (*Tas
 
 	tasks := make([]*benchTask, conc)
 	for i := range tasks {
-		if tasks[i], err = newBenchTask(workDir, fmt.Sprintf("conc%02d", i), val); err != nil {
+		if tasks[i], err = newBenchTask(workDir, fmt.Sprintf("conc%02d", i), ports[1+seq+i], val); err != nil {
 			return nil, err
 		}
 	}
@@ -166,6 +171,21 @@ func runTaskStarts(self []string, stateDir, workDir string, seq, conc int) (*Tas
 	return res, nil
 }
 
+// freePorts returns n distinct ports nobody listens on at the moment: all
+// are held open until every one is found.
+func freePorts(n int) ([]int, error) {
+	ports := make([]int, 0, n)
+	for range n {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		defer ln.Close()
+		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
+	}
+	return ports, nil
+}
+
 func newUUID() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:])
@@ -177,11 +197,7 @@ func newUUID() string {
 // newBenchTask makes an allocation directory as Nomad's client does (task
 // directory with local/, log FIFOs that something reads) and the task's
 // configuration with an "http" port.
-func newBenchTask(workDir, name string, val cty.Value) (*benchTask, error) {
-	port, err := FreePort()
-	if err != nil {
-		return nil, err
-	}
+func newBenchTask(workDir, name string, port int, val cty.Value) (*benchTask, error) {
 	allocID := newUUID()
 	allocDir := filepath.Join(workDir, allocID)
 	taskDir := filepath.Join(allocDir, name)

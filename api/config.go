@@ -127,7 +127,11 @@ type Config struct {
 
 // ProcdumpConfig is the driver's procdump block (nomad-iis 0.20).
 type ProcdumpConfig struct {
+	// BinaryPath is Sysinternals procdump.exe; when it does not exist, dumps
+	// are written with MiniDumpWriteDump.
 	BinaryPath string
+	// AcceptEula says the operator accepted procdump's licence; without it
+	// procdump.exe is never run.
 	AcceptEula bool
 }
 

@@ -158,9 +158,12 @@ func releaseLogPipes(ctx context.Context, cfg *drivers.TaskConfig) {
 	}
 }
 
-// lineFilter decides, line by line, what of one file is forwarded.
+// lineFilter decides, line by line, what of one file is forwarded. A
+// filter may keep state from the lines it has seen; save returns a function
+// that puts the current state back, for lines that must be read again.
 type lineFilter interface {
 	keep(line string) bool
+	save() (restore func())
 }
 
 // tailer follows every file matching a glob and writes their new complete
@@ -232,10 +235,16 @@ func (tf *tailedFile) read(path string, w io.Writer) error {
 		n, rerr := f.Read(buf)
 		if n > 0 {
 			offset, partial := tf.offset, tf.partial
+			restore := func() {}
+			if tf.filter != nil {
+				restore = tf.filter.save()
+			}
 			tf.offset += int64(n)
 			if err := tf.emit(buf[:n], w); err != nil {
-				// Read the chunk again once the pipe is back.
+				// Read the chunk again once the pipe is back, with the
+				// filter as it was before it saw the chunk.
 				tf.offset, tf.partial = offset, partial
+				restore()
 				return err
 			}
 		}
@@ -308,6 +317,12 @@ func newW3CFilter(aliases []string) func() lineFilter {
 		prefixes = append(prefixes, "/"+strings.ToLower(strings.Trim(a, "/")))
 	}
 	return func() lineFilter { return &w3cFilter{prefixes: prefixes, uriField: -1} }
+}
+
+// save snapshots the current #Fields and the last one forwarded.
+func (f *w3cFilter) save() func() {
+	saved := *f
+	return func() { *f = saved }
 }
 
 func (f *w3cFilter) keep(line string) bool {

@@ -122,3 +122,19 @@ func TestTailer_RetriesLinesAfterAFailedWrite(t *testing.T) {
 	must.NoError(t, tl.poll(w))
 	must.Eq(t, "first\nsecond\n", w.String())
 }
+
+func TestTailer_RetriesW3CHeaderAfterAFailedWrite(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "u_ex260102.log")
+	tl := newTailer(filepath.Join(dir, "u_ex*.log"), nil, newW3CFilter(nil))
+	appendFile(t, path, w3cHeader+"2026-01-02 03:04:06 127.0.0.1 GET / - 80\n")
+	w := &failingWriter{broken: true}
+	must.ErrorIs(t, tl.poll(w), os.ErrClosed)
+
+	// The lines are read again once the pipe is back, and so is the
+	// #Fields line the failed write did not deliver.
+	w.broken = false
+	must.NoError(t, tl.poll(w))
+	must.Eq(t, "#Fields: date time s-ip cs-method cs-uri-stem cs-uri-query s-port\n"+
+		"2026-01-02 03:04:06 127.0.0.1 GET / - 80\n", w.String())
+}

@@ -115,7 +115,8 @@ func (h *taskHandle) runLogForwarder(fifoPath string, src *tailer, interval time
 }
 
 // forwardLogs copies src into w until the task ends (nil, after a last
-// copy) or a write fails (the error).
+// copy) or a write fails (the error). Destroying the handle also ends a
+// write that the pipe's reader does not take.
 func (h *taskHandle) forwardLogs(w logWriter, src *tailer, interval time.Duration) error {
 	if src == nil {
 		select {
@@ -124,6 +125,11 @@ func (h *taskHandle) forwardLogs(w logWriter, src *tailer, interval time.Duratio
 		}
 		return nil
 	}
+	// A write blocked on a collector that stopped reading must not outlive
+	// the handle: once it is destroyed, the write gets the deadline of the
+	// last flush.
+	stop := context.AfterFunc(h.ctx, func() { _ = w.SetWriteDeadline(time.Now().Add(finalFlushTimeout)) })
+	defer stop()
 	ticker := time.NewTicker(interval)
 	defer ticker.Stop()
 	for {

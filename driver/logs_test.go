@@ -2,11 +2,15 @@ package driver
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
+	"github.com/hashicorp/go-hclog"
 	"github.com/shoenig/test/must"
 )
 
@@ -137,4 +141,51 @@ func TestTailer_RetriesW3CHeaderAfterAFailedWrite(t *testing.T) {
 	must.NoError(t, tl.poll(w))
 	must.Eq(t, "#Fields: date time s-ip cs-method cs-uri-stem cs-uri-query s-port\n"+
 		"2026-01-02 03:04:06 127.0.0.1 GET / - 80\n", w.String())
+}
+
+// stalledPipe is a log pipe whose reader stopped reading: a write blocks
+// until a write deadline is set, as on a full FIFO.
+type stalledPipe struct {
+	writing      chan struct{}
+	deadline     chan struct{}
+	writingOnce  sync.Once
+	deadlineOnce sync.Once
+}
+
+func newStalledPipe() *stalledPipe {
+	return &stalledPipe{writing: make(chan struct{}), deadline: make(chan struct{})}
+}
+
+func (p *stalledPipe) Write([]byte) (int, error) {
+	p.writingOnce.Do(func() { close(p.writing) })
+	<-p.deadline
+	return 0, os.ErrDeadlineExceeded
+}
+
+func (p *stalledPipe) SetWriteDeadline(time.Time) error {
+	p.deadlineOnce.Do(func() { close(p.deadline) })
+	return nil
+}
+
+func (p *stalledPipe) Close() error { return nil }
+
+func TestTaskHandle_ForwardLogs_DestroyEndsAStalledWrite(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "app.log")
+	appendFile(t, path, "a line nobody reads\n")
+	ctx, cancel := context.WithCancel(context.Background())
+	h := &taskHandle{ctx: ctx, cancel: cancel, doneCh: make(chan struct{}), logger: hclog.NewNullLogger()}
+	w := newStalledPipe()
+	res := make(chan error, 1)
+	go func() { res <- h.forwardLogs(w, newTailer(path, nil, nil), time.Hour) }()
+	<-w.writing
+
+	// DestroyTask cancels the handle and then waits for its goroutines.
+	h.cancel()
+	select {
+	case err := <-res:
+		must.ErrorIs(t, err, os.ErrDeadlineExceeded)
+	case <-time.After(time.Minute):
+		t.Fatal("the forwarder is still blocked in a write after the handle was destroyed")
+	}
 }

@@ -5,8 +5,9 @@
 //
 // BENCH_QUICK=1 uses smaller data for a smoke run. The same binary also
 // serves as iissim ("iissim …"), as the Management API server whose memory
-// is measured ("serve-api …") and as the driver process of the task start
-// benchmark ("taskstart …").
+// is measured ("serve-api …"), as the driver process of the task start
+// benchmark ("taskstart …") and as the bare TCP sender that file downloads
+// are compared with ("sendfile FILE").
 package main
 
 import (
@@ -38,6 +39,8 @@ func main() {
 			os.Exit(bench.ServeMain(self, os.Args[2:]))
 		case "taskstart":
 			os.Exit(bench.TaskStartMain(self, os.Args[2:]))
+		case "sendfile":
+			os.Exit(bench.SendfileMain(os.Args[2:]))
 		}
 	}
 	os.Exit(run(exe, self))

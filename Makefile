@@ -102,8 +102,8 @@ lint: ## gofmt, go vet and staticcheck
 run: ## Start Nomad with the plugin on iissim and deploy the sample site (Ctrl-C stops all)
 	./hack/install-deps.sh --quiet
 	$(MAKE) --no-print-directory nomad build
-	$(GO) build -o $(BUILD_DIR)/run ./e2e/cmd/run
-	NOMAD_BIN=$(NOMAD_BIN) NOMAD_IIS_PLUGIN=$(abspath $(PLUGIN_BIN)) exec $(BUILD_DIR)/run
+	$(GO) build -o $(BUILD_DIR)/nomad-iis-run ./e2e/cmd/run
+	NOMAD_BIN=$(NOMAD_BIN) NOMAD_IIS_PLUGIN=$(abspath $(PLUGIN_BIN)) exec $(BUILD_DIR)/nomad-iis-run
 
 .PHONY: vagrant-e2e
 vagrant-e2e: build ## Unit, contract and e2e suites in a Windows Server 2022 VM with IIS (needs Vagrant)

@@ -130,9 +130,18 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	s.log.Info("listening", "address", ln.Addr().String(), "tls", s.tls != nil)
 
-	stop := context.AfterFunc(ctx, func() { s.shutdown(srv) })
-	defer stop()
-	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	stopped := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		defer close(stopped)
+		s.shutdown(srv)
+	})
+	err := srv.Serve(ln)
+	if !stop() {
+		// ctx ended: srv.Serve returns as soon as the listener closes, the
+		// requests in flight are still being served.
+		<-stopped
+	}
+	if err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("management API: %w", err)
 	}
 	return nil

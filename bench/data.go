@@ -133,9 +133,10 @@ func MakeTree(dir string, spec TreeSpec) error {
 	return nil
 }
 
-// MakeBigArchive writes a ZIP of about size bytes for the memory check of
-// uploads: seven eighths incompressible entries of 64 MiB (stored) and text
-// deflated at the fastest level, like a site with its binaries and assets.
+// MakeBigArchive writes a ZIP of at least size bytes for the memory check
+// of uploads: size bytes of incompressible entries of 64 MiB (stored), then
+// text deflated at the fastest level, like a site with its binaries and
+// assets.
 func MakeBigArchive(path string, size int64) error {
 	r := rand.New(rand.NewPCG(3, 4))
 	f, err := os.Create(path)
@@ -144,8 +145,7 @@ func MakeBigArchive(path string, size int64) error {
 	}
 	zw := zip.NewWriter(f)
 	const chunk = 64 << 20
-	random := size * 7 / 8
-	for i := 0; int64(i)*chunk < random; i++ {
+	for i := 0; int64(i)*chunk < size; i++ {
 		w, err := zw.CreateHeader(&zip.FileHeader{Name: fmt.Sprintf("bin/blob%03d.bin", i), Method: zip.Store})
 		if err != nil {
 			return err
@@ -154,7 +154,7 @@ func MakeBigArchive(path string, size int64) error {
 			return err
 		}
 	}
-	for i := 0; int64(i)*(4<<20) < (size-random)*3; i++ {
+	for i := 0; int64(i)*(4<<20) < size/8; i++ {
 		w, err := zw.CreateHeader(&zip.FileHeader{Name: fmt.Sprintf("text/page%04d.html", i), Method: zip.Deflate})
 		if err != nil {
 			return err

@@ -144,16 +144,18 @@ func (c *PoolClient) client() (*ps.IIS, error) {
 	return nil, &ps.Error{Kind: ps.KindUnavailable, Message: "the iis driver has no configuration yet"}
 }
 
-// owner is the handle of the task that owns pool name.
-func (c *PoolClient) owner(name string) *taskHandle {
+// owner is the handle of the task that owns pool name, and the pool's name
+// as the task spells it: IIS names ignore case, the task's hold on a pool
+// (see taskHandle.held) does not.
+func (c *PoolClient) owner(name string) (*taskHandle, string) {
 	for _, h := range c.d.tasks.All() {
 		for _, n := range h.state.AppPools {
 			if strings.EqualFold(n, name) {
-				return h
+				return h, n
 			}
 		}
 	}
-	return nil
+	return nil, ""
 }
 
 // GetAppPools reports the named pools.
@@ -171,9 +173,9 @@ func (c *PoolClient) StopAppPool(ctx context.Context, name string, waitMs int64)
 	if err != nil {
 		return nil, err
 	}
-	h := c.owner(name)
+	h, own := c.owner(name)
 	if h != nil {
-		h.setHeld([]string{name}, true)
+		h.setHeld([]string{own}, true)
 	}
 	p, err := iis.StopAppPool(ctx, name, waitMs)
 	if h != nil {
@@ -189,8 +191,8 @@ func (c *PoolClient) StartAppPool(ctx context.Context, name string) (*ps.AppPool
 		return nil, err
 	}
 	p, err := iis.StartAppPool(ctx, name)
-	if h := c.owner(name); h != nil && err == nil {
-		h.setHeld([]string{name}, false)
+	if h, own := c.owner(name); h != nil && err == nil {
+		h.setHeld([]string{own}, false)
 		h.refresh()
 	}
 	return p, err

@@ -197,6 +197,16 @@ func TestIISDriver_PoolClient(t *testing.T) {
 	must.NoError(t, err)
 	must.Eq(t, drivers.TaskStateRunning, status.State)
 
+	// IIS names ignore case, and so does the hold on a pool stopped on purpose.
+	_, err = pc.StartAppPool(ctx, pool)
+	must.NoError(t, err)
+	_, err = pc.StopAppPool(ctx, strings.ToUpper(pool), 5000)
+	must.NoError(t, err)
+	waitPolled(t, d, tt.cfg.ID)
+	status, err = h.InspectTask(tt.cfg.ID)
+	must.NoError(t, err)
+	must.Eq(t, drivers.TaskStateRunning, status.State)
+
 	// After a start through it, a stop from outside ends the task again.
 	_, err = pc.StartAppPool(ctx, pool)
 	must.NoError(t, err)

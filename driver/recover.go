@@ -41,8 +41,10 @@ func (d *Driver) recoverTask(handle *drivers.TaskHandle) error {
 	case errors.Is(perr, ps.ErrUnavailable) || errors.Is(serr, ps.ErrUnavailable):
 		h.logger.Warn("recovering the task without checking it: the IIS backend does not answer", "error", errors.Join(perr, serr))
 	case perr != nil:
+		h.cancel()
 		return fmt.Errorf("cannot recover the task: cannot read its application pools: %w", perr)
 	case serr != nil && !errors.Is(serr, ps.ErrNotFound):
+		h.cancel()
 		return fmt.Errorf("cannot recover the task: cannot read its website: %w", serr)
 	default:
 		if serr != nil {
@@ -67,7 +69,11 @@ func (d *Driver) recoverTask(handle *drivers.TaskHandle) error {
 		}
 	}
 
-	d.tasks.Set(cfg.ID, h)
+	if !d.tasks.SetIfAbsent(cfg.ID, h) {
+		// A concurrent RecoverTask of the same task won: it runs the task.
+		h.cancel()
+		return nil
+	}
 	d.runHandle(h, logBaselines{
 		w3c: snapshotSizes(w3cPattern(s.IISLogDir, state.SiteID)),
 		app: snapshotSizes(state.AppLogFile),

@@ -23,6 +23,18 @@ func (ts *taskStore) Set(id string, h *taskHandle) {
 	ts.store[id] = h
 }
 
+// SetIfAbsent adds the handle of id unless id has one; it reports whether
+// h was added.
+func (ts *taskStore) SetIfAbsent(id string, h *taskHandle) bool {
+	ts.lock.Lock()
+	defer ts.lock.Unlock()
+	if _, ok := ts.store[id]; ok {
+		return false
+	}
+	ts.store[id] = h
+	return true
+}
+
 // Get returns the handle of id.
 func (ts *taskStore) Get(id string) (*taskHandle, bool) {
 	ts.lock.RLock()

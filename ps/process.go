@@ -177,7 +177,10 @@ func (p *process) handleLine(line []byte) {
 	resp, ok := DecodeResponse(line)
 	if !ok {
 		if text := cleanLine(line); text != "" {
-			p.log.Warn("skipped stray output from the backend", "bytes", len(line), "text", preview(text))
+			// The text goes to the debug level only: an extension script
+			// may print what it should not.
+			p.log.Warn("skipped stray output from the backend", "bytes", len(line))
+			p.log.Debug("stray output from the backend", "text", preview(text))
 		}
 		return
 	}

@@ -110,7 +110,11 @@ vagrant-e2e: build ## Unit, contract and e2e suites in a Windows Server 2022 VM 
 	./vagrant/e2e.sh
 
 .PHONY: bench
-bench: ## Run the benchmarks and write bench/REPORT.md
+bench: ## Compare nomad-iis with a process per call, Info-ZIP, unzip and cat; write bench/REPORT.md
+	./hack/bench.sh
+
+.PHONY: bench-ps
+bench-ps: ## The process host's Go micro-benchmarks (fake backend)
 	$(GO) test -run '^$$' -bench . -count 5 ./ps
 
 .PHONY: clean

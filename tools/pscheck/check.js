@@ -209,7 +209,7 @@ function selfTest(parser) {
         failures.push(`${file}: expected an error on line ${want}, found errors on lines ${[...lines].join(', ')}`);
       }
     }
-    console.log(`ok   ${path.relative(__dirname, file)}: ${problems.map((p) => `${p.line}:${p.col} ${p.message}`).join('; ')}`);
+    console.log(`  caught  ${path.relative(__dirname, file)}: ${problems.map((p) => `${p.line}:${p.col} ${p.message}`).join('; ')}`);
   }
   for (const file of goodFiles) {
     const problems = checkFile(parser, file);
@@ -217,9 +217,9 @@ function selfTest(parser) {
       failures.push(`${file}: expected no errors, found ${problems.map((p) => `${p.line}:${p.col} ${p.message}`).join('; ')}`);
       continue;
     }
-    console.log(`ok   ${path.relative(__dirname, file)}: no errors`);
+    console.log(`  clean   ${path.relative(__dirname, file)}: no errors`);
   }
-  for (const f of failures) console.log(`FAIL ${f}`);
+  for (const f of failures) console.log(`  failed  ${f}`);
   console.error(failures.length === 0
     ? `pscheck self-test: ${badFiles.length} bad and ${goodFiles.length} good fixtures behave`
     : `pscheck self-test: ${failures.length} failures`);

@@ -58,6 +58,9 @@ type taskHandle struct {
 	// held are the pools stopped on purpose (the STOP signal or the
 	// Management API): the task keeps running while they are stopped.
 	held map[string]bool
+	// heldGen counts changes of held: a poll that saw a pool before a
+	// deliberate stop or start changed held judges nothing.
+	heldGen uint64
 	// stopping is set once the driver stops or removes the task, so that
 	// the monitor does not mistake that for an outside stop.
 	stopping bool
@@ -138,6 +141,9 @@ func (h *taskHandle) refresh() {
 func (h *taskHandle) poll() string {
 	ctx, cancel := h.callCtx()
 	defer cancel()
+	h.stateLock.RLock()
+	gen := h.heldGen
+	h.stateLock.RUnlock()
 	pools, err := h.client().GetAppPools(ctx, h.state.poolNames()...)
 	if err != nil {
 		h.logger.Debug("cannot read the application pools", "error", err)
@@ -151,6 +157,14 @@ func (h *taskHandle) poll() string {
 	}
 
 	h.stateLock.Lock()
+	if h.heldGen != gen {
+		// A pool was stopped or started on purpose while this poll ran:
+		// what it saw may predate that (a pool seen stopped just before
+		// the API started it again). Poll again instead of judging.
+		h.stateLock.Unlock()
+		h.refresh()
+		return ""
+	}
 	h.pools, h.site, h.polledAt = pools, site, time.Now()
 	held := make(map[string]bool, len(h.held))
 	for k, v := range h.held {
@@ -265,6 +279,7 @@ func (h *taskHandle) result() *drivers.ExitResult {
 func (h *taskHandle) setHeld(names []string, held bool) {
 	h.stateLock.Lock()
 	defer h.stateLock.Unlock()
+	h.heldGen++
 	for _, n := range names {
 		if held {
 			h.held[n] = true

@@ -1,0 +1,61 @@
+package driver
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/nomad/plugins/drivers"
+	"github.com/nomad-iis/nomad-iis/ps"
+	"github.com/shoenig/test/must"
+)
+
+// scriptedIIS answers GetAppPool with a stopped pool and GetWebsite with a
+// started site; onGetAppPool runs while the pool read is "in flight".
+type scriptedIIS struct {
+	pool         string
+	onGetAppPool func()
+}
+
+func (s *scriptedIIS) Call(_ context.Context, op ps.Op, _, result any) error {
+	var v any
+	switch op {
+	case ps.OpGetAppPool:
+		if s.onGetAppPool != nil {
+			s.onGetAppPool()
+		}
+		v = []ps.AppPool{{Name: s.pool, State: ps.StateStopped}}
+	case ps.OpGetWebsite:
+		v = ps.Website{Name: "nomad-a-app", State: ps.StateStarted}
+	default:
+		return &ps.Error{Op: op, Kind: ps.KindInternal, Message: "unexpected"}
+	}
+	b, _ := json.Marshal(v)
+	return json.Unmarshal(b, result)
+}
+
+func newPollHandle(t *testing.T, iis *scriptedIIS) *taskHandle {
+	t.Helper()
+	d := New(hclog.NewNullLogger(), Options{})
+	t.Cleanup(d.Shutdown)
+	state := TaskState{SiteName: "nomad-a-app", OwnsSite: true, AppPools: map[string]string{"default": iis.pool}}
+	return newTaskHandle(d, &drivers.TaskConfig{ID: "a/app/1", AllocID: "a", Name: "app"}, state, ps.NewIIS(iis), time.Second, false)
+}
+
+// The Management API starts a pool it stopped on purpose while a poll is
+// reading the pools: the poll saw the pool stopped, but by the time it
+// judges, the pool is no longer held. It must not end the task.
+func TestTaskHandle_Poll_RacingDeliberateStartDoesNotEndTask(t *testing.T) {
+	iis := &scriptedIIS{pool: "nomad-a-app"}
+	h := newPollHandle(t, iis)
+	h.setHeld([]string{iis.pool}, true) // stopped on purpose
+	iis.onGetAppPool = func() { h.setHeld([]string{iis.pool}, false) }
+	must.Eq(t, "", h.poll())
+
+	// A later poll that sees the pool stopped with nothing held in between
+	// is a stop from outside.
+	iis.onGetAppPool = nil
+	must.StrContains(t, h.poll(), "was stopped outside Nomad")
+}

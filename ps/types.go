@@ -41,6 +41,7 @@ type Attribute struct {
 
 // EnvVar is one environment variable of a pool's workers.
 type EnvVar struct {
+	// Name is the variable's name.
 	Name string `json:"name"`
 	// Value is Secret.
 	Value string `json:"value"`
@@ -56,19 +57,32 @@ type AppPoolSpec struct {
 	// Username is the account of a SpecificUser identity.
 	Username string `json:"username,omitempty"`
 	// Password is Secret.
-	Password                    string      `json:"password,omitempty"`
-	ManagedPipelineMode         string      `json:"managedPipelineMode,omitempty"`
-	ManagedRuntimeVersion       *string     `json:"managedRuntimeVersion,omitempty"`
-	Enable32BitAppOnWin64       *bool       `json:"enable32BitAppOnWin64,omitempty"`
-	StartMode                   string      `json:"startMode,omitempty"`
-	IdleTimeoutMs               *int64      `json:"idleTimeoutMs,omitempty"`
-	DisallowOverlappingRotation *bool       `json:"disallowOverlappingRotation,omitempty"`
-	PeriodicRestartMs           *int64      `json:"periodicRestartMs,omitempty"`
-	LoadBalancerCapabilities    string      `json:"loadBalancerCapabilities,omitempty"`
-	QueueLength                 *int64      `json:"queueLength,omitempty"`
-	StartupTimeLimitMs          *int64      `json:"startupTimeLimitMs,omitempty"`
-	ShutdownTimeLimitMs         *int64      `json:"shutdownTimeLimitMs,omitempty"`
-	Attributes                  []Attribute `json:"attributes,omitempty"`
+	Password string `json:"password,omitempty"`
+	// ManagedPipelineMode is Integrated or Classic.
+	ManagedPipelineMode string `json:"managedPipelineMode,omitempty"`
+	// ManagedRuntimeVersion is "v4.0", "v2.0" or "" (no managed code).
+	ManagedRuntimeVersion *string `json:"managedRuntimeVersion,omitempty"`
+	// Enable32BitAppOnWin64 runs the workers as 32-bit processes.
+	Enable32BitAppOnWin64 *bool `json:"enable32BitAppOnWin64,omitempty"`
+	// StartMode is OnDemand or AlwaysRunning.
+	StartMode string `json:"startMode,omitempty"`
+	// IdleTimeoutMs is processModel.idleTimeout.
+	IdleTimeoutMs *int64 `json:"idleTimeoutMs,omitempty"`
+	// DisallowOverlappingRotation is recycling.disallowOverlappingRotation.
+	DisallowOverlappingRotation *bool `json:"disallowOverlappingRotation,omitempty"`
+	// PeriodicRestartMs is recycling.periodicRestart.time.
+	PeriodicRestartMs *int64 `json:"periodicRestartMs,omitempty"`
+	// LoadBalancerCapabilities is failure.loadBalancerCapabilities:
+	// HttpLevel (a stopped pool answers 503) or TcpLevel (connections drop).
+	LoadBalancerCapabilities string `json:"loadBalancerCapabilities,omitempty"`
+	// QueueLength is the pool's request queue length.
+	QueueLength *int64 `json:"queueLength,omitempty"`
+	// StartupTimeLimitMs is processModel.startupTimeLimit.
+	StartupTimeLimitMs *int64 `json:"startupTimeLimitMs,omitempty"`
+	// ShutdownTimeLimitMs is processModel.shutdownTimeLimit.
+	ShutdownTimeLimitMs *int64 `json:"shutdownTimeLimitMs,omitempty"`
+	// Attributes are the pool's extension attributes.
+	Attributes []Attribute `json:"attributes,omitempty"`
 	// EnvironmentVariables reach every worker process of the pool. Secret.
 	EnvironmentVariables []EnvVar `json:"environmentVariables,omitempty"`
 }

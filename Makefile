@@ -113,9 +113,9 @@ vagrant-e2e: build ## Unit, contract and e2e suites in a Windows Server 2022 VM 
 bench: ## Compare nomad-iis with a process per call, Info-ZIP, unzip and cat; write bench/REPORT.md
 	./hack/bench.sh
 
-.PHONY: bench-ps
-bench-ps: ## The process host's Go micro-benchmarks (fake backend)
-	$(GO) test -run '^$$' -bench . -count 5 ./ps
+.PHONY: bench-go
+bench-go: ## The Go micro-benchmarks: process host (fake backend), status, ZIP extraction
+	$(GO) test -run '^$$' -bench . -count 5 ./ps ./api ./api/ziputil
 
 .PHONY: clean
 clean: ## Remove build output and caches (not the Go module cache)

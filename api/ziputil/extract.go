@@ -8,8 +8,10 @@ import (
 	"io"
 	"os"
 	"path"
+	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/klauspost/compress/flate"
 )
@@ -21,37 +23,136 @@ import (
 // ctx is checked between entries. Deflate entries are inflated with
 // klauspost/compress (registered on zr).
 //
-// Files are created through a root opened at their folder, kept open while
-// consecutive entries share it (archives list a folder's files together):
-// opening "a/b/c/file" through dst would walk and reopen every folder of the
-// path for each file, which costs more than the file itself.
+// The folders are made first, in archive order; then several workers
+// (extractWorkers) create the files, each taking runs of consecutive files
+// of one folder. Creating a file costs more than writing a small one, on
+// NTFS (with its file system filters) as on ext4, and inflating uses a core:
+// a site of thousands of files deploys in a fraction of the serial time.
+// The first error stops the other workers; the caller discards the staging
+// folder.
 func Extract(ctx context.Context, zr *zip.Reader, dst *os.Root) (written int64, err error) {
-	buf := make([]byte, 256<<10)
+	return extract(ctx, zr, dst, extractWorkers())
+}
+
+// extractWorkers is how many files Extract writes at once: one per core,
+// at least 2 (file creation also waits on the disk) and at most 8.
+func extractWorkers() int { return min(max(runtime.GOMAXPROCS(0), 2), 8) }
+
+// extractBatch is a run of consecutive files of one folder: the unit of
+// work of a worker, so that it opens each folder once per run.
+type extractBatch struct {
+	dir   string
+	files []*zip.File
+}
+
+// Batches end at a folder change or at these limits, so that one large
+// folder still spreads over the workers.
+const (
+	batchMaxFiles = 32
+	batchMaxBytes = 8 << 20
+)
+
+func extract(ctx context.Context, zr *zip.Reader, dst *os.Root, workers int) (int64, error) {
 	zr.RegisterDecompressor(zip.Deflate, decompressor)
-	dirs := dirCache{root: dst}
-	defer dirs.close()
+	batches, err := makeFolders(ctx, zr, dst)
+	if err != nil {
+		return 0, err
+	}
+	workCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		written  atomic.Int64
+		errOnce  sync.Once
+		firstErr error
+	)
+	fail := func(err error) {
+		errOnce.Do(func() { firstErr = err })
+		cancel()
+	}
+	work := make(chan extractBatch)
+	var wg sync.WaitGroup
+	for range min(workers, max(len(batches), 1)) {
+		wg.Go(func() {
+			buf := make([]byte, 256<<10)
+			dirs := dirCache{root: dst}
+			defer dirs.close()
+			for b := range work {
+				dir, err := dirs.open(b.dir)
+				if err != nil {
+					fail(err)
+					return
+				}
+				for _, f := range b.files {
+					if workCtx.Err() != nil {
+						return
+					}
+					name := strings.TrimSuffix(f.Name, "/")
+					n, err := extractFile(f, name, dir, path.Base(name), buf)
+					written.Add(n)
+					if err != nil {
+						fail(err)
+						return
+					}
+				}
+			}
+		})
+	}
+feed:
+	for _, b := range batches {
+		select {
+		case work <- b:
+		case <-workCtx.Done():
+			break feed
+		}
+	}
+	close(work)
+	wg.Wait()
+	if firstErr != nil {
+		return written.Load(), firstErr
+	}
+	return written.Load(), ctx.Err()
+}
+
+// makeFolders creates every folder of the archive (folder entries and the
+// parents of files) and returns the files in batches.
+func makeFolders(ctx context.Context, zr *zip.Reader, dst *os.Root) ([]extractBatch, error) {
+	made := map[string]bool{".": true}
+	mkdir := func(name string) error {
+		if made[name] {
+			return nil
+		}
+		if err := dst.MkdirAll(name, 0o755); err != nil {
+			return fmt.Errorf("create folder %q: %w", name, err)
+		}
+		made[name] = true
+		return nil
+	}
+	var batches []extractBatch
+	var size uint64
 	for _, f := range zr.File {
 		if err := ctx.Err(); err != nil {
-			return written, err
+			return nil, err
 		}
 		name := strings.TrimSuffix(f.Name, "/")
 		if strings.HasSuffix(f.Name, "/") || f.Mode().IsDir() {
-			if err := dst.MkdirAll(name, 0o755); err != nil {
-				return written, fmt.Errorf("create folder %q: %w", name, err)
+			if err := mkdir(name); err != nil {
+				return nil, err
 			}
 			continue
 		}
-		dir, err := dirs.open(path.Dir(name))
-		if err != nil {
-			return written, err
+		dir := path.Dir(name)
+		if err := mkdir(dir); err != nil {
+			return nil, err
 		}
-		n, err := extractFile(f, name, dir, path.Base(name), buf)
-		written += n
-		if err != nil {
-			return written, err
+		last := len(batches) - 1
+		if last < 0 || batches[last].dir != dir || len(batches[last].files) >= batchMaxFiles || size >= batchMaxBytes {
+			batches = append(batches, extractBatch{dir: dir})
+			last, size = last+1, 0
 		}
+		batches[last].files = append(batches[last].files, f)
+		size += f.UncompressedSize64
 	}
-	return written, nil
+	return batches, nil
 }
 
 // flateReaders pools klauspost decompressors, which inflate markedly faster
@@ -87,7 +188,7 @@ func decompressor(r io.Reader) io.ReadCloser {
 	return &pooledInflate{r: flate.NewReader(r)}
 }
 
-// dirCache holds the folder the last file was extracted into.
+// dirCache holds the folder a worker last extracted into.
 type dirCache struct {
 	root *os.Root
 	// name and dir are the cached folder ("" and nil for none).
@@ -95,8 +196,8 @@ type dirCache struct {
 	dir  *os.Root
 }
 
-// open returns a root at folder name of the archive (made if missing);
-// "." is the staging folder itself.
+// open returns a root at folder name of the archive (which makeFolders
+// made); "." is the staging folder itself.
 func (c *dirCache) open(name string) (*os.Root, error) {
 	if name == "." {
 		return c.root, nil
@@ -105,9 +206,6 @@ func (c *dirCache) open(name string) (*os.Root, error) {
 		return c.dir, nil
 	}
 	c.close()
-	if err := c.root.MkdirAll(name, 0o755); err != nil {
-		return nil, fmt.Errorf("create folder %q: %w", name, err)
-	}
 	dir, err := c.root.OpenRoot(name)
 	if err != nil {
 		return nil, fmt.Errorf("open folder %q: %w", name, err)

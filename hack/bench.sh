@@ -2,7 +2,7 @@
 # Runs the benchmarks that compare nomad-iis with the tools an operator would
 # otherwise use, and writes bench/REPORT.md (machine, Go version, date, one
 # row per measurement with ours, theirs, the ratio, the target and whether
-# it is met). Takes about 3-5 minutes on 2 cores and about 2.5 GiB of temporary disk.
+# it is met). Takes about 3-5 minutes on 2 cores and about 5 GiB of temporary disk.
 #
 #   ./hack/bench.sh                  # full run, writes bench/REPORT.md
 #   BENCH_QUICK=1 ./hack/bench.sh    # smaller data, fewer runs: a smoke run

@@ -25,11 +25,10 @@ import (
 //
 // The folders are made first, in archive order; then several workers
 // (extractWorkers) create the files, each taking runs of consecutive files
-// of one folder. Creating a file costs more than writing a small one, on
-// NTFS (with its file system filters) as on ext4, and inflating uses a core:
-// a site of thousands of files deploys in a fraction of the serial time.
-// The first error stops the other workers; the caller discards the staging
-// folder.
+// of one folder. Inflating uses a core and creating a file waits on the
+// file system: on 2 cores, two workers extract a site of small files in
+// about half the time of one (BenchmarkExtract). The first error stops the
+// other workers; the caller discards the staging folder.
 func Extract(ctx context.Context, zr *zip.Reader, dst *os.Root) (written int64, err error) {
 	return extract(ctx, zr, dst, extractWorkers())
 }
@@ -52,6 +51,7 @@ const (
 	batchMaxBytes = 8 << 20
 )
 
+// extract is Extract with the number of workers given.
 func extract(ctx context.Context, zr *zip.Reader, dst *os.Root, workers int) (int64, error) {
 	zr.RegisterDecompressor(zip.Deflate, decompressor)
 	batches, err := makeFolders(ctx, zr, dst)

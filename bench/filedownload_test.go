@@ -12,9 +12,10 @@ import (
 	"github.com/shoenig/test/must"
 )
 
-// sendOnce listens on loopback, writes payload to the first connection and
-// closes it after closeAfter bytes (all of them when closeAfter < 0).
-func sendOnce(t *testing.T, payload []byte, closeAfter int) string {
+// sendOnce listens on loopback and writes payload to the first connection,
+// then closes it; with hold, it keeps the connection open until hold is
+// closed.
+func sendOnce(t *testing.T, payload []byte, hold <-chan struct{}) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	must.NoError(t, err)
@@ -25,10 +26,10 @@ func sendOnce(t *testing.T, payload []byte, closeAfter int) string {
 			return
 		}
 		defer c.Close()
-		if closeAfter >= 0 {
-			payload = payload[:closeAfter]
-		}
 		_, _ = c.Write(payload)
+		if hold != nil {
+			<-hold
+		}
 	}()
 	return ln.Addr().String()
 }
@@ -51,33 +52,20 @@ func TestDiscardConn(t *testing.T) {
 		payload := bytes.Repeat([]byte{0x5a}, size)
 		t.Run(strconv.Itoa(size)+" known", func(t *testing.T) {
 			// The sender keeps the connection open: only the count ends it.
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			must.NoError(t, err)
-			defer ln.Close()
 			hold := make(chan struct{})
-			go func() {
-				c, err := ln.Accept()
-				if err != nil {
-					return
-				}
-				defer c.Close()
-				_, _ = c.Write(payload)
-				<-hold
-			}()
 			defer close(hold)
-			n, err := discardConn(dial(t, ln.Addr().String()), int64(size))
+			n, err := discardConn(dial(t, sendOnce(t, payload, hold)), int64(size))
 			must.NoError(t, err)
 			must.EqOp(t, int64(size), n)
 		})
 		t.Run(strconv.Itoa(size)+" until EOF", func(t *testing.T) {
-			n, err := discardConn(dial(t, sendOnce(t, payload, -1)), -1)
+			n, err := discardConn(dial(t, sendOnce(t, payload, nil)), -1)
 			must.NoError(t, err)
 			must.EqOp(t, int64(size), n)
 		})
 	}
 	t.Run("closed early", func(t *testing.T) {
-		payload := make([]byte, 100<<10)
-		n, err := discardConn(dial(t, sendOnce(t, payload, 70<<10)), int64(len(payload)))
+		n, err := discardConn(dial(t, sendOnce(t, make([]byte, 70<<10), nil)), 100<<10)
 		must.ErrorContains(t, err, "connection closed after 71680 of 102400 bytes")
 		must.EqOp(t, int64(70<<10), n)
 	})

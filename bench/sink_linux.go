@@ -30,7 +30,7 @@ func discardConn(c *net.TCPConn, n int64) (int64, error) {
 	// The kernel does not write into buf with MSG_TRUNC; its length is how
 	// many bytes one call may drop.
 	buf := make([]byte, sinkChunk)
-	var got int64
+	var got, lowWater int64
 	var recvErr error
 	err = raw.Read(func(fd uintptr) bool {
 		for n < 0 || got < n {
@@ -40,10 +40,12 @@ func discardConn(c *net.TCPConn, n int64) (int64, error) {
 			}
 			// The last bytes of a body may be fewer than the low-water
 			// mark: lower it so that they still wake the client.
-			lowWater := min(want, sinkLowWater)
-			if err := unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVLOWAT, int(lowWater)); err != nil {
-				recvErr = fmt.Errorf("set SO_RCVLOWAT: %w", err)
-				return true
+			if lw := min(want, sinkLowWater); lw != lowWater {
+				if err := unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVLOWAT, int(lw)); err != nil {
+					recvErr = fmt.Errorf("set SO_RCVLOWAT: %w", err)
+					return true
+				}
+				lowWater = lw
 			}
 			m, _, err := unix.Recvfrom(int(fd), buf[:want], unix.MSG_TRUNC|unix.MSG_DONTWAIT)
 			if errors.Is(err, unix.EAGAIN) {

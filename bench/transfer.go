@@ -26,10 +26,7 @@ func get(url string) (int, int64, error) {
 		return 0, 0, err
 	}
 	defer resp.Body.Close()
-	buf := make([]byte, 256<<10)
-	// A plain writer, so that the copy uses buf (io.Discard's own ReadFrom
-	// reads 8 KiB at a time); curl and browsers read in large chunks too.
-	n, err := io.CopyBuffer(struct{ io.Writer }{io.Discard}, resp.Body, buf)
+	n, err := readToEnd(resp.Body)
 	if err != nil {
 		return resp.StatusCode, n, err
 	}
@@ -37,6 +34,15 @@ func get(url string) (int, int64, error) {
 		return resp.StatusCode, n, fmt.Errorf("GET %s: status %d", url, resp.StatusCode)
 	}
 	return resp.StatusCode, n, nil
+}
+
+// readToEnd reads r to its end in 256 KiB reads and returns the byte
+// count: a client that copies what it receives into its memory.
+func readToEnd(r io.Reader) (int64, error) {
+	// A plain writer, so that the copy uses the buffer (io.Discard's own
+	// ReadFrom reads 8 KiB at a time); curl and browsers read in large
+	// chunks too.
+	return io.CopyBuffer(struct{ io.Writer }{io.Discard}, r, make([]byte, 256<<10))
 }
 
 // devNull runs name args with stdout to /dev/null (as a shell's `> /dev/null`).

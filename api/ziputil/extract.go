@@ -86,8 +86,8 @@ func extract(ctx context.Context, zr *zip.Reader, dst *os.Root, workers int) (in
 					if workCtx.Err() != nil {
 						return
 					}
-					name := strings.TrimSuffix(f.Name, "/")
-					n, err := extractFile(f, name, dir, path.Base(name), buf)
+					// Names of files never end in "/" (makeFolders took those).
+					n, err := extractFile(f, f.Name, dir, path.Base(f.Name), buf)
 					written.Add(n)
 					if err != nil {
 						fail(err)

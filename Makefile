@@ -40,7 +40,7 @@ build: ## Build nomad_iis and iissim into build/ (and check the Windows build)
 	GOOS=windows GOARCH=amd64 $(GO) build -o $(BUILD_DIR)/windows/nomad_iis.exe ./cmd/nomad_iis
 
 .PHONY: nomad
-nomad: ## Build the Nomad agent v1.11.3 from the module proxy into build/nomad (no-op when built)
+nomad: ## Build the Nomad agent v1.6.3 (MPL-2.0) from the module proxy into build/nomad (no-op when built)
 	NOMAD_BIN=$(NOMAD_BIN) ./tools/nomad/build.sh
 
 .PHONY: test

@@ -46,9 +46,6 @@ func (d *Driver) setConfig(cfg *base.Config) error {
 		d.backendKey = key
 	}
 	d.settings = s
-	if cfg.AgentConfig != nil {
-		d.compute = cfg.AgentConfig.Compute()
-	}
 	d.configLock.Unlock()
 
 	if old != nil {

@@ -12,12 +12,10 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
-	"github.com/hashicorp/nomad/client/lib/cpustats"
 	cstructs "github.com/hashicorp/nomad/client/structs"
 	"github.com/hashicorp/nomad/drivers/shared/eventer"
 	"github.com/hashicorp/nomad/plugins/base"
 	"github.com/hashicorp/nomad/plugins/drivers"
-	"github.com/hashicorp/nomad/plugins/drivers/fsisolation"
 	"github.com/hashicorp/nomad/plugins/shared/hclspec"
 	"github.com/nomad-iis/nomad-iis/ps"
 )
@@ -51,7 +49,7 @@ var (
 	capabilities = &drivers.Capabilities{
 		SendSignals: true,
 		Exec:        false,
-		FSIsolation: fsisolation.None,
+		FSIsolation: drivers.FSIsolationNone,
 	}
 )
 
@@ -103,8 +101,6 @@ type Driver struct {
 	// backendKey identifies the backend command line, so that a SetConfig
 	// that does not change it keeps the running backend.
 	backendKey string
-	// compute is the node's CPU capacity, for CPU ticks in stats.
-	compute cpustats.Compute
 }
 
 var _ drivers.DriverPlugin = (*Driver)(nil)

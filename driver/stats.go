@@ -6,7 +6,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/hashicorp/nomad/client/lib/cpustats"
 	cstructs "github.com/hashicorp/nomad/client/structs"
 	"github.com/shirou/gopsutil/v4/cpu"
 	"github.com/shirou/gopsutil/v4/process"
@@ -26,10 +25,7 @@ var (
 // or the task is destroyed (or the driver shuts down).
 func (d *Driver) handleStats(ctx context.Context, h *taskHandle, interval time.Duration, ch chan<- *cstructs.TaskResourceUsage) {
 	defer close(ch)
-	d.configLock.RLock()
-	compute := d.compute
-	d.configLock.RUnlock()
-	sampler := newStatsSampler(compute)
+	sampler := newStatsSampler(hostCompute())
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
@@ -74,29 +70,33 @@ type statsSampler struct {
 	prev     map[int]cpuSample
 }
 
-// newStatsSampler makes a sampler for a node with compute's capacity; when
-// the agent did not send it, the capacity is read from the host.
-func newStatsSampler(compute cpustats.Compute) *statsSampler {
-	s := &statsSampler{totalCompute: float64(compute.TotalCompute), numCores: compute.NumCores, prev: map[int]cpuSample{}}
-	if s.totalCompute <= 0 || s.numCores <= 0 {
-		s.totalCompute, s.numCores = hostCompute()
-	}
-	return s
+// nodeCompute is a node's CPU capacity. A task's cpu resources are in MHz,
+// so CPU time is reported as MHz consumed out of totalMHz.
+type nodeCompute struct {
+	totalMHz float64 // all cores together
+	cores    int
 }
 
-// hostCompute is the node's total CPU capacity in MHz and its core count,
-// read once.
-var hostCompute = sync.OnceValues(func() (float64, int) {
+// newStatsSampler makes a sampler for a node with compute's capacity.
+func newStatsSampler(compute nodeCompute) *statsSampler {
+	return &statsSampler{totalCompute: compute.totalMHz, numCores: compute.cores, prev: map[int]cpuSample{}}
+}
+
+// hostCompute is this node's CPU capacity, read once. The plugin API of the
+// Nomad SDK this driver is built on (v1.6) does not send the agent's view of
+// it, so it is read from the host as the agent's own fingerprint does: the
+// fastest core's clock times the logical core count.
+var hostCompute = sync.OnceValue(func() nodeCompute {
 	infos, err := cpu.Info()
 	cores, cerr := cpu.Counts(true)
 	if err != nil || cerr != nil || cores <= 0 {
-		return 0, 0
+		return nodeCompute{}
 	}
 	var mhz float64
 	for _, i := range infos {
 		mhz = max(mhz, i.Mhz)
 	}
-	return mhz * float64(cores), cores
+	return nodeCompute{totalMHz: mhz * float64(cores), cores: cores}
 })
 
 // sample measures the processes pids at now.

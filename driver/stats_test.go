@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hashicorp/nomad/client/lib/cpustats"
 	"github.com/shoenig/test/must"
 )
 
@@ -22,7 +21,7 @@ func burn(d time.Duration) {
 }
 
 func TestStatsSampler_CPUFromDeltas(t *testing.T) {
-	s := newStatsSampler(cpustats.Compute{TotalCompute: 8000, NumCores: 4})
+	s := newStatsSampler(nodeCompute{totalMHz: 8000, cores: 4})
 	pid := os.Getpid()
 	start := time.Now()
 	first := s.sample([]int{pid}, start)
@@ -42,7 +41,7 @@ func TestStatsSampler_CPUFromDeltas(t *testing.T) {
 }
 
 func TestStatsSampler_SumsEveryWorker(t *testing.T) {
-	s := newStatsSampler(cpustats.Compute{TotalCompute: 1000, NumCores: 1})
+	s := newStatsSampler(nodeCompute{totalMHz: 1000, cores: 1})
 	self, parent := os.Getpid(), os.Getppid()
 	u := s.sample([]int{self, parent, 1 << 30}, time.Now()) // the last PID does not exist
 	must.MapLen(t, 2, u.Pids)
@@ -54,7 +53,7 @@ func TestStatsSampler_SumsEveryWorker(t *testing.T) {
 }
 
 func TestStatsSampler_NewWorkerCountsFromItsStart(t *testing.T) {
-	s := newStatsSampler(cpustats.Compute{TotalCompute: 1000, NumCores: 1})
+	s := newStatsSampler(nodeCompute{totalMHz: 1000, cores: 1})
 	pid := os.Getpid()
 	// A PID first seen at the second sample that was already running at the
 	// first one (this process) counts from now on: no spike of its whole
@@ -63,7 +62,7 @@ func TestStatsSampler_NewWorkerCountsFromItsStart(t *testing.T) {
 	u := s.sample([]int{pid}, time.Now())
 	must.Eq(t, 0.0, u.ResourceUsage.CpuStats.Percent)
 	// One that started after the previous sample counts from its start.
-	s2 := newStatsSampler(cpustats.Compute{TotalCompute: 1000, NumCores: 1})
+	s2 := newStatsSampler(nodeCompute{totalMHz: 1000, cores: 1})
 	s2.prevTime = time.Unix(0, 0).Add(time.Millisecond)
 	u = s2.sample([]int{pid}, time.Now())
 	must.Positive(t, u.ResourceUsage.CpuStats.UserMode+u.ResourceUsage.CpuStats.SystemMode)

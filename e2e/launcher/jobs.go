@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"slices"
 	"strings"
@@ -183,7 +184,7 @@ func (c *Cluster) waitAllocStopped(ctx context.Context, id string) error {
 		if alloc.ClientTerminalStatus() {
 			// The endpoint answers with an empty body, which the api
 			// package's JSON decoding reports as io.EOF.
-			if err := c.nomad.Allocations().GC(alloc, nil); err != nil && !errors.Is(err, io.EOF) {
+			if err := c.nomad.Allocations().GC(alloc, nil); err != nil && !errors.Is(err, io.EOF) && !alreadyCollected(err) {
 				return fmt.Errorf("garbage collect allocation %s: %w", id, err)
 			}
 			return nil
@@ -194,6 +195,16 @@ func (c *Cluster) waitAllocStopped(ctx context.Context, id string) error {
 		case <-tick.C:
 		}
 	}
+}
+
+// alreadyCollected reports whether err is the answer of a Nomad 1.6 client
+// to the garbage collection of a terminal allocation it has already
+// removed (an earlier run of the same job ID, say): a 500 saying there is no
+// such allocation. Newer agents answer such a request with success.
+func alreadyCollected(err error) bool {
+	var unexpected api.UnexpectedResponseError
+	return errors.As(err, &unexpected) && unexpected.StatusCode() == http.StatusInternalServerError &&
+		strings.Contains(unexpected.Body(), "No such allocation on client")
 }
 
 // StopAllJobs stops every job registered on the agent, as StopJob does.

@@ -1,7 +1,10 @@
 package launcher
 
 import (
+	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -134,4 +137,33 @@ func TestFormatTaskEvents(t *testing.T) {
 		}},
 	}}
 	must.Eq(t, "\n  app: Received: Task received by client\n  app: Driver Failure: raw message", FormatTaskEvents(alloc))
+}
+
+// TestAlreadyCollected checks the answers a client gives to the garbage
+// collection of an allocation, as the api package reports them.
+func TestAlreadyCollected(t *testing.T) {
+	cases := []struct {
+		name   string
+		status int
+		body   string
+		want   bool
+	}{
+		{"collected before (Nomad 1.6)", http.StatusInternalServerError, "No such allocation on client, or allocation not eligible for GC", true},
+		{"other server error", http.StatusInternalServerError, "rpc error: permission denied", false},
+		{"not found", http.StatusNotFound, "No such allocation on client", false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				http.Error(w, tc.body, tc.status)
+			}))
+			defer srv.Close()
+			client, err := api.NewClient(&api.Config{Address: srv.URL})
+			must.NoError(t, err)
+			err = client.Allocations().GC(&api.Allocation{ID: "865ccefe-6ff2-9f62-9b60-6df36c1ee625", NodeID: "n"}, nil)
+			must.Error(t, err)
+			must.Eq(t, tc.want, alreadyCollected(err))
+		})
+	}
+	must.False(t, alreadyCollected(io.EOF))
 }

@@ -3,7 +3,7 @@
 #
 # The agent is built from the Go module proxy in this directory's own module
 # (go.mod pins github.com/hashicorp/nomad and the replace lines it needs), so
-# that its 2 GB of dependencies stay out of the plugin's go.mod.
+# that its dependencies (over 1 GB) stay out of the plugin's go.mod.
 #
 #   NOMAD_BIN      where the binary goes (default: <repo>/build/nomad). When it
 #                  already exists and reports the pinned version, nothing is
@@ -13,7 +13,7 @@
 #   NOMAD_VERSION  the version the binary must report (default: the one pinned
 #                  in go.mod).
 #
-# A cold build downloads about 2 GB of modules and takes a few minutes on two
+# A cold build downloads over 1 GB of modules and takes a few minutes on two
 # cores; a line reports progress while it runs.
 set -euo pipefail
 
@@ -29,7 +29,7 @@ if [[ -z "$want" ]]; then
 	exit 1
 fi
 
-# version_of prints the version a Nomad binary reports ("1.11.3"), or nothing.
+# version_of prints the version a Nomad binary reports ("1.6.3"), or nothing.
 version_of() {
 	"$1" version 2>/dev/null | awk 'NR == 1 && $1 == "Nomad" { sub(/^v/, "", $2); print $2 }'
 }
@@ -70,7 +70,7 @@ progress() {
 	done
 }
 
-echo "nomad: building v$want into $bin (the first build downloads about 2 GB of modules and takes a few minutes)"
+echo "nomad: building v$want into $bin (the first build downloads over 1 GB of modules and takes a few minutes)"
 progress &
 progress_pid=$!
 start=$SECONDS

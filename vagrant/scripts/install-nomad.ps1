@@ -4,7 +4,7 @@ Installs the official Nomad binary from releases.hashicorp.com, checked
 against the release's SHA256SUMS. Safe to run again.
 
 .PARAMETER Version
-The Nomad version, such as 1.11.3 (the one tools/nomad/go.mod pins).
+The Nomad version, such as 1.6.3 (the one tools/nomad/go.mod pins).
 
 .PARAMETER Destination
 The directory that receives nomad.exe.

@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/nomad-iis/nomad-iis/version"
 )
 
 // opDoc is the OpenAPI description of one route.
@@ -78,8 +80,12 @@ var (
 		Errors:  map[int]string{503: "The IIS backend is not available."},
 	}
 	docOpenAPI = opDoc{
-		Summary: "This document.",
+		Summary: "This document; info.version is the version of nomad-iis that serves it.",
 		OK:      respDoc{200, "application/json", "", "The OpenAPI 3.0 document of the API."},
+	}
+	docVersion = opDoc{
+		Summary: "The version of nomad-iis (the plugin) that serves the API, the one `nomad_iis --version` prints and Nomad shows as driver.iis.version.",
+		OK:      respDoc{200, "application/json", "Version", "The version."},
 	}
 )
 
@@ -130,8 +136,10 @@ func (s *Server) openAPIDocument() map[string]any {
 	return map[string]any{
 		"openapi": "3.0.3",
 		"info": map[string]any{
-			"title":   "nomad-iis Management API",
-			"version": "1",
+			"title": "nomad-iis Management API",
+			// The plugin's version, so that a client can tell which
+			// nomad-iis it talks to (also served by GET /api/v1/version).
+			"version": version.Version,
 			"description": "Per-task file transfer, application pool lifecycle, status, screenshots and process dumps for IIS tasks run by the nomad-iis Nomad driver. " +
 				"Authenticate with X-Api-Key or an HS256 JWT (iss NomadIIS, aud ManagementApi, claims namespace, jobName, allocId, capabilities). Errors are application/problem+json.",
 		},
@@ -246,6 +254,7 @@ func ref(name string) map[string]any { return map[string]any{"$ref": "#/componen
 func list(item any) map[string]any { return map[string]any{"type": "array", "items": item} }
 
 var schemas = map[string]any{
+	"Version": obj(map[string]any{"version": str}, "version"),
 	"Problem": obj(map[string]any{"type": str, "title": str, "status": integer, "detail": str}, "status", "title", "detail"),
 	"Status": obj(map[string]any{"allocId": str, "taskName": str, "namespace": str, "jobName": str, "siteName": str,
 		"defaultApplicationPool": ref("PoolStatus"), "applicationPools": list(ref("PoolStatus"))}, "allocId", "taskName", "applicationPools"),

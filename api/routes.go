@@ -64,6 +64,8 @@ func (s *Server) routeTable() []*route {
 			Doc: docDebug, h: s.handleDebug},
 		{Methods: []string{http.MethodGet}, Path: "/api/v1/openapi.json", Timeout: true,
 			Doc: docOpenAPI, h: s.handleOpenAPI},
+		{Methods: []string{http.MethodGet}, Path: "/api/v1/version", Timeout: true,
+			Doc: docVersion, h: s.handleVersion},
 	}
 }
 

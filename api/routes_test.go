@@ -101,10 +101,13 @@ func TestRoutes_Matrix(t *testing.T) {
 		{"procdump no worker", "GET", taskURL("/procdump"), none, "", nil, func(e *env) { e.clearWorkers() }, 409},
 		{"procdump busy", "GET", taskURL("/procdump"), none, "", nil, func(e *env) { e.srv.dumpSem <- struct{}{} }, 429},
 		{"procdump tool missing", "GET", taskURL("/procdump"), none, "", nil, func(e *env) { e.srv.dumper = missingTool{} }, 503},
-		// debug, openapi, unknown routes
+		// debug, openapi, version, unknown routes
 		{"debug", "GET", "/api/v1/debug", none, "", nil, nil, 200},
 		{"debug backend down", "GET", "/api/v1/debug", none, "", nil, func(e *env) { e.srv.iis = func() IIS { return nil } }, 503},
 		{"openapi", "GET", "/api/v1/openapi.json", none, "", nil, nil, 200},
+		{"version", "GET", "/api/v1/version", none, "", nil, nil, 200},
+		{"version unauthenticated", "GET", "/api/v1/version", none, "", []reqOpt{withHeader("X", "1")}, nil, 401},
+		{"version wrong method", "PUT", "/api/v1/version", none, "", nil, nil, 405},
 		{"unknown route", "GET", "/api/v1/nothing", none, "", nil, nil, 404},
 		{"unknown route unauthenticated", "GET", "/api/v1/nothing", none, "", []reqOpt{withHeader("X", "1")}, nil, 401},
 	}

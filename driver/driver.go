@@ -18,6 +18,7 @@ import (
 	"github.com/hashicorp/nomad/plugins/drivers"
 	"github.com/hashicorp/nomad/plugins/shared/hclspec"
 	"github.com/nomad-iis/nomad-iis/ps"
+	"github.com/nomad-iis/nomad-iis/version"
 )
 
 const (
@@ -30,17 +31,13 @@ const (
 	defaultLogPollInterval = time.Second
 )
 
-// Version is the plugin version reported to Nomad and as the
-// driver.iis.version attribute. Release builds set it with
-// -ldflags "-X github.com/nomad-iis/nomad-iis/driver.Version=...".
-var Version = "0.21.0-dev"
-
 var (
-	// pluginInfo is the response of the PluginInfo RPC.
+	// pluginInfo is the response of the PluginInfo RPC; its version is
+	// version.Version, as everywhere else.
 	pluginInfo = &base.PluginInfoResponse{
 		Type:              base.PluginTypeDriver,
 		PluginApiVersions: []string{drivers.ApiVersion010},
-		PluginVersion:     Version,
+		PluginVersion:     version.Version,
 		Name:              pluginName,
 	}
 

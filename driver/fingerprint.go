@@ -7,6 +7,7 @@ import (
 
 	"github.com/hashicorp/nomad/plugins/drivers"
 	pstructs "github.com/hashicorp/nomad/plugins/shared/structs"
+	"github.com/nomad-iis/nomad-iis/version"
 )
 
 // unconfiguredFingerprintInterval is the fingerprint period before SetConfig.
@@ -52,7 +53,7 @@ func (d *Driver) buildFingerprint(ctx context.Context) (*drivers.Fingerprint, ti
 	}
 	attrs := map[string]*pstructs.Attribute{
 		"driver.iis":                              pstructs.NewBoolAttribute(true),
-		"driver.iis.version":                      pstructs.NewStringAttribute(Version),
+		"driver.iis.version":                      pstructs.NewStringAttribute(version.Version),
 		"driver.iis.backend":                      pstructs.NewStringAttribute(s.Backend),
 		"driver.iis.directory_security_enabled":   pstructs.NewBoolAttribute(s.DirectorySecurity),
 		"driver.iis.target_websites_enabled":      pstructs.NewBoolAttribute(len(s.AllowedTargetWebsites) > 0),

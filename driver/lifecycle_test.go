@@ -18,6 +18,7 @@ import (
 	dtestutil "github.com/hashicorp/nomad/plugins/drivers/testutils"
 	"github.com/nomad-iis/nomad-iis/ps"
 	"github.com/nomad-iis/nomad-iis/ps/simtest"
+	"github.com/nomad-iis/nomad-iis/version"
 	"github.com/shoenig/test/must"
 )
 
@@ -42,6 +43,8 @@ func TestIISDriver_Fingerprint(t *testing.T) {
 	} {
 		must.MapContainsKey(t, fp.Attributes, attr)
 	}
+	ver, _ := fp.Attributes["driver.iis.version"].GetString()
+	must.Eq(t, version.Version, ver, must.Sprint("the fingerprint reports the one version"))
 	v, ok := fp.Attributes["driver.iis.target_websites_enabled"].GetBool()
 	must.True(t, ok)
 	must.True(t, v)

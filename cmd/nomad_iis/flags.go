@@ -7,6 +7,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/nomad-iis/nomad-iis/version"
 )
 
 // Environment variables that may carry the Management API's secrets instead
@@ -24,6 +26,9 @@ type options struct {
 	port int
 	// api are the Management API settings.
 	api managementFlags
+	// version asks for the version instead of serving the plugin; main
+	// also answers it first, before anything else (versionRequested).
+	version bool
 }
 
 // managementFlags are the Management API's command-line settings.
@@ -83,6 +88,7 @@ func parseArgs(args []string, getenv func(string) string, stderr io.Writer) (*op
 	o := &options{}
 	fs := flag.NewFlagSet("nomad_iis", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.BoolVar(&o.version, "version", false, "print \"nomad_iis <version>\" and exit")
 	fs.IntVar(&o.port, "port", 0, "ignored; accepted for nomad-iis compatibility (the plugin port is negotiated by Nomad)")
 	fs.IntVar(&o.api.Port, "management-api-port", 0, "TCP port of the Management API; 0 (the default) leaves it off")
 	fs.Var(listFlag{&o.api.Keys}, "management-api-key", "API key accepted in the X-Api-Key header; repeat or separate with commas for several (or set "+envAPIKey+")")
@@ -101,6 +107,9 @@ func parseArgs(args []string, getenv func(string) string, stderr io.Writer) (*op
 	fs.StringVar(&o.api.Gcore, "management-api-gcore", "", "gdb's gcore, for process dumps on iissim (default: from PATH)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
+	}
+	if o.version {
+		return o, nil
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
@@ -125,12 +134,24 @@ func parseArgs(args []string, getenv func(string) string, stderr io.Writer) (*op
 	return o, nil
 }
 
-// mustParseArgs parses os.Args or exits with status 2.
+// versionRequested reports whether the first argument is --version (or
+// -version): then main prints the version and exits before anything else.
+// Later in the arguments the flag set catches it (see options.version).
+func versionRequested(args []string) bool {
+	return len(args) > 0 && (args[0] == "--version" || args[0] == "-version")
+}
+
+// mustParseArgs parses os.Args or exits with status 2; with --version among
+// the arguments it prints the version and exits with status 0.
 func mustParseArgs() *options {
 	o, err := parseArgs(os.Args[1:], os.Getenv, os.Stderr)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "nomad_iis: %v\n", err)
 		os.Exit(2)
+	}
+	if o.version {
+		fmt.Println(version.String("nomad_iis"))
+		os.Exit(0)
 	}
 	return o
 }

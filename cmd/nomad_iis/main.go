@@ -7,7 +7,8 @@
 //	  config { ... }
 //	}
 //
-// The hidden subcommand "nomad_iis iissim ..." runs iissim, the IIS
+// "nomad_iis --version" prints "nomad_iis <version>" and exits; Nomad never
+// passes it. The hidden subcommand "nomad_iis iissim ..." runs iissim, the IIS
 // stand-in for Linux and macOS, which the driver starts as its backend
 // there.
 package main
@@ -22,9 +23,14 @@ import (
 	"github.com/nomad-iis/nomad-iis/api"
 	"github.com/nomad-iis/nomad-iis/driver"
 	"github.com/nomad-iis/nomad-iis/ps/sim"
+	"github.com/nomad-iis/nomad-iis/version"
 )
 
 func main() {
+	if versionRequested(os.Args[1:]) {
+		fmt.Println(version.String("nomad_iis"))
+		os.Exit(0)
+	}
 	if len(os.Args) > 1 && os.Args[1] == "iissim" {
 		exe, err := os.Executable()
 		if err != nil {

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/nomad-iis/nomad-iis/version"
 )
 
 // backendName is the backend name iissim reports.
@@ -24,6 +26,8 @@ commands:
   stop    --state-dir DIR
           stop the service of DIR and its worker processes
   worker  (internal) one worker process of an application pool
+  --version
+          print "iissim <version>" and exit
 `
 
 // Main runs one iissim subcommand and returns the process exit code. self
@@ -53,6 +57,9 @@ func Main(self []string, args []string) int {
 		return runStop(rest)
 	case "help", "-h", "--help":
 		printUsage(os.Stdout)
+		return 0
+	case "--version", "-version":
+		fmt.Println(version.String("iissim"))
 		return 0
 	}
 	fmt.Fprintf(os.Stderr, "iissim: unknown command %q\n", cmd)

@@ -44,7 +44,7 @@ nomad: ## Build the Nomad agent v1.6.3 (MPL-2.0) from the module proxy into buil
 	NOMAD_BIN=$(NOMAD_BIN) ./tools/nomad/build.sh
 
 .PHONY: test
-test: test-unit test-windows pscheck test-fuzz test-e2e ## Run every suite: unit, contract, Windows build, PowerShell syntax, fuzz, e2e
+test: test-unit test-windows pscheck test-fuzz test-e2e test-dist ## Run every suite: unit, contract, Windows build, PowerShell syntax, fuzz, e2e, release build
 
 .PHONY: test-unit
 test-unit: ## Unit, driver harness and contract tests (race detector on concurrent packages)
@@ -91,8 +91,27 @@ test-e2e: nomad build ## Ginkgo suites against a real Nomad agent with the plugi
 	NOMAD_BIN=$(NOMAD_BIN) NOMAD_IIS_PLUGIN=$(abspath $(PLUGIN_BIN)) \
 		$(GO) test -count=1 -timeout 30m -tags e2e ./e2e/...
 
+# Licences of the modules linked into the binaries: hack/licenses.sh with
+# go-licenses, installed like staticcheck (again when not this version).
+GO_LICENSES   := $(shell $(GO) env GOPATH)/bin/go-licenses
+GO_LICENSES_VERSION := v1.6.0
+LICENSES_ENV  := GO=$(GO) GO_LICENSES=$(GO_LICENSES) GO_LICENSES_VERSION=$(GO_LICENSES_VERSION)
+
+.PHONY: licenses
+licenses: go-licenses ## Check the licences of every linked module, regenerate THIRD_PARTY_NOTICES
+	$(LICENSES_ENV) ./hack/licenses.sh
+
+.PHONY: licenses-check
+licenses-check: go-licenses ## Licence check and fail when THIRD_PARTY_NOTICES is out of date (part of lint)
+	$(LICENSES_ENV) ./hack/licenses.sh --check
+
+.PHONY: go-licenses
+go-licenses:
+	@$(GO) version -m $(GO_LICENSES) 2>/dev/null | grep -qE '^\s+mod\s+github.com/google/go-licenses\s+$(GO_LICENSES_VERSION)\s' || \
+		$(GO) install github.com/google/go-licenses@$(GO_LICENSES_VERSION)
+
 .PHONY: lint
-lint: ## gofmt, go vet and staticcheck
+lint: licenses-check ## gofmt, go vet, staticcheck, licence check (hack/licenses.sh --check)
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	@test -x $(STATICCHECK) || $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
@@ -117,6 +136,14 @@ bench: ## Compare nomad-iis with a process per call, Info-ZIP, unzip and cat; wr
 bench-go: ## The Go micro-benchmarks: process host (fake backend), status, ZIP extraction
 	$(GO) test -run '^$$' -bench . -count 5 ./ps ./api ./api/ziputil
 
+.PHONY: dist
+dist: ## Release archives, SBOMs, SIGNING.txt, SHA256SUMS into dist/ (hack/dist.sh; VERSION=..., NOMAD_IIS_SIGN_* to sign)
+	GO=$(GO) ./hack/dist.sh
+
+.PHONY: test-dist
+test-dist: ## Run hack/dist.sh signed (throwaway certificate) and unsigned, and check what it makes
+	$(GO) test -count=1 -timeout 15m -tags dist ./release/
+
 .PHONY: clean
 clean: ## Remove build output and caches (not the Go module cache)
-	rm -rf $(BUILD_DIR) $(CACHE_DIR)
+	rm -rf $(BUILD_DIR) $(CACHE_DIR) dist

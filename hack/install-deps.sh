@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Installs what nomad-iis needs to build and test on a Debian/Ubuntu machine:
 # Debian packages (Chromium for screenshots, gdb for process dumps, zip/unzip
-# for the benchmarks), the PowerShell grammar for the syntax check, the
-# Playwright driver (playwright-core from npm, never a browser download) and
-# staticcheck. Each step is skipped when its result is already there.
+# for the benchmarks and the release archives, jq, openssl and osslsigncode
+# for make dist's SBOMs and Authenticode signing), the PowerShell grammar for
+# the syntax check, the Playwright driver (playwright-core from npm, never a
+# browser download), staticcheck and cyclonedx-gomod. Each step is skipped
+# when its result is already there.
 set -euo pipefail
 
 quiet=0
@@ -14,7 +16,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cache="$root/.cache"
 mkdir -p "$cache"
 
-apt_pkgs=(chromium gdb zip unzip)
+apt_pkgs=(chromium gdb zip unzip jq openssl osslsigncode)
 missing=()
 for p in "${apt_pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -45,5 +47,9 @@ gobin=$(go env GOPATH)/bin
 if [[ ! -x "$gobin/staticcheck" ]]; then
   say "go install staticcheck"
   go install honnef.co/go/tools/cmd/staticcheck@v0.7.0
+fi
+if [[ ! -x "$gobin/cyclonedx-gomod" ]]; then
+  say "go install cyclonedx-gomod (SBOMs of make dist)"
+  go install github.com/CycloneDX/cyclonedx-gomod/cmd/cyclonedx-gomod@v1.10.0
 fi
 say "done"

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-
-	"github.com/nomad-iis/nomad-iis/api/fsroot"
 )
 
 // deleteResult is the body of a successful DELETE.
@@ -22,36 +20,19 @@ type deleteResult struct {
 // content; "{folder}/*" (or "/*.*", as nomad-iis documents) empties the
 // folder and keeps it.
 func (s *Server) handleDelete(w http.ResponseWriter, r *http.Request, c *call) error {
-	raw, empty := c.vars["path"], false
+	raw, a := c.vars["path"], accessRemove
 	for _, suffix := range []string{"/*.*", "/*"} {
 		if strings.HasSuffix(raw, suffix) {
-			raw, empty = strings.TrimSuffix(raw, suffix), true
+			raw, a = strings.TrimSuffix(raw, suffix), accessClear
 			break
 		}
 	}
-	rel, err := fsroot.Clean(raw)
-	if err != nil {
-		return err
-	}
-	c.auditPath = rel
-	if empty {
-		c.auditPath += "/*"
-	}
-	release, err := s.locks.lockTask(c.task.TaskID, "delete "+rel)
+	_, loc, release, err := s.openTarget(c, raw, a)
 	if err != nil {
 		return err
 	}
 	defer release()
-	tree, err := openTree(c.task)
-	if err != nil {
-		return err
-	}
-	defer tree.Close()
-	loc, err := tree.Locate(rel, false)
-	if err != nil {
-		return err
-	}
-	defer loc.Close()
+	rel, empty := loc.Rel, a == accessClear
 	res := deleteResult{Path: rel, Emptied: empty}
 	if empty {
 		res.Entries, err = loc.Clear()

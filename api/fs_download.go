@@ -1,7 +1,6 @@
 package api
 
 import (
-	"errors"
 	"fmt"
 	"io/fs"
 	"mime"
@@ -12,36 +11,14 @@ import (
 	"github.com/nomad-iis/nomad-iis/api/ziputil"
 )
 
-// openTree opens the task directory, or reports it missing as a 404.
-func openTree(t Task) (*fsroot.Tree, error) {
-	tree, err := fsroot.Open(t.TaskDir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, apiErr(http.StatusNotFound, "the task directory of %q does not exist (any more)", t.TaskName)
-	}
-	return tree, err
-}
-
 // handleDownload serves GET (and HEAD) …/fs/{path}: a file with Range and
 // conditional requests, a folder as a streamed ZIP.
 func (s *Server) handleDownload(w http.ResponseWriter, r *http.Request, c *call) error {
-	rel, err := fsroot.Clean(c.vars["path"])
+	_, loc, release, err := s.openTarget(c, c.vars["path"], accessRead)
 	if err != nil {
 		return err
 	}
-	tree, err := openTree(c.task)
-	if err != nil {
-		return err
-	}
-	defer tree.Close()
-	// An upload's commit waits while the target is opened (and while a
-	// folder is streamed), so a download never sees it half applied.
-	release := tree.ReadGate()
 	defer release()
-	loc, err := tree.Locate(rel, false)
-	if err != nil {
-		return err
-	}
-	defer loc.Close()
 	f, err := loc.Open()
 	if err != nil {
 		return err
@@ -49,14 +26,14 @@ func (s *Server) handleDownload(w http.ResponseWriter, r *http.Request, c *call)
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		return fsroot.MapError(rel, err)
+		return fsroot.MapError(loc.Rel, err)
 	}
 	switch {
 	case fi.IsDir():
 		_ = f.Close()
 		return s.downloadDir(w, r, loc)
 	case !fi.Mode().IsRegular():
-		return apiErr(http.StatusForbidden, "%q is not a regular file or folder", rel)
+		return apiErr(http.StatusForbidden, "%q is not a regular file or folder", loc.Rel)
 	}
 	release() // the open file keeps its content
 	h := w.Header()

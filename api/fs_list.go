@@ -40,48 +40,49 @@ type listing struct {
 // metadata, or one file's metadata. The task directory's own listing leaves
 // out secrets/ and private/.
 func (s *Server) handleList(w http.ResponseWriter, r *http.Request, c *call) error {
-	tree, err := openTree(c.task)
-	if err != nil {
-		return err
-	}
-	defer tree.Close()
 	raw, ok := c.vars["path"]
 	if !ok {
-		fi, err := tree.Root().Stat(".")
-		if err != nil {
-			return fsroot.MapError(".", err)
-		}
-		out := listing{fileObject: describe("", "", fi)}
-		out.Entries, out.Truncated, err = entries(tree.Root(), "", true)
-		if err != nil {
-			return err
-		}
-		return writeJSON(w, out)
+		return s.listTop(w, c)
 	}
-	rel, err := fsroot.Clean(raw)
+	_, loc, release, err := s.openTarget(c, raw, accessList)
 	if err != nil {
 		return err
 	}
-	loc, err := tree.Locate(rel, false)
-	if err != nil {
-		return err
-	}
-	defer loc.Close()
+	defer release()
 	fi, err := loc.Lstat()
 	if err != nil {
 		return err
 	}
-	out := listing{fileObject: describe(loc.Name, rel, fi)}
+	out := listing{fileObject: describe(loc.Name, loc.Rel, fi)}
 	if fi.IsDir() {
 		dir, err := loc.OpenDir()
 		if err != nil {
 			return err
 		}
 		defer dir.Close()
-		out.Entries, out.Truncated, err = entries(dir, rel, false)
+		out.Entries, out.Truncated, err = entries(dir, loc.Rel, false)
 		if err != nil {
 			return err
 		}
+	}
+	return writeJSON(w, out)
+}
+
+// listTop serves GET …/ls: the task directory's own listing.
+func (s *Server) listTop(w http.ResponseWriter, c *call) error {
+	tree, err := openTree(c.task)
+	if err != nil {
+		return err
+	}
+	defer tree.Close()
+	fi, err := tree.Root().Stat(".")
+	if err != nil {
+		return fsroot.MapError(".", err)
+	}
+	out := listing{fileObject: describe("", "", fi)}
+	out.Entries, out.Truncated, err = entries(tree.Root(), "", true)
+	if err != nil {
+		return err
 	}
 	return writeJSON(w, out)
 }

@@ -77,12 +77,7 @@ func parseBool(r *http.Request, name string) (bool, error) {
 // content next to the target, and only then, with the pools stopped for PUT,
 // puts it in place. Until that last step the target is untouched; a failure
 // in the last step is rolled back.
-func (s *Server) upload(w http.ResponseWriter, r *http.Request, c *call, stop bool) error {
-	rel, err := fsroot.Clean(c.vars["path"])
-	if err != nil {
-		return err
-	}
-	c.auditPath = rel
+func (s *Server) upload(w http.ResponseWriter, r *http.Request, c *call, stop bool) (err error) {
 	clean, err := parseBool(r, "clean")
 	if err != nil {
 		return err
@@ -90,164 +85,199 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, c *call, stop bo
 	if r.ContentLength > s.cfg.MaxUploadBytes {
 		return apiErr(http.StatusRequestEntityTooLarge, "the body has %d bytes; the limit is %d (%s)", r.ContentLength, s.cfg.MaxUploadBytes, FlagMaxUpload)
 	}
-	release, err := s.locks.lockTask(c.task.TaskID, "upload to "+rel)
-	if err != nil {
-		return err
-	}
-	defer release()
-	tree, err := openTree(c.task)
-	if err != nil {
-		return err
-	}
-	defer tree.Close()
-	tr := newTransfer(w, s.cfg.TransferIdleTimeout)
-	defer tr.done()
-	body := tr.reader(http.MaxBytesReader(w, r.Body, s.cfg.MaxUploadBytes))
-
-	pre := preconditions{ifMatch: r.Header.Get("If-Match"), ifNoneMatch: r.Header.Get("If-None-Match")}
-	res := uploadResult{StoppedAppPools: []string{}}
-	if isZipUpload(r.Header.Get("Content-Type")) {
-		c.auditNote = "zip"
-		res, err = s.uploadZip(r.Context(), c, tree, rel, body, clean, stop, pre)
-	} else {
-		c.auditNote = "file"
-		res, err = s.uploadFile(r.Context(), c, tree, rel, body, r.ContentLength, stop, pre)
-	}
-	if err != nil {
-		if r.ContentLength != 0 {
+	defer func() {
+		if err != nil && r.ContentLength != 0 {
 			// The body may be partly unread: do not keep the connection
 			// (net/http would try to drain what the client may never send).
 			w.Header().Set("Connection", "close")
 		}
+	}()
+	tree, loc, release, err := s.openTarget(c, c.vars["path"], accessWrite)
+	if err != nil {
 		return err
 	}
-	res.Path, res.Clean = rel, clean && res.Kind == "zip"
+	defer release()
+	loc.CleanStale() // what an upload interrupted by a crash left
+	u := &upload{s: s, task: c.task, tree: tree, loc: loc, clean: clean, stop: stop,
+		pre: preconditions{ifMatch: r.Header.Get("If-Match"), ifNoneMatch: r.Header.Get("If-None-Match")},
+		res: uploadResult{Path: loc.Rel, StoppedAppPools: []string{}}}
+	defer u.close()
+	tr := newTransfer(w, s.cfg.TransferIdleTimeout)
+	defer tr.done()
+	body := tr.reader(http.MaxBytesReader(w, r.Body, s.cfg.MaxUploadBytes))
+
+	if isZipUpload(r.Header.Get("Content-Type")) {
+		c.auditNote = "zip"
+		err = u.stageZip(r.Context(), body)
+	} else {
+		c.auditNote = "file"
+		err = u.stageFile(body, r.ContentLength)
+	}
+	if err == nil {
+		err = u.place(r.Context())
+	}
+	if err != nil {
+		return err
+	}
+	u.res.Clean = clean && u.res.Kind == "zip"
 	verb := "hot-patched"
 	if stop {
 		verb = "uploaded"
 	}
-	s.reg.Emit(c.task.TaskID, fmt.Sprintf("Management API %s %s (%d files, %d bytes)", verb, rel, res.Files, res.Bytes))
-	return writeJSON(w, res)
+	s.reg.Emit(c.task.TaskID, fmt.Sprintf("Management API %s %s (%d files, %d bytes)", verb, loc.Rel, u.res.Files, u.res.Bytes))
+	return writeJSON(w, u.res)
 }
 
-func (s *Server) uploadZip(ctx context.Context, c *call, tree *fsroot.Tree, rel string, body io.Reader, clean, stop bool, pre preconditions) (uploadResult, error) {
-	res := uploadResult{Kind: "zip", StoppedAppPools: []string{}}
-	// The archive is spooled at the top of the task directory under a
-	// reserved name: zip.Reader needs random access, and the body is never
-	// held in memory.
-	spoolName := fsroot.StagingName(".zip")
-	spool, err := tree.Root().OpenFile(spoolName, os.O_CREATE|os.O_EXCL|os.O_RDWR, 0o600)
+// upload is one PUT or PATCH of …/fs/{path}, from the located target to the
+// result it reports. Its methods run in order: stageZip or stageFile builds
+// the new content next to the target, place puts it there, close removes
+// what is left.
+type upload struct {
+	s    *Server
+	task Task
+	tree *fsroot.Tree
+	// loc is the target; the missing folders above it were created.
+	loc *fsroot.Loc
+	// clean replaces a folder's content instead of merging into it (ZIP).
+	clean bool
+	// stop stops the task's pools while the content is put in place (PUT).
+	stop bool
+	pre  preconditions
+
+	// spool holds a ZIP body under spoolName at the top of the task
+	// directory: zip.Reader needs random access, and the body is never held
+	// in memory.
+	spool     *os.File
+	spoolName string
+	// staged is the new content, built next to the target.
+	staged fsroot.Staged
+	// placed is true once the content is in place.
+	placed bool
+	res    uploadResult
+}
+
+// spoolZip copies the body into the spool and opens it as an archive.
+func (u *upload) spoolZip(body io.Reader) (*zip.Reader, error) {
+	name := fsroot.StagingName(".zip")
+	spool, err := u.tree.Root().OpenFile(name, os.O_CREATE|os.O_EXCL|os.O_RDWR, 0o600)
 	if err != nil {
-		return res, fmt.Errorf("create upload spool: %w", fsroot.MapError(rel, err))
+		return nil, fmt.Errorf("create upload spool: %w", fsroot.MapError(u.loc.Rel, err))
 	}
-	defer func() {
-		_ = spool.Close()
-		_ = tree.Root().Remove(spoolName)
-	}()
+	u.spool, u.spoolName = spool, name
 	n, err := io.Copy(spool, body)
 	if err != nil {
-		return res, bodyError(err)
+		return nil, bodyError(err)
 	}
 	zr, err := zip.NewReader(spool, n)
 	if err != nil {
-		return res, apiErr(http.StatusBadRequest, "the body is not a ZIP archive (%v); send Content-Type: application/octet-stream to upload a file as it is", err)
+		return nil, apiErr(http.StatusBadRequest, "the body is not a ZIP archive (%v); send Content-Type: application/octet-stream to upload a file as it is", err)
 	}
-	m, err := ziputil.Validate(zr, ziputil.Limits{MaxEntries: s.cfg.MaxZipEntries, MaxTotalBytes: s.cfg.MaxZipBytes, MaxRatio: s.cfg.MaxZipRatio})
+	return zr, nil
+}
+
+// stageZip spools and validates the archive, checks the preconditions, and
+// extracts the archive into a stage next to the target folder.
+func (u *upload) stageZip(ctx context.Context, body io.Reader) error {
+	u.res.Kind = "zip"
+	zr, err := u.spoolZip(body)
 	if err != nil {
-		return res, err
+		return err
 	}
-	if err := checkFreeSpace(tree.Dir(), m.TotalBytes); err != nil {
-		return res, err
+	cfg := u.s.cfg
+	m, err := ziputil.Validate(zr, ziputil.Limits{MaxEntries: cfg.MaxZipEntries, MaxTotalBytes: cfg.MaxZipBytes, MaxRatio: cfg.MaxZipRatio})
+	if err != nil {
+		return err
 	}
-	prepare := func(loc *fsroot.Loc) (apply func() error, discard func(), err error) {
-		if fi, err := loc.Lstat(); err == nil && !fi.IsDir() {
-			return nil, nil, apiErr(http.StatusConflict, "%q is a file; an archive is extracted into a folder (send Content-Type: application/octet-stream to replace the file)", rel)
-		}
-		stage, err := loc.NewStage()
-		if err != nil {
-			return nil, nil, err
-		}
-		written, err := ziputil.Extract(ctx, zr, stage.Root)
-		if err != nil {
-			return nil, stage.Discard, fmt.Errorf("extract the archive (nothing was changed): %w", err)
-		}
-		res.Files, res.Folders, res.Bytes = m.Files, m.Dirs, written
-		apply = func() error {
-			r, err := stage.CommitHeld(clean)
-			res.Created, res.Replaced = r.Created, r.Replaced
+	if err := checkFreeSpace(u.tree.Dir(), m.TotalBytes); err != nil {
+		return err
+	}
+	if err := u.pre.check(u.loc); err != nil {
+		return err
+	}
+	if fi, err := u.loc.Lstat(); err == nil && !fi.IsDir() {
+		return apiErr(http.StatusConflict, "%q is a file; an archive is extracted into a folder (send Content-Type: application/octet-stream to replace the file)", u.loc.Rel)
+	}
+	stage, err := u.loc.NewStage(u.clean)
+	if err != nil {
+		return err
+	}
+	u.staged = stage
+	written, err := ziputil.Extract(ctx, zr, stage.Root)
+	if err != nil {
+		return fmt.Errorf("extract the archive (nothing was changed): %w", err)
+	}
+	u.res.Files, u.res.Folders, u.res.Bytes = m.Files, m.Dirs, written
+	return nil
+}
+
+// stageFile checks the preconditions and writes the body (size bytes, or
+// unknown when negative) into a file next to the target.
+func (u *upload) stageFile(body io.Reader, size int64) error {
+	u.res.Kind, u.res.Files = "file", 1
+	if size > 0 {
+		if err := checkFreeSpace(u.tree.Dir(), uint64(size)); err != nil {
 			return err
 		}
-		return apply, stage.Discard, nil
 	}
-	err = s.placeUpload(ctx, c.task, tree, rel, stop, pre, &res, prepare)
-	return res, err
-}
-
-func (s *Server) uploadFile(ctx context.Context, c *call, tree *fsroot.Tree, rel string, body io.Reader, size int64, stop bool, pre preconditions) (uploadResult, error) {
-	res := uploadResult{Kind: "file", Files: 1, StoppedAppPools: []string{}}
-	if size > 0 {
-		if err := checkFreeSpace(tree.Dir(), uint64(size)); err != nil {
-			return res, err
-		}
+	if err := u.pre.check(u.loc); err != nil {
+		return err
 	}
-	prepare := func(loc *fsroot.Loc) (apply func() error, discard func(), err error) {
-		_, statErr := loc.Lstat()
-		res.Created = statErr != nil
-		pending, err := loc.SpoolFile(body)
-		if err != nil {
-			return nil, nil, bodyError(err)
-		}
-		res.Bytes = pending.Size
-		if !res.Created {
-			res.Replaced = 1
-		}
-		return pending.CommitHeld, pending.Discard, nil
-	}
-	err := s.placeUpload(ctx, c.task, tree, rel, stop, pre, &res, prepare)
-	return res, err
-}
-
-// placeUpload puts an upload at rel: it locates the target (creating the missing
-// folders above it), checks the preconditions, lets prepare build the new
-// content next to the target, and applies it under the tree's commit gate,
-// with the pools stopped for PUT. The gate is taken before the pools are
-// stopped: a running folder download delays the deploy, never the site.
-// What prepare built is discarded at the end (after a commit that is a
-// no-op), and on failure the folders created for the target are removed.
-func (s *Server) placeUpload(ctx context.Context, t Task, tree *fsroot.Tree, rel string, stop bool, pre preconditions, res *uploadResult,
-	prepare func(loc *fsroot.Loc) (apply func() error, discard func(), err error)) error {
-	loc, err := tree.Locate(rel, true)
+	pending, err := u.loc.SpoolFile(body)
 	if err != nil {
-		return err
+		return bodyError(err)
 	}
-	defer loc.Close()
-	loc.CleanStale()
-	// The staged content goes first, then the folders Locate created.
-	var discard func()
-	ok := false
-	defer func() {
-		if discard != nil {
-			discard()
-		}
-		if !ok {
-			loc.RemoveCreated()
-		}
-	}()
-	if err := pre.check(loc); err != nil {
-		return err
-	}
-	apply, discardStaged, err := prepare(loc)
-	discard = discardStaged
-	if err != nil {
-		return err
-	}
-	release := tree.CommitGate()
-	defer release()
-	if err := s.applyUpload(ctx, t, rel, stop, apply, res); err != nil {
-		return err
-	}
-	ok = true
+	u.staged = pending
+	u.res.Bytes = pending.Size
 	return nil
+}
+
+// place applies the staged content under the tree's commit gate, with the
+// task's pools stopped around it for PUT. The gate is taken before the
+// pools are stopped: a running folder download delays the deploy, never
+// the site. place is detached from the request: once the body is in, a
+// client that goes away does not leave the pools stopped or the content
+// half applied.
+func (u *upload) place(ctx context.Context) error {
+	release := u.tree.CommitGate()
+	defer release()
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), u.s.cfg.PoolStopTimeout+u.s.cfg.RequestTimeout)
+	defer cancel()
+	if !u.stop {
+		return u.apply()
+	}
+	stopped, err := u.s.withPoolsStopped(ctx, u.task, "upload to "+u.loc.Rel, u.apply)
+	if stopped != nil {
+		u.res.StoppedAppPools = stopped
+	}
+	return err
+}
+
+// apply puts the staged content in place; place calls it with the commit
+// gate held.
+func (u *upload) apply() error {
+	r, err := u.staged.Apply()
+	if err != nil {
+		return err
+	}
+	u.placed = true
+	u.res.Created, u.res.Replaced = r.Created, r.Replaced
+	return nil
+}
+
+// close removes what the upload left beside the target: the staged content
+// (after an Apply, only the backup), the spooled archive and, unless the
+// content was placed, the folders created for the target.
+func (u *upload) close() {
+	if u.staged != nil {
+		u.staged.Discard()
+	}
+	if !u.placed {
+		u.loc.RemoveCreated()
+	}
+	if u.spool != nil {
+		_ = u.spool.Close()
+		_ = u.tree.Root().Remove(u.spoolName)
+	}
 }
 
 // preconditions are an upload's If-Match and If-None-Match headers: a
@@ -298,22 +328,6 @@ func etagIn(list, etag string) bool {
 		}
 	}
 	return false
-}
-
-// applyUpload runs apply, with the task's pools stopped around it for PUT.
-// It is detached from the request: once the body is in, a client that goes
-// away does not leave the pools stopped or the content half applied.
-func (s *Server) applyUpload(ctx context.Context, t Task, rel string, stop bool, apply func() error, res *uploadResult) error {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.PoolStopTimeout+s.cfg.RequestTimeout)
-	defer cancel()
-	if !stop {
-		return apply()
-	}
-	stopped, err := s.withPoolsStopped(ctx, t, "upload to "+rel, apply)
-	if stopped != nil {
-		res.StoppedAppPools = stopped
-	}
-	return err
 }
 
 // bodyError explains a failure while reading the request body.

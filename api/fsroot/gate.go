@@ -6,9 +6,9 @@ import (
 )
 
 // gates holds one read/write gate per task directory (cleaned path ->
-// *sync.RWMutex). Commits take it for writing, for the few renames they
-// make; downloads take it for reading, so that a reader never sees a folder
-// half way through a Commit (emptied, or with part of the new entries).
+// *sync.RWMutex). Uploads hold it for writing while they apply their staged
+// content; downloads take it for reading, so that a reader never sees a
+// folder half way through an Apply (emptied, or with part of the new entries).
 var gates sync.Map
 
 func gateOf(dir string) *sync.RWMutex {
@@ -16,9 +16,9 @@ func gateOf(dir string) *sync.RWMutex {
 	return g.(*sync.RWMutex)
 }
 
-// ReadGate holds off Commits to the tree until the returned function is
-// called. Hold it while opening a file (an open file keeps its content), or
-// for the whole walk of a folder.
+// ReadGate holds off the uploads to the tree (their Apply) until the
+// returned function is called. Hold it while opening a file (an open file
+// keeps its content), or for the whole walk of a folder.
 func (t *Tree) ReadGate() (release func()) {
 	g := gateOf(t.dir)
 	g.RLock()
@@ -27,10 +27,10 @@ func (t *Tree) ReadGate() (release func()) {
 }
 
 // CommitGate holds off downloads of the tree (and other commits) until the
-// returned function is called. Commit takes it for its few renames; a
-// caller that does slow work around a commit, such as stopping the task's
-// pools for a PUT, takes it first and then calls CommitHeld, so that the
-// pools are never down while the commit waits for a download to finish.
+// returned function is called. Hold it around Staged.Apply; a caller that
+// does slow work around the Apply, such as stopping the task's pools for a
+// PUT, takes it first, so that the pools are never down while the Apply
+// waits for a download to finish.
 func (t *Tree) CommitGate() (release func()) {
 	g := gateOf(t.dir)
 	g.Lock()

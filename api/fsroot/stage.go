@@ -11,11 +11,38 @@ import (
 	"strings"
 )
 
+// Staged is new content built next to its target under a reserved name,
+// waiting to replace the target: a *Stage (a folder) or a *PendingFile (a
+// file). Nothing of the target changes before Apply.
+type Staged interface {
+	// Apply puts the content in place. The caller holds the tree's
+	// CommitGate. On error the target is left as it was, unless the error
+	// says otherwise.
+	Apply() (Result, error)
+	// Discard removes what is left of the staged content. It is safe after
+	// Apply.
+	Discard()
+}
+
+var (
+	_ Staged = (*Stage)(nil)
+	_ Staged = (*PendingFile)(nil)
+)
+
+// Result summarises an Apply.
+type Result struct {
+	// Created is true when the target did not exist before.
+	Created bool
+	// Replaced counts existing entries moved aside (clean), overwritten
+	// (merge) or replaced (a file).
+	Replaced int
+}
+
 // Stage is a folder being built next to its target (in the target's parent,
 // under a reserved name) and then applied in one step, so that a failed or
 // refused upload never touches the target.
 //
-// Commit applies it:
+// Apply applies it:
 //   - target missing: the staging folder is renamed into place (atomic);
 //   - clean: the target's entries are moved into a backup folder, the staged
 //     entries are moved in;
@@ -26,7 +53,7 @@ import (
 // When a step fails, the journal is replayed backwards and the target is
 // exactly as it was. The target folder itself is never replaced, so its
 // ACLs and the handles IIS holds on it stay valid. Only a crash of the
-// process in the middle of Commit (a window of a few renames) can leave a
+// process in the middle of Apply (a window of a few renames) can leave a
 // partly applied folder; the backup then stays in the reserved folder
 // until the next upload to the same parent.
 type Stage struct {
@@ -34,6 +61,7 @@ type Stage struct {
 	Root *os.Root
 
 	loc     *Loc
+	clean   bool
 	newName string
 	oldName string
 	// rename is Parent.Rename with retries for transient sharing violations;
@@ -43,17 +71,11 @@ type Stage struct {
 	keepOld bool
 }
 
-// Result summarises a Commit.
-type Result struct {
-	// Created is true when the target folder did not exist before.
-	Created bool
-	// Replaced counts existing entries moved aside (clean) or overwritten (merge).
-	Replaced int
-}
-
 // NewStage creates an empty staging folder for the target directory of l.
-func (l *Loc) NewStage() (*Stage, error) {
-	s := &Stage{loc: l, newName: StagingName("-new"), oldName: StagingName("-old")}
+// With clean, Apply replaces the target's content; without, it merges the
+// staged entries into it.
+func (l *Loc) NewStage(clean bool) (*Stage, error) {
+	s := &Stage{loc: l, clean: clean, newName: StagingName("-new"), oldName: StagingName("-old")}
 	s.rename = func(o, n string) error { return retryTransient(func() error { return l.Parent.Rename(o, n) }) }
 	if err := l.Parent.Mkdir(s.newName, 0o755); err != nil {
 		return nil, MapError(l.Rel, err)
@@ -75,13 +97,7 @@ func (l *Loc) NewStage() (*Stage, error) {
 	return s, nil
 }
 
-// SetRenameForTest replaces the rename step (tests inject failures with it).
-func (s *Stage) SetRenameForTest(f func(rename func(o, n string) error, o, n string) error) {
-	orig := s.rename
-	s.rename = func(o, n string) error { return f(orig, o, n) }
-}
-
-// Discard removes the staging and backup folders. It is safe after Commit.
+// Discard removes the staging and backup folders. It is safe after Apply.
 func (s *Stage) Discard() {
 	if s.Root != nil {
 		_ = s.Root.Close()
@@ -95,17 +111,12 @@ func (s *Stage) Discard() {
 
 type move struct{ from, to string }
 
-// Commit applies the staged folder to the target. On error the target is
-// left as it was (see Stage), unless the error says the rollback failed.
-func (s *Stage) Commit(clean bool) (Result, error) {
-	defer s.loc.tree.CommitGate()()
-	return s.CommitHeld(clean)
-}
-
-// CommitHeld is Commit for a caller that holds the tree's CommitGate.
-func (s *Stage) CommitHeld(clean bool) (Result, error) {
+// Apply applies the staged folder to the target. The caller holds the
+// tree's CommitGate. On error the target is left as it was (see Stage),
+// unless the error says the rollback failed.
+func (s *Stage) Apply() (Result, error) {
 	if s.done {
-		return Result{}, errors.New("stage already committed")
+		return Result{}, errors.New("stage already applied")
 	}
 	s.done = true
 	_ = s.Root.Close()
@@ -135,7 +146,7 @@ func (s *Stage) CommitHeld(clean bool) (Result, error) {
 		return nil
 	}
 	var res Result
-	if clean {
+	if s.clean {
 		err = s.applyClean(do, &res)
 	} else {
 		err = s.applyMerge(do, &res)
@@ -260,7 +271,7 @@ type PendingFile struct {
 }
 
 // SpoolFile copies r into a new file next to the target. The target is not
-// touched until Commit. A target that is a folder is refused first.
+// touched until Apply. A target that is a folder is refused first.
 func (l *Loc) SpoolFile(r io.Reader) (*PendingFile, error) {
 	if fi, err := l.Parent.Lstat(l.Name); err == nil && fi.IsDir() {
 		return nil, &IsDirError{Path: l.Rel}
@@ -285,26 +296,25 @@ func (l *Loc) SpoolFile(r io.Reader) (*PendingFile, error) {
 	return p, nil
 }
 
-// Commit renames the spooled file over the target.
-func (p *PendingFile) Commit() error {
-	defer p.loc.tree.CommitGate()()
-	return p.CommitHeld()
-}
-
-// CommitHeld is Commit for a caller that holds the tree's CommitGate.
-func (p *PendingFile) CommitHeld() error {
-	if fi, err := p.loc.Parent.Lstat(p.loc.Name); err == nil && fi.IsDir() {
-		return &IsDirError{Path: p.loc.Rel}
+// Apply renames the spooled file over the target. The caller holds the
+// tree's CommitGate.
+func (p *PendingFile) Apply() (Result, error) {
+	fi, err := p.loc.Parent.Lstat(p.loc.Name)
+	if err == nil && fi.IsDir() {
+		return Result{}, &IsDirError{Path: p.loc.Rel}
 	}
-	err := retryTransient(func() error { return p.loc.Parent.Rename(p.tmpName, p.loc.Name) })
-	if err != nil {
-		return MapError(p.loc.Rel, err)
+	res := Result{Created: true}
+	if err == nil {
+		res = Result{Replaced: 1}
+	}
+	if err := retryTransient(func() error { return p.loc.Parent.Rename(p.tmpName, p.loc.Name) }); err != nil {
+		return Result{}, MapError(p.loc.Rel, err)
 	}
 	p.tmpName = ""
-	return nil
+	return res, nil
 }
 
-// Discard removes the spooled file if it was not committed.
+// Discard removes the spooled file if it was not applied.
 func (p *PendingFile) Discard() {
 	if p.tmpName != "" {
 		_ = p.loc.Parent.Remove(p.tmpName)

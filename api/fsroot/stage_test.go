@@ -54,13 +54,13 @@ func write(t *testing.T, root string, files map[string]string) {
 	}
 }
 
-// stageOf stages files for rel in task.
-func stageOf(t *testing.T, tr *Tree, rel string, files map[string]string) (*Loc, *Stage) {
+// stageOf stages files for rel in task, to replace (clean) or merge into its content.
+func stageOf(t *testing.T, tr *Tree, rel string, files map[string]string, clean bool) (*Loc, *Stage) {
 	t.Helper()
 	loc, err := tr.Locate(rel, true)
 	must.NoError(t, err)
 	t.Cleanup(loc.Close)
-	st, err := loc.NewStage()
+	st, err := loc.NewStage(clean)
 	must.NoError(t, err)
 	t.Cleanup(st.Discard)
 	for name, body := range files {
@@ -72,7 +72,7 @@ func stageOf(t *testing.T, tr *Tree, rel string, files map[string]string) (*Loc,
 	return loc, st
 }
 
-func TestStage_Commit(t *testing.T) {
+func TestStage_Apply(t *testing.T) {
 	old := map[string]string{"index.html": "v1", "keep.txt": "keep", "css/site.css": "old css", "img/logo.png": "png"}
 	staged := map[string]string{"index.html": "v2", "css/site.css": "new css", "js/app.js": "js", "img": ""}
 	cases := []struct {
@@ -91,8 +91,8 @@ func TestStage_Commit(t *testing.T) {
 			must.NoError(t, err)
 			defer tr.Close()
 			// "img" is a file in the archive where the target has a folder.
-			_, st := stageOf(t, tr, "local", staged)
-			res, err := st.Commit(tc.clean)
+			_, st := stageOf(t, tr, "local", staged, tc.clean)
+			res, err := st.Apply()
 			must.NoError(t, err)
 			must.False(t, res.Created)
 			want := map[string]string{}
@@ -112,14 +112,14 @@ func TestStage_Commit(t *testing.T) {
 	}
 }
 
-func TestStage_CommitCreatesMissingTarget(t *testing.T) {
+func TestStage_ApplyCreatesMissingTarget(t *testing.T) {
 	task := t.TempDir()
 	must.NoError(t, os.MkdirAll(filepath.Join(task, "local"), 0o755))
 	tr, err := Open(task)
 	must.NoError(t, err)
 	defer tr.Close()
-	_, st := stageOf(t, tr, "local/app", map[string]string{"a.txt": "a"})
-	res, err := st.Commit(false)
+	_, st := stageOf(t, tr, "local/app", map[string]string{"a.txt": "a"}, false)
+	res, err := st.Apply()
 	must.NoError(t, err)
 	must.True(t, res.Created)
 	b, err := os.ReadFile(filepath.Join(task, "local", "app", "a.txt"))
@@ -127,7 +127,7 @@ func TestStage_CommitCreatesMissingTarget(t *testing.T) {
 	must.Eq(t, "a", string(b))
 }
 
-// TestStage_RollbackOnFailure fails the Nth rename of Commit, for every N,
+// TestStage_RollbackOnFailure fails the Nth rename of Apply, for every N,
 // and checks that the target is exactly as before each time.
 func TestStage_RollbackOnFailure(t *testing.T) {
 	old := map[string]string{"index.html": "v1", "keep.txt": "keep", "css/site.css": "old", "deep/a/b/c.txt": "c"}
@@ -141,16 +141,16 @@ func TestStage_RollbackOnFailure(t *testing.T) {
 				tr, err := Open(task)
 				must.NoError(t, err)
 				defer tr.Close()
-				_, st := stageOf(t, tr, "local", staged)
-				n := 0
-				st.SetRenameForTest(func(rename func(o, n string) error, o, nn string) error {
+				_, st := stageOf(t, tr, "local", staged, clean)
+				n, rename := 0, st.rename
+				st.rename = func(o, nn string) error {
 					n++
 					if n == failAt {
 						return errors.New("injected failure")
 					}
 					return rename(o, nn)
-				})
-				_, err = st.Commit(clean)
+				}
+				_, err = st.Apply()
 				if n < failAt {
 					// Fewer renames than failAt: the commit succeeded.
 					must.NoError(t, err)
@@ -175,10 +175,11 @@ func TestPendingFile(t *testing.T) {
 	defer loc.Close()
 	p, err := loc.SpoolFile(strings.NewReader("short"))
 	must.NoError(t, err)
-	// Until Commit the old file is untouched.
+	// Until Apply the old file is untouched.
 	b, _ := os.ReadFile(filepath.Join(task, "local", "big.txt"))
 	must.Eq(t, 1000, len(b))
-	must.NoError(t, p.Commit())
+	_, err = p.Apply()
+	must.NoError(t, err)
 	b, _ = os.ReadFile(filepath.Join(task, "local", "big.txt"))
 	must.Eq(t, "short", string(b), must.Sprint("a shorter file leaves no trailing bytes"))
 

@@ -74,9 +74,6 @@ func (l *Loc) Close() {
 	l.closers = nil
 }
 
-// Tree is the task directory the Loc belongs to.
-func (l *Loc) Tree() *Tree { return l.tree }
-
 // Locate opens the parent directory of rel, a path returned by Clean. With
 // create, missing parent directories are created. A top-level entry that is
 // a link is refused: the task directory's own layout is never redirected.

@@ -163,10 +163,10 @@ func TestTransfer_DownloadMemoryIsFlat(t *testing.T) {
 // TestTransfer_TLS serves over HTTPS with a certificate and key from files.
 func TestTransfer_TLS(t *testing.T) {
 	dir := t.TempDir()
-	certFile, keyFile := writeSelfSigned(t, dir)
+	certFile, keyFile, pool := writeSelfSigned(t, dir)
 	e := newEnv(t, func(c *Config) { c.TLSCertFile, c.TLSKeyFile = certFile, keyFile })
 	addr := e.serve()
-	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}} //nolint:gosec // self-signed test certificate
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
 	req, err := http.NewRequest("GET", "https://"+addr+taskURL("/fs/local%2Findex.html"), nil)
 	must.NoError(t, err)
 	req.Header.Set("X-Api-Key", testKey)
@@ -187,7 +187,9 @@ func TestTransfer_TLS(t *testing.T) {
 	must.ErrorContains(t, err, FlagTLSCert)
 }
 
-func writeSelfSigned(t *testing.T, dir string) (string, string) {
+// writeSelfSigned writes a certificate for 127.0.0.1 and its key into dir;
+// pool trusts the certificate.
+func writeSelfSigned(t *testing.T, dir string) (certFile, keyFile string, pool *x509.CertPool) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	must.NoError(t, err)
@@ -200,8 +202,12 @@ func writeSelfSigned(t *testing.T, dir string) (string, string) {
 	must.NoError(t, err)
 	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
 	must.NoError(t, err)
-	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	cert, err := x509.ParseCertificate(der)
+	must.NoError(t, err)
+	pool = x509.NewCertPool()
+	pool.AddCert(cert)
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
 	must.NoError(t, os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600))
 	must.NoError(t, os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600))
-	return certFile, keyFile
+	return certFile, keyFile, pool
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/hashicorp/nomad/plugins/base"
 	"github.com/nomad-iis/nomad-iis/ps"
+	"github.com/nomad-iis/nomad-iis/scripts"
 )
 
 // setConfig applies the plugin config: it validates it, and starts a new
@@ -75,7 +76,7 @@ func (d *Driver) backendCommand(s *driverSettings) (path string, args, env []str
 		}
 		dir = filepath.Join(filepath.Dir(exe), "nomad_iis_scripts")
 	}
-	if err := writeScripts(dir); err != nil {
+	if err := scripts.WriteTo(dir); err != nil {
 		return "", nil, nil, fmt.Errorf("backend powershell: write the scripts to %s: %w", dir, err)
 	}
 	path, args = ps.PowerShellCommand(s.PowerShellPath, dir, s.ExtensionsDir)

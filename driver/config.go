@@ -150,7 +150,7 @@ func (c DriverConfig) resolve() (*driverSettings, error) {
 	if c.FingerprintInterval == "" {
 		s.FingerprintInterval = "30s"
 	}
-	if d, err := ParseDuration(s.FingerprintInterval); err != nil {
+	if d, err := parseDuration(s.FingerprintInterval); err != nil {
 		fail("fingerprint_interval: %v", err)
 	} else if d < minFingerprintInterval {
 		fail("fingerprint_interval: %q is too short; use at least 10s", c.FingerprintInterval)
@@ -160,7 +160,7 @@ func (c DriverConfig) resolve() (*driverSettings, error) {
 	if c.CallTimeout == "" {
 		s.CallTimeout = "2m"
 	}
-	if d, err := ParseDuration(s.CallTimeout); err != nil {
+	if d, err := parseDuration(s.CallTimeout); err != nil {
 		fail("call_timeout: %v", err)
 	} else if d < time.Second {
 		fail("call_timeout: %q is too short; use at least 1s", c.CallTimeout)

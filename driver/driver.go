@@ -176,9 +176,10 @@ func (d *Driver) Fingerprint(ctx context.Context) (<-chan *drivers.Fingerprint, 
 	return ch, nil
 }
 
-// StartTask creates the task's pools, site (or applications in the target
-// website), bindings and certificates in one transaction: when it fails,
-// nothing of the task is left behind.
+// StartTask installs the task's certificates, then creates its pools, site
+// (or applications in the target website) and bindings in one backend
+// transaction. When a step fails, what the task created in IIS is undone:
+// its site and pools, and the certificates it installed.
 func (d *Driver) StartTask(cfg *drivers.TaskConfig) (*drivers.TaskHandle, *drivers.DriverNetwork, error) {
 	if _, ok := d.tasks.Get(cfg.ID); ok {
 		return nil, nil, fmt.Errorf("task with ID %q is already started", cfg.ID)
@@ -220,7 +221,7 @@ func (d *Driver) StopTask(taskID string, timeout time.Duration, signal string) e
 	if !ok {
 		return drivers.ErrTaskNotFound
 	}
-	return d.stopTask(h, timeout, signal)
+	return h.stop(timeout, signal)
 }
 
 // DestroyTask removes everything the task created, and only that, and
@@ -268,7 +269,7 @@ func (d *Driver) SignalTask(taskID, signal string) error {
 	if !ok {
 		return drivers.ErrTaskNotFound
 	}
-	return d.signalTask(h, signal)
+	return h.signal(signal)
 }
 
 // ExecTask is not supported: IIS workers have no console to attach to.

@@ -27,7 +27,7 @@ var durationUnits = []struct {
 	{"ms", time.Millisecond},
 }
 
-// ParseDuration parses a duration in either format nomad-iis 0.20 accepts:
+// parseDuration parses a duration in either format nomad-iis 0.20 accepts:
 //
 //   - compact units in the order w, d, h, m, s, ms, each at most once, with
 //     optional spaces between them: "1w", "7h2m3s", "1h 30m", "741ms";
@@ -35,7 +35,7 @@ var durationUnits = []struct {
 //     "d.HH:mm:ss[.fffffff]".
 //
 // Negative durations and values beyond what time.Duration holds are errors.
-func ParseDuration(s string) (time.Duration, error) {
+func parseDuration(s string) (time.Duration, error) {
 	v := strings.TrimSpace(s)
 	if v == "" {
 		return 0, fmt.Errorf("empty duration; %s", durationHint)

@@ -40,7 +40,7 @@ func TestParseDuration(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.in, func(t *testing.T) {
-			got, err := ParseDuration(c.in)
+			got, err := parseDuration(c.in)
 			must.NoError(t, err)
 			must.Eq(t, c.want, got)
 		})
@@ -73,7 +73,7 @@ func TestParseDuration_Rejects(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.in, func(t *testing.T) {
-			_, err := ParseDuration(c.in)
+			_, err := parseDuration(c.in)
 			must.ErrorContains(t, err, c.msg)
 			must.ErrorContains(t, err, `"1h30m"`)
 		})

@@ -22,30 +22,33 @@ func refOf(cfg *drivers.TaskConfig) taskRef {
 
 // emitEvent sends one task event. It never blocks past the driver's
 // shutdown, and a failure to deliver is only logged: events are advisory.
-func (d *Driver) emitEvent(ref taskRef, message string, annotations map[string]string) {
-	if annotations == nil {
-		annotations = map[string]string{}
-	}
+func (d *Driver) emitEvent(ref taskRef, message string) {
 	err := d.eventer.EmitEvent(&drivers.TaskEvent{
 		TaskID:      ref.taskID,
 		TaskName:    ref.taskName,
 		AllocID:     ref.allocID,
 		Timestamp:   time.Now(),
 		Message:     message,
-		Annotations: annotations,
+		Annotations: map[string]string{},
 	})
 	if err != nil {
 		d.logger.Debug("task event not delivered", "task_id", ref.taskID, "error", err)
 	}
 }
 
+// emit sends one task event about h.
+func (h *taskHandle) emit(message string) {
+	h.d.emitEvent(h.ref, message)
+}
+
 // EmitTaskEvent sends a task event for the task taskID on behalf of another
 // part of the plugin (the Management API's lifecycle operations). Unknown
-// task ids are ignored.
+// task ids are ignored. annotations is not used: the driver's task events
+// carry none, and its one caller passes nil.
 func (d *Driver) EmitTaskEvent(taskID, message string, annotations map[string]string) {
 	h, ok := d.tasks.Get(taskID)
 	if !ok {
 		return
 	}
-	d.emitEvent(h.ref, message, annotations)
+	d.emitEvent(h.ref, message)
 }

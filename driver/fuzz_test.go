@@ -14,7 +14,7 @@ import (
 	"github.com/hashicorp/nomad/plugins/drivers"
 )
 
-// formatTimeSpan renders d in the .NET "c" format ParseDuration reads.
+// formatTimeSpan renders d in the .NET "c" format parseDuration reads.
 func formatTimeSpan(d time.Duration) string {
 	days := d / (24 * time.Hour)
 	d -= days * 24 * time.Hour
@@ -55,8 +55,8 @@ func FuzzParseDuration(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, in string) {
-		d, err := ParseDuration(in)
-		d2, err2 := ParseDuration(in)
+		d, err := parseDuration(in)
+		d2, err2 := parseDuration(in)
 		if d != d2 || (err == nil) != (err2 == nil) {
 			t.Fatalf("ParseDuration(%q) is not deterministic", in)
 		}
@@ -70,12 +70,12 @@ func FuzzParseDuration(f *testing.F) {
 			t.Fatalf("ParseDuration(%q) = %v, a negative duration", in, d)
 		}
 		ts := formatTimeSpan(d)
-		if back, err := ParseDuration(ts); err != nil || back != d {
+		if back, err := parseDuration(ts); err != nil || back != d {
 			t.Fatalf("ParseDuration(%q) = %v; its TimeSpan form %q parses to %v, %v", in, d, ts, back, err)
 		}
 		if d%time.Millisecond == 0 {
 			c := formatCompact(d)
-			if back, err := ParseDuration(c); err != nil || back != d {
+			if back, err := parseDuration(c); err != nil || back != d {
 				t.Fatalf("ParseDuration(%q) = %v; its compact form %q parses to %v, %v", in, d, c, back, err)
 			}
 		}

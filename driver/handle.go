@@ -2,10 +2,8 @@ package driver
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -14,24 +12,27 @@ import (
 	"github.com/nomad-iis/nomad-iis/ps"
 )
 
-// exitCodeOutside is the exit code of a task whose site or pool was stopped
-// or removed outside Nomad: a failure, so that the restart policy acts.
-const exitCodeOutside = 1
-
 // taskHandle is one running task: its IIS objects, the goroutine that
-// watches them (runMonitor) and the log forwarders. The monitor is the only
-// goroutine that decides the task ended on its own; the driver ends it on
-// StopTask and on SIGINT/SIGKILL. Either way, exit closes doneCh once.
+// watches them (runMonitor, in monitor.go) and the log forwarders. It is
+// the task's one context: every backend call, task event and log line
+// about the task goes through it (taskops.go, hooks.go, stop.go,
+// signals.go). The monitor is the only goroutine that decides the task
+// ended on its own; the driver ends it on StopTask and on SIGINT/SIGKILL.
+// Either way, exit closes doneCh once.
 type taskHandle struct {
-	// The fields up to stateLock are set at creation and never change.
+	// The fields up to stateLock are set before the handle is shared (by
+	// newTaskHandle, then by create or recoverTask) and never change.
 
+	// d is the driver that runs the task: its context bounds the task's
+	// lifecycle calls, and its eventer carries the task's events.
+	d      *Driver
 	ref    taskRef
 	cfg    *drivers.TaskConfig
 	state  TaskState
 	logger hclog.Logger
-	// client returns the backend client: the driver's current one (a
-	// SetConfig may replace it), else the one the task started with.
-	client func() *ps.IIS
+	// iis is the backend client the task started (or was recovered) with;
+	// client prefers the driver's current one.
+	iis *ps.IIS
 	// callTimeout bounds each backend call the handle makes.
 	callTimeout time.Duration
 	// recovered is true for a handle made by RecoverTask.
@@ -68,22 +69,18 @@ type taskHandle struct {
 	removed bool
 }
 
-// newTaskHandle makes the handle of a started or recovered task.
-func newTaskHandle(d *Driver, cfg *drivers.TaskConfig, state TaskState, iis *ps.IIS, callTimeout time.Duration, recovered bool) *taskHandle {
+// newTaskHandle makes the handle of a task to start or recover, with the
+// task's one logger. Its state is filled by create (a new task) or by
+// recoverTask; it is not in the driver's task store yet.
+func newTaskHandle(d *Driver, cfg *drivers.TaskConfig, iis *ps.IIS, callTimeout time.Duration) *taskHandle {
 	ctx, cancel := context.WithCancel(d.ctx)
 	return &taskHandle{
-		ref:    refOf(cfg),
-		cfg:    cfg,
-		state:  state,
-		logger: d.logger.With("task_id", cfg.ID, "alloc_id", cfg.AllocID, "task_name", cfg.Name),
-		client: func() *ps.IIS {
-			if c := d.IIS(); c != nil {
-				return c
-			}
-			return iis
-		},
+		d:           d,
+		ref:         refOf(cfg),
+		cfg:         cfg,
+		logger:      d.logger.With("task_id", cfg.ID, "alloc_id", cfg.AllocID, "task_name", cfg.Name),
+		iis:         iis,
 		callTimeout: callTimeout,
-		recovered:   recovered,
 		doneCh:      make(chan struct{}),
 		ctx:         ctx,
 		cancel:      cancel,
@@ -93,134 +90,52 @@ func newTaskHandle(d *Driver, cfg *drivers.TaskConfig, state TaskState, iis *ps.
 	}
 }
 
-// callCtx is a context for one backend call of the handle.
+// client is the backend client for the task's calls: the driver's current
+// one (a SetConfig may replace it), else the one the task started with.
+func (h *taskHandle) client() *ps.IIS {
+	if c := h.d.IIS(); c != nil {
+		return c
+	}
+	return h.iis
+}
+
+// callCtx is a context for one backend call of the handle's goroutines and
+// of stops and signals: it ends with the handle (DestroyTask).
 func (h *taskHandle) callCtx() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(h.ctx, h.callTimeout)
 }
 
-// runMonitor polls the task's pools and site every interval (and when asked
-// through refreshCh) until the task exits or the handle is destroyed. When
-// it finds them stopped or removed by someone else, it ends the task with
-// exit code 1 and a message saying what happened.
-func (h *taskHandle) runMonitor(interval time.Duration, onExit func(msg string)) {
-	defer h.wg.Done()
-	timer := time.NewTimer(0)
-	defer timer.Stop()
-	for {
-		select {
-		case <-h.ctx.Done():
-			return
-		case <-h.doneCh:
-			return
-		case <-timer.C:
-		case <-h.refreshCh:
-		}
-		if msg := h.poll(); msg != "" {
-			res := &drivers.ExitResult{ExitCode: exitCodeOutside, Err: errors.New(msg)}
-			if h.exitUnlessStopping(res) {
-				h.logger.Warn("task ended outside Nomad", "reason", msg)
-				onExit(msg)
-			}
-			return
-		}
-		timer.Reset(interval)
-	}
+// opCtx is a context for one backend call that creates or removes the
+// task's objects: it ends with the driver, not with the handle, so that
+// DestroyTask still removes the task after its goroutines ended.
+func (h *taskHandle) opCtx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(h.d.ctx, h.callTimeout)
 }
 
-// refresh asks the monitor to poll at once.
-func (h *taskHandle) refresh() {
-	select {
-	case h.refreshCh <- struct{}{}:
-	default:
-	}
-}
-
-// poll reads the pools and the site, publishes what it saw, and returns why
-// the task is over, or "" while it runs. Backend errors are not a reason:
-// the next poll tries again.
-func (h *taskHandle) poll() string {
-	ctx, cancel := h.callCtx()
-	defer cancel()
-	h.stateLock.RLock()
-	gen := h.heldGen
-	h.stateLock.RUnlock()
-	pools, err := h.client().GetAppPools(ctx, h.state.poolNames()...)
-	if err != nil {
-		h.logger.Debug("cannot read the application pools", "error", err)
-		return ""
-	}
-	site, err := h.client().GetWebsite(ctx, h.state.SiteName)
-	missing := errors.Is(err, ps.ErrNotFound)
-	if err != nil && !missing {
-		h.logger.Debug("cannot read the website", "site", h.state.SiteName, "error", err)
-		return ""
-	}
-
-	h.stateLock.Lock()
-	if h.heldGen != gen {
-		// A pool was stopped or started on purpose while this poll ran:
-		// what it saw may predate that (a pool seen stopped just before
-		// the API started it again). Poll again instead of judging.
-		h.stateLock.Unlock()
-		h.refresh()
-		return ""
-	}
-	h.pools, h.site, h.polledAt = pools, site, time.Now()
-	held := make(map[string]bool, len(h.held))
-	for k, v := range h.held {
-		held[k] = v
-	}
-	busy := h.stopping || h.procState != drivers.TaskStateRunning
-	h.stateLock.Unlock()
-	if busy {
-		return ""
-	}
-	return judge(&h.state, pools, site, held)
-}
-
-// judge says why a task whose pools and site look like this is over: a
-// pool or the site removed, a pool stopped without being held, the owned
-// site stopped, an application gone from the target website. "" means the
-// task runs. site is nil when it does not exist.
-func judge(s *TaskState, pools []ps.AppPool, site *ps.Website, held map[string]bool) string {
-	byName := map[string]ps.AppPool{}
-	for _, p := range pools {
-		byName[strings.ToLower(p.Name)] = p
-	}
-	for _, name := range s.poolNames() {
-		p, ok := byName[strings.ToLower(name)]
-		switch {
-		case !ok:
-			return fmt.Sprintf("application pool %s was removed outside Nomad", name)
-		case p.State == ps.StateStopped && !held[name]:
-			return fmt.Sprintf("application pool %s was stopped outside Nomad", name)
+// start starts the handle's goroutines: the monitor and the two log
+// forwarders (which open the task's log pipes at once). logs are the log
+// files' sizes before the task started, where forwarding begins.
+func (h *taskHandle) start(logs logBaselines) {
+	s, _ := h.d.backend()
+	h.wg.Add(1)
+	go h.runMonitor(h.d.opts.MonitorInterval)
+	if h.cfg.StdoutPath != "" {
+		var aliases []string
+		if !h.state.OwnsSite {
+			aliases = h.state.ApplicationAliases
 		}
+		src := newTailer(w3cPattern(s.IISLogDir, h.state.SiteID), logs.w3c, newW3CFilter(aliases))
+		h.wg.Add(1)
+		go h.runLogForwarder(h.cfg.StdoutPath, src, h.d.opts.LogPollInterval)
 	}
-	if s.OwnsSite {
-		switch {
-		case site == nil:
-			return fmt.Sprintf("website %s was removed outside Nomad", s.SiteName)
-		case site.State == ps.StateStopped:
-			return fmt.Sprintf("website %s was stopped outside Nomad", s.SiteName)
+	if h.cfg.StderrPath != "" {
+		var src *tailer
+		if h.state.AppLogFile != "" {
+			src = newTailer(h.state.AppLogFile, logs.app, nil)
 		}
-		return ""
+		h.wg.Add(1)
+		go h.runLogForwarder(h.cfg.StderrPath, src, h.d.opts.LogPollInterval)
 	}
-	if site == nil {
-		return fmt.Sprintf("target website %s was removed outside Nomad", s.SiteName)
-	}
-	if site.State == ps.StateStopped {
-		return fmt.Sprintf("target website %s was stopped outside Nomad", s.SiteName)
-	}
-	apps := map[string]bool{}
-	for _, a := range site.Applications {
-		apps[strings.ToLower(strings.Trim(a.Path, "/"))] = true
-	}
-	for _, alias := range s.ApplicationAliases {
-		if !apps[strings.ToLower(alias)] {
-			return fmt.Sprintf("application /%s was removed from website %s outside Nomad", alias, s.SiteName)
-		}
-	}
-	return ""
 }
 
 // exit ends the task with res unless it already ended. It reports whether
@@ -241,6 +156,7 @@ func (h *taskHandle) exitUnlessStopping(res *drivers.ExitResult) bool {
 	return h.exitLocked(res)
 }
 
+// exitLocked is exit with stateLock held.
 func (h *taskHandle) exitLocked(res *drivers.ExitResult) bool {
 	if h.procState == drivers.TaskStateExited {
 		return false

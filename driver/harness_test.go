@@ -195,7 +195,7 @@ func startTask(t *testing.T, h *dtestutil.DriverHarness, tt *testTask) *drivers.
 var httpClient = &http.Client{
 	Timeout: 5 * time.Second,
 	Transport: &http.Transport{
-		TLSClientConfig:   &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // test sites use self-signed certificates
+		TLSClientConfig:   &tls.Config{InsecureSkipVerify: true}, // test sites use self-signed certificates
 		DisableKeepAlives: true,
 	},
 }

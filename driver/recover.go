@@ -29,83 +29,60 @@ func (d *Driver) recoverTask(handle *drivers.TaskHandle) error {
 	if state.SiteName == "" || len(state.AppPools) == 0 {
 		return errors.New("cannot recover the task: its state names no site or application pool")
 	}
-	cfg := handle.Config
-	ref := refOf(cfg)
-	h := newTaskHandle(d, cfg, state, iis, s.callTimeout, true)
-
-	ctx, cancel := h.callCtx()
-	pools, perr := iis.GetAppPools(ctx, state.poolNames()...)
-	site, serr := iis.GetWebsite(ctx, state.SiteName)
-	cancel()
-	switch {
-	case errors.Is(perr, ps.ErrUnavailable) || errors.Is(serr, ps.ErrUnavailable):
-		h.logger.Warn("recovering the task without checking it: the IIS backend does not answer", "error", errors.Join(perr, serr))
-	case perr != nil:
+	h := newTaskHandle(d, handle.Config, iis, s.callTimeout)
+	h.state, h.recovered = state, true
+	if err := h.checkRecovered(); err != nil {
 		h.cancel()
-		return fmt.Errorf("cannot recover the task: cannot read its application pools: %w", perr)
-	case serr != nil && !errors.Is(serr, ps.ErrNotFound):
-		h.cancel()
-		return fmt.Errorf("cannot recover the task: cannot read its website: %w", serr)
-	default:
-		if serr != nil {
-			site = nil
-		}
-		// Pools stopped while the plugin was away were most likely stopped
-		// on purpose (the STOP signal or the Management API): keep the task.
-		var held []string
-		for _, p := range pools {
-			if p.State == ps.StateStopped {
-				held = append(held, p.Name)
-			}
-		}
-		h.setHeld(held, true)
-		if reason := judge(&state, pools, site, h.held); reason != "" {
-			_ = d.removeObjects(ref, iis, s.callTimeout, state.removeArgs(), h.logger)
-			h.cancel()
-			return fmt.Errorf("cannot recover the task: %s", reason)
-		}
-		if len(held) > 0 {
-			d.emitEvent(ref, "Recovered with stopped application pools: "+strings.Join(held, ", "), nil)
-		}
+		return fmt.Errorf("cannot recover the task: %w", err)
 	}
 
-	if !d.tasks.SetIfAbsent(cfg.ID, h) {
+	if !d.tasks.SetIfAbsent(h.ref.taskID, h) {
 		// A concurrent RecoverTask of the same task won: it runs the task.
 		h.cancel()
 		return nil
 	}
-	d.runHandle(h, logBaselines{
+	h.start(logBaselines{
 		w3c: snapshotSizes(w3cPattern(s.IISLogDir, state.SiteID)),
 		app: snapshotSizes(state.AppLogFile),
 	})
 	h.logger.Info("task recovered", "site", state.SiteName)
-	d.emitEvent(ref, "Recovered, Name: "+state.SiteName, nil)
+	h.emit("Recovered, Name: " + state.SiteName)
 	return nil
 }
 
-// runHandle starts a handle's goroutines: the monitor and the two log
-// forwarders (which open the task's log pipes at once).
-func (d *Driver) runHandle(h *taskHandle, logs logBaselines) {
-	s, _ := d.backend()
-	h.wg.Add(1)
-	go h.runMonitor(d.opts.MonitorInterval, func(msg string) {
-		d.emitEvent(h.ref, msg, nil)
-	})
-	if h.cfg.StdoutPath != "" {
-		var aliases []string
-		if !h.state.OwnsSite {
-			aliases = h.state.ApplicationAliases
-		}
-		src := newTailer(w3cPattern(s.IISLogDir, h.state.SiteID), logs.w3c, newW3CFilter(aliases))
-		h.wg.Add(1)
-		go h.runLogForwarder(h.cfg.StdoutPath, src, d.opts.LogPollInterval)
+// checkRecovered reads a recovered task's pools and site. Pools found
+// stopped are held (most likely stopped on purpose while the plugin was
+// away); a task that is over anyway is removed and the reason returned. A
+// backend that does not answer is no error: the monitor checks later.
+func (h *taskHandle) checkRecovered() error {
+	ctx, cancel := h.callCtx()
+	pools, perr := h.client().GetAppPools(ctx, h.state.poolNames()...)
+	site, serr := h.client().GetWebsite(ctx, h.state.SiteName)
+	cancel()
+	switch {
+	case errors.Is(perr, ps.ErrUnavailable) || errors.Is(serr, ps.ErrUnavailable):
+		h.logger.Warn("recovering the task without checking it: the IIS backend does not answer", "error", errors.Join(perr, serr))
+		return nil
+	case perr != nil:
+		return fmt.Errorf("cannot read its application pools: %w", perr)
+	case serr != nil && !errors.Is(serr, ps.ErrNotFound):
+		return fmt.Errorf("cannot read its website: %w", serr)
+	case serr != nil:
+		site = nil
 	}
-	if h.cfg.StderrPath != "" {
-		var src *tailer
-		if h.state.AppLogFile != "" {
-			src = newTailer(h.state.AppLogFile, logs.app, nil)
+	var held []string
+	for _, p := range pools {
+		if p.State == ps.StateStopped {
+			held = append(held, p.Name)
 		}
-		h.wg.Add(1)
-		go h.runLogForwarder(h.cfg.StderrPath, src, d.opts.LogPollInterval)
 	}
+	h.setHeld(held, true)
+	if reason := judge(&h.state, pools, site, h.held); reason != "" {
+		_ = h.removeObjects(h.state.removeArgs())
+		return errors.New(reason)
+	}
+	if len(held) > 0 {
+		h.emit("Recovered with stopped application pools: " + strings.Join(held, ", "))
+	}
+	return nil
 }

@@ -22,28 +22,28 @@ const (
 	signalKill      = 9
 )
 
-// signalTask applies a signal to all pools of the task, as nomad-iis 0.20
+// signal applies a signal to all pools of the task, as nomad-iis 0.20
 // documents; SIGINT and SIGKILL also end the task so that its restart
 // policy sees it.
-func (d *Driver) signalTask(h *taskHandle, signal string) error {
+func (h *taskHandle) signal(signal string) error {
 	if !h.isRunning() {
 		return fmt.Errorf("cannot send %s: the task has exited", signal)
 	}
 	defer h.refresh()
 	switch strings.ToUpper(strings.TrimSpace(signal)) {
 	case "SIGHUP", "RECYCLE":
-		return d.forEachPool(h, "recycled", func(ctx context.Context, name string) error {
+		return h.forEachPool("recycled", func(ctx context.Context, name string) error {
 			_, err := h.client().RecycleAppPool(ctx, name)
 			return err
 		})
 	case "STOP":
 		h.setHeld(h.state.poolNames(), true)
-		return d.forEachPool(h, "stopped", func(ctx context.Context, name string) error {
+		return h.forEachPool("stopped", func(ctx context.Context, name string) error {
 			_, err := h.client().StopAppPool(ctx, name, 0)
 			return err
 		})
 	case "START":
-		return d.forEachPool(h, "started", func(ctx context.Context, name string) error {
+		return h.forEachPool("started", func(ctx context.Context, name string) error {
 			_, err := h.client().StartAppPool(ctx, name)
 			if err != nil && !errors.Is(err, ps.ErrNotFound) {
 				select {
@@ -59,9 +59,9 @@ func (d *Driver) signalTask(h *taskHandle, signal string) error {
 			return err
 		})
 	case "SIGINT":
-		return d.killTask(h, "SIGINT", signalInterrupt)
+		return h.kill("SIGINT", signalInterrupt)
 	case "SIGKILL":
-		return d.killTask(h, "SIGKILL", signalKill)
+		return h.kill("SIGKILL", signalKill)
 	default:
 		return fmt.Errorf("signal %q is not supported by the iis driver; use SIGHUP or RECYCLE (recycle the pools), STOP, START, or SIGINT or SIGKILL (remove the site and end the task)", signal)
 	}
@@ -70,7 +70,7 @@ func (d *Driver) signalTask(h *taskHandle, signal string) error {
 // forEachPool runs op on every pool of the task, emits one event per pool
 // that was acted on ("ApplicationPool <verb>: <alias> (<name>)") and
 // returns the failures together.
-func (d *Driver) forEachPool(h *taskHandle, verb string, op func(ctx context.Context, name string) error) error {
+func (h *taskHandle) forEachPool(verb string, op func(ctx context.Context, name string) error) error {
 	var errs []error
 	for _, alias := range sortedKeys(h.state.AppPools) {
 		name := h.state.AppPools[alias]
@@ -82,24 +82,20 @@ func (d *Driver) forEachPool(h *taskHandle, verb string, op func(ctx context.Con
 			continue
 		}
 		h.logger.Info("application pool "+verb, "app_pool", name)
-		d.emitEvent(h.ref, fmt.Sprintf("ApplicationPool %s: %s (%s)", verb, alias, name), nil)
+		h.emit(fmt.Sprintf("ApplicationPool %s: %s (%s)", verb, alias, name))
 	}
 	return errors.Join(errs...)
 }
 
-// killTask removes the task's site and pools and ends the task with the
+// kill removes the task's site and pools and ends the task with the
 // signal, so that Nomad's restart policy decides what happens next.
-func (d *Driver) killTask(h *taskHandle, name string, signal int) error {
+func (h *taskHandle) kill(name string, signal int) error {
 	if !h.beginStop() {
 		return nil
 	}
-	if s, _ := d.backend(); s != nil {
-		if err := d.runHook(h.client(), s, ps.HookPreStop, h.hookContext(), h.ref, h.logger); err != nil {
-			d.emitEvent(h.ref, "Warning: "+err.Error(), nil)
-		}
-	}
-	err := d.removeTask(h)
+	h.runHookOrWarn(ps.HookPreStop)
+	err := h.remove()
 	h.exit(&drivers.ExitResult{Signal: signal, Err: fmt.Errorf("%s: the site and application pools were removed", name)})
-	d.emitEvent(h.ref, fmt.Sprintf("Received %s: removed the site and application pools; the task ends", name), nil)
+	h.emit(fmt.Sprintf("Received %s: removed the site and application pools; the task ends", name))
 	return err
 }

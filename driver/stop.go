@@ -23,28 +23,23 @@ const (
 	pidReuseSlack = 2 * time.Second
 )
 
-// stopTask runs the stop sequence once: the pre-stop hook, then the pools
-// are stopped and their workers given timeout to exit, then the task exits
-// with code 0. A task that already exited is left alone.
-func (d *Driver) stopTask(h *taskHandle, timeout time.Duration, signal string) error {
+// stop runs the stop sequence once: the pre-stop hook, then the pools are
+// stopped and their workers given timeout to exit, then the task exits with
+// code 0. A task that already exited is left alone.
+func (h *taskHandle) stop(timeout time.Duration, signal string) error {
 	if !h.beginStop() {
 		return nil
 	}
-	s, _ := d.backend()
 	h.logger.Info("stopping task", "timeout_ms", timeout.Milliseconds(), "signal", signal)
-	if s != nil {
-		if err := d.runHook(h.client(), s, ps.HookPreStop, h.hookContext(), h.ref, h.logger); err != nil {
-			d.emitEvent(h.ref, "Warning: "+err.Error(), nil)
-		}
-	}
-	err := d.stopPools(h, timeout)
+	h.runHookOrWarn(ps.HookPreStop)
+	err := h.stopPools(timeout)
 	h.exit(&drivers.ExitResult{})
 	return err
 }
 
 // stopPools asks every pool of the task to stop, waits until their workers
 // have exited or timeout passed, then kills the workers that remain.
-func (d *Driver) stopPools(h *taskHandle, timeout time.Duration) error {
+func (h *taskHandle) stopPools(timeout time.Duration) error {
 	names := h.state.poolNames()
 	var errs []error
 	for _, alias := range sortedKeys(h.state.AppPools) {
@@ -57,7 +52,7 @@ func (d *Driver) stopPools(h *taskHandle, timeout time.Duration) error {
 		case err != nil:
 			errs = append(errs, fmt.Errorf("stop application pool %s: %w", name, err))
 		default:
-			d.emitEvent(h.ref, fmt.Sprintf("ApplicationPool stopped: %s (%s)", alias, name), nil)
+			h.emit(fmt.Sprintf("ApplicationPool stopped: %s (%s)", alias, name))
 		}
 	}
 
@@ -76,12 +71,12 @@ func (d *Driver) stopPools(h *taskHandle, timeout time.Duration) error {
 		}
 		left := time.Until(deadline)
 		if left <= 0 {
-			d.killWorkers(h, workers, timeout)
+			h.killWorkers(workers, timeout)
 			break
 		}
 		select {
-		case <-d.ctx.Done():
-			return errors.Join(append(errs, d.ctx.Err())...)
+		case <-h.d.ctx.Done():
+			return errors.Join(append(errs, h.d.ctx.Err())...)
 		case <-time.After(min(left, workerPollInterval)):
 		}
 	}
@@ -112,7 +107,7 @@ func liveWorkers(pools []ps.AppPool) []poolWorker {
 // killWorkers kills workers that outlived the stop timeout. A PID whose
 // process started at another time than IIS reported is not the worker any
 // more and is left alone.
-func (d *Driver) killWorkers(h *taskHandle, workers []poolWorker, timeout time.Duration) {
+func (h *taskHandle) killWorkers(workers []poolWorker, timeout time.Duration) {
 	for _, w := range workers {
 		p, err := process.NewProcess(int32(w.ProcessID))
 		if err != nil {
@@ -130,7 +125,7 @@ func (d *Driver) killWorkers(h *taskHandle, workers []poolWorker, timeout time.D
 			continue
 		}
 		h.logger.Warn("killed worker process that outlived the kill timeout", "pid", w.ProcessID, "app_pool", w.pool)
-		d.emitEvent(h.ref, fmt.Sprintf("Killed worker process %d of application pool %s: it did not exit within %s", w.ProcessID, w.pool, timeout), nil)
+		h.emit(fmt.Sprintf("Killed worker process %d of application pool %s: it did not exit within %s", w.ProcessID, w.pool, timeout))
 	}
 }
 
@@ -141,24 +136,22 @@ func (d *Driver) destroyTask(h *taskHandle, force bool) error {
 		if !force {
 			return errors.New("cannot destroy a running task: stop it first, or destroy with force")
 		}
-		if err := d.stopTask(h, destroyStopTimeout, ""); err != nil {
+		if err := h.stop(destroyStopTimeout, ""); err != nil {
 			h.logger.Warn("forced stop before destroy failed", "error", err)
 		}
 	}
-	err := d.removeTask(h)
+	err := h.remove()
 	h.cancel()
 	h.wg.Wait()
-	if s, _ := d.backend(); s != nil && err == nil {
-		if herr := d.runHook(h.client(), s, ps.HookPostStop, h.hookContext(), h.ref, h.logger); herr != nil {
-			d.emitEvent(h.ref, "Warning: "+herr.Error(), nil)
-		}
+	if err == nil {
+		h.runHookOrWarn(ps.HookPostStop)
 	}
 	d.tasks.Delete(h.ref.taskID)
 	return err
 }
 
-// removeTask removes what the task created, once.
-func (d *Driver) removeTask(h *taskHandle) error {
+// remove removes what the task created, once.
+func (h *taskHandle) remove() error {
 	h.stateLock.Lock()
 	h.stopping = true
 	done := h.removed
@@ -166,7 +159,7 @@ func (d *Driver) removeTask(h *taskHandle) error {
 	if done {
 		return nil
 	}
-	if err := d.removeObjects(h.ref, h.client(), h.callTimeout, h.state.removeArgs(), h.logger); err != nil {
+	if err := h.removeObjects(h.state.removeArgs()); err != nil {
 		return err
 	}
 	h.stateLock.Lock()

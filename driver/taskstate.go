@@ -72,16 +72,3 @@ func (s *TaskState) removeArgs() *ps.RemoveTaskSiteArgs {
 	}
 	return args
 }
-
-// hookContext is what the admin extension hooks are told about the task.
-func (h *taskHandle) hookContext() ps.HookContext {
-	return ps.HookContext{
-		AllocID:   h.cfg.AllocID,
-		TaskName:  h.cfg.Name,
-		JobName:   h.cfg.JobName,
-		Namespace: h.cfg.Namespace,
-		TaskDir:   h.state.TaskDir,
-		SiteName:  h.state.SiteName,
-		AppPools:  h.state.poolNames(),
-	}
-}

@@ -46,7 +46,7 @@ func (v *validator) duration(field, value string, min time.Duration) *int64 {
 	if value == "" {
 		return nil
 	}
-	d, err := ParseDuration(value)
+	d, err := parseDuration(value)
 	if err != nil {
 		v.fail(field, "%v", err)
 		return nil

@@ -41,7 +41,9 @@ func newPollHandle(t *testing.T, iis *scriptedIIS) *taskHandle {
 	d := New(hclog.NewNullLogger(), Options{})
 	t.Cleanup(d.Shutdown)
 	state := TaskState{SiteName: "nomad-a-app", OwnsSite: true, AppPools: map[string]string{"default": iis.pool}}
-	return newTaskHandle(d, &drivers.TaskConfig{ID: "a/app/1", AllocID: "a", Name: "app"}, state, ps.NewIIS(iis), time.Second, false)
+	h := newTaskHandle(d, &drivers.TaskConfig{ID: "a/app/1", AllocID: "a", Name: "app"}, ps.NewIIS(iis), time.Second)
+	h.state = state
+	return h
 }
 
 // The Management API starts a pool it stopped on purpose while a poll is

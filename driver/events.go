@@ -38,14 +38,3 @@ func (d *Driver) emitEvent(ref taskRef, message string, annotations map[string]s
 		d.logger.Debug("task event not delivered", "task_id", ref.taskID, "error", err)
 	}
 }
-
-// EmitTaskEvent sends a task event for the task taskID on behalf of another
-// part of the plugin (the Management API's lifecycle operations). Unknown
-// task ids are ignored.
-func (d *Driver) EmitTaskEvent(taskID, message string, annotations map[string]string) {
-	h, ok := d.tasks.Get(taskID)
-	if !ok {
-		return
-	}
-	d.emitEvent(h.ref, message, annotations)
-}

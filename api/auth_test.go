@@ -237,7 +237,7 @@ func TestConfig_Validate(t *testing.T) {
 			must.ErrorContains(t, err, tc.want)
 		})
 	}
-	_, err := New(Config{Bind: "0.0.0.0"}, &fakeRegistry{}, nil, nil)
+	_, err := New(Config{Bind: "0.0.0.0"}, &fakeRegistry{}, downIIS{}, nil)
 	must.ErrorContains(t, err, FlagKey)
 }
 

@@ -103,14 +103,12 @@ type Config struct {
 	// the plugin's rights, and a page must not make it fetch arbitrary URLs.
 	ScreenshotAllowRemote bool
 
-	// Procdump is the driver's procdump block. On Windows, procdump.exe is
-	// used when AcceptEula is set and BinaryPath exists; otherwise the dump is
+	// ProcdumpSource supplies the driver's procdump block at each dump (the
+	// driver receives its configuration after the API has started). On
+	// Windows, procdump.exe at binaryPath is used when acceptEula is set and
+	// the file exists; otherwise, or when ProcdumpSource is nil, the dump is
 	// written natively with MiniDumpWriteDump.
-	Procdump ProcdumpConfig
-	// ProcdumpSource, when set, supplies the procdump block at each dump
-	// instead of Procdump: the driver receives its configuration after the
-	// API has started.
-	ProcdumpSource func() ProcdumpConfig
+	ProcdumpSource func() (binaryPath string, acceptEula bool)
 	// GcorePath is gdb's gcore, used for dumps on iissim (default: from PATH).
 	GcorePath string
 	// DumpDir receives dumps before they are streamed (default: the OS temp dir).
@@ -123,16 +121,6 @@ type Config struct {
 	// AuditLogger receives one line per mutation; default: the API's logger
 	// named "audit".
 	AuditLogger hclog.Logger
-}
-
-// ProcdumpConfig is the driver's procdump block (nomad-iis 0.20).
-type ProcdumpConfig struct {
-	// BinaryPath is Sysinternals procdump.exe; when it does not exist, dumps
-	// are written with MiniDumpWriteDump.
-	BinaryPath string
-	// AcceptEula says the operator accepted procdump's licence; without it
-	// procdump.exe is never run.
-	AcceptEula bool
 }
 
 // withDefaults returns c with every zero field set to its default.

@@ -75,11 +75,7 @@ func (s *Server) handleDebug(w http.ResponseWriter, r *http.Request, c *call) er
 	if !c.principal.Unscoped() {
 		return writeJSON(w, res)
 	}
-	iis, err := s.backend()
-	if err != nil {
-		return err
-	}
-	managed, err := iis.GetManagedResources(r.Context())
+	managed, err := s.iis.GetManagedResources(r.Context())
 	if err != nil {
 		return err
 	}
@@ -97,7 +93,7 @@ func (s *Server) handleDebug(w http.ResponseWriter, r *http.Request, c *call) er
 		}
 		res.IISWebsites = append(res.IISWebsites, d)
 	}
-	ext, err := iis.GetExtensions(r.Context())
+	ext, err := s.iis.GetExtensions(r.Context())
 	if err != nil {
 		s.log.Warn("list admin extensions", "error", err)
 	} else {

@@ -18,33 +18,31 @@ import (
 // the native MiniDumpWriteDump writer. The block is read at each dump,
 // because the driver receives it after the API has started.
 func newDumper(cfg Config, log hclog.Logger) dumper {
-	return windowsDumper{cfg: cfg, log: log}
+	return windowsDumper{procdump: cfg.ProcdumpSource, log: log}
 }
 
 // windowsDumper picks procdump.exe or the native writer for each dump.
 type windowsDumper struct {
-	cfg Config
-	log hclog.Logger
+	// procdump supplies the driver's procdump block (Config.ProcdumpSource);
+	// nil means none.
+	procdump func() (binaryPath string, acceptEula bool)
+	log      hclog.Logger
 }
 
 // Dump implements dumper.
 func (d windowsDumper) Dump(ctx context.Context, pid int, dir string) (string, string, error) {
-	pd := d.cfg.procdump()
-	if pd.AcceptEula && pd.BinaryPath != "" {
-		if _, err := os.Stat(pd.BinaryPath); err == nil {
-			return procdumpExe{path: pd.BinaryPath}.Dump(ctx, pid, dir)
+	var path string
+	var eula bool
+	if d.procdump != nil {
+		path, eula = d.procdump()
+	}
+	if eula && path != "" {
+		if _, err := os.Stat(path); err == nil {
+			return procdumpExe{path: path}.Dump(ctx, pid, dir)
 		}
-		d.log.Warn("procdump binary not found; dumps are written with MiniDumpWriteDump", "binary_path", pd.BinaryPath)
+		d.log.Warn("procdump binary not found; dumps are written with MiniDumpWriteDump", "binary_path", path)
 	}
 	return miniDumper{}.Dump(ctx, pid, dir)
-}
-
-// procdump returns the procdump block in force.
-func (c Config) procdump() ProcdumpConfig {
-	if c.ProcdumpSource != nil {
-		return c.ProcdumpSource()
-	}
-	return c.Procdump
 }
 
 var (

@@ -107,6 +107,24 @@ func (f *fakeIIS) record(op, name string) error {
 	return f.fail[op]
 }
 
+// downIIS is a backend that is down: every call fails as the driver's
+// PoolClient does before SetConfig.
+type downIIS struct{}
+
+// errDown is downIIS's answer.
+var errDown = &ps.Error{Kind: ps.KindUnavailable, Message: "the iis driver has no configuration yet"}
+
+func (downIIS) GetAppPools(context.Context, ...string) ([]ps.AppPool, error) { return nil, errDown }
+func (downIIS) StartAppPool(context.Context, string) (*ps.AppPool, error)    { return nil, errDown }
+func (downIIS) StopAppPool(context.Context, string, int64) (*ps.AppPool, error) {
+	return nil, errDown
+}
+func (downIIS) RecycleAppPool(context.Context, string) (*ps.AppPool, error) { return nil, errDown }
+func (downIIS) GetManagedResources(context.Context) (*ps.ManagedResources, error) {
+	return nil, errDown
+}
+func (downIIS) GetExtensions(context.Context) (*ps.Extensions, error) { return nil, errDown }
+
 func (f *fakeIIS) callLog() []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -246,7 +264,7 @@ func newEnv(t testing.TB, mutate ...func(*Config)) *env {
 	}
 	buf := &syncBuffer{}
 	logger := hclog.New(&hclog.LoggerOptions{Level: hclog.Trace, Output: buf})
-	srv, err := New(cfg, reg, func() IIS { return fiis }, logger)
+	srv, err := New(cfg, reg, fiis, logger)
 	must.NoError(t, err)
 	t.Cleanup(func() { _ = srv.Close() })
 	return &env{t: t, srv: srv, reg: reg, iis: fiis, task: task, logBuf: buf}

@@ -89,7 +89,7 @@ func newSimEnv(t *testing.T, hostname string, mutate ...func(*Config)) *simEnv {
 	for _, m := range mutate {
 		m(&cfg)
 	}
-	srv, err := New(cfg, reg, func() IIS { return sim.IIS }, hclog.New(&hclog.LoggerOptions{Level: hclog.Warn, Output: io.Discard}))
+	srv, err := New(cfg, reg, sim.IIS, hclog.New(&hclog.LoggerOptions{Level: hclog.Warn, Output: io.Discard}))
 	must.NoError(t, err)
 	t.Cleanup(func() { _ = srv.Close() })
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

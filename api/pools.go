@@ -89,10 +89,6 @@ func (s *Server) lifecycle(w http.ResponseWriter, r *http.Request, c *call, op s
 		return err
 	}
 	c.auditPath, c.auditNote = alias, op
-	iis, err := s.backend()
-	if err != nil {
-		return err
-	}
 	release, err := s.locks.lockTask(c.task.TaskID, op+" application pools")
 	if err != nil {
 		return err
@@ -107,11 +103,11 @@ func (s *Server) lifecycle(w http.ResponseWriter, r *http.Request, c *call, op s
 		var pool *ps.AppPool
 		switch op {
 		case "start":
-			pool, err = iis.StartAppPool(ctx, p.Name)
+			pool, err = s.iis.StartAppPool(ctx, p.Name)
 		case "stop":
-			pool, err = iis.StopAppPool(ctx, p.Name, s.cfg.PoolStopTimeout.Milliseconds())
+			pool, err = s.iis.StopAppPool(ctx, p.Name, s.cfg.PoolStopTimeout.Milliseconds())
 		case "recycle":
-			pool, err = iis.RecycleAppPool(ctx, p.Name)
+			pool, err = s.iis.RecycleAppPool(ctx, p.Name)
 		}
 		if err != nil {
 			return fmt.Errorf("%s application pool %q: %w", op, p.Alias, err)
@@ -127,16 +123,12 @@ func (s *Server) lifecycle(w http.ResponseWriter, r *http.Request, c *call, op s
 // fn returned. Pools that were stopped before stay stopped. It returns the
 // aliases of the pools it stopped.
 func (s *Server) withPoolsStopped(ctx context.Context, t Task, why string, fn func() error) ([]string, error) {
-	iis, err := s.backend()
-	if err != nil {
-		return nil, err
-	}
 	pools, _ := taskPools(t, "")
 	names := make([]string, len(pools))
 	for i, p := range pools {
 		names[i] = p.Name
 	}
-	states, err := iis.GetAppPools(ctx, names...)
+	states, err := s.iis.GetAppPools(ctx, names...)
 	if err != nil {
 		return nil, fmt.Errorf("read the application pools' state: %w", err)
 	}
@@ -149,7 +141,7 @@ func (s *Server) withPoolsStopped(ctx context.Context, t Task, why string, fn fu
 	restart := func() error {
 		var errs []error
 		for _, p := range stopped {
-			if _, err := iis.StartAppPool(ctx, p.Name); err != nil {
+			if _, err := s.iis.StartAppPool(ctx, p.Name); err != nil {
 				errs = append(errs, fmt.Errorf("start application pool %q again: %w", p.Alias, err))
 				continue
 			}
@@ -161,7 +153,7 @@ func (s *Server) withPoolsStopped(ctx context.Context, t Task, why string, fn fu
 		if !running[p.Name] {
 			continue
 		}
-		if _, err := iis.StopAppPool(ctx, p.Name, s.cfg.PoolStopTimeout.Milliseconds()); err != nil {
+		if _, err := s.iis.StopAppPool(ctx, p.Name, s.cfg.PoolStopTimeout.Milliseconds()); err != nil {
 			return nil, errors.Join(fmt.Errorf("stop application pool %q before the %s (nothing was changed): %w", p.Alias, why, err), restart())
 		}
 		stopped = append(stopped, p)

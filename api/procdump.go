@@ -59,13 +59,9 @@ func (s *Server) handleProcdump(w http.ResponseWriter, r *http.Request, c *call)
 		return &APIError{HTTPStatus: http.StatusTooManyRequests, RetryAfter: 30 * time.Second,
 			Message: "a process dump is already being written; one dump at a time, retry later"}
 	}
-	iis, err := s.backend()
-	if err != nil {
-		return err
-	}
 	ctx, cancel := context.WithTimeout(r.Context(), dumpTimeout)
 	defer cancel()
-	states, err := iis.GetAppPools(ctx, pool.Name)
+	states, err := s.iis.GetAppPools(ctx, pool.Name)
 	if err != nil {
 		return err
 	}

@@ -2,14 +2,14 @@ package api
 
 import (
 	"context"
-	"time"
 
+	"github.com/nomad-iis/nomad-iis/internal/task"
 	"github.com/nomad-iis/nomad-iis/ps"
 )
 
 // Registry is the driver's view of its running tasks, as the API needs it.
-// The driver satisfies it with a small adapter; every method must be cheap
-// (Lookup runs on every request) and safe for concurrent use.
+// The driver's TaskRegistry satisfies it; every method must be cheap (Lookup
+// runs on every request) and safe for concurrent use.
 type Registry interface {
 	// Lookup finds the task of an allocation by task name.
 	Lookup(allocID, taskName string) (Task, bool)
@@ -19,35 +19,14 @@ type Registry interface {
 	Emit(taskID, message string)
 }
 
-// Task describes one task the driver runs.
-type Task struct {
-	TaskID    string
-	AllocID   string
-	TaskName  string
-	TaskGroup string
-	Namespace string
-	JobID     string
-	JobName   string
-	// TaskDir is the task's directory (<alloc dir>/<task name>).
-	TaskDir string
-	// SiteName is the IIS site of the task: its own, or TargetWebsite.
-	SiteName string
-	// OwnsSite is false when the task adds applications to TargetWebsite.
-	OwnsSite      bool
-	TargetWebsite string
-	// AppPools maps each pool alias of the job file to its IIS name.
-	AppPools map[string]string
-	// DefaultAppPool is the alias of the default pool ("" when none).
-	DefaultAppPool string
-	// Bindings are the site bindings the task configured.
-	Bindings []ps.BindingSpec
-	// Recovered is true when the driver recovered the task after a restart.
-	Recovered bool
-	StartedAt time.Time
-}
+// Task describes one task the driver runs. It is the driver's own
+// description (package internal/task), so the API reads what the driver
+// wrote, with no mirror type in between.
+type Task = task.Info
 
-// IIS is the part of *ps.IIS the API uses. Tests substitute a fake; in
-// production it is the driver's typed client over PowerShell or iissim.
+// IIS is the part of *ps.IIS the API uses. In production it is the driver's
+// PoolClient, which answers ps.ErrUnavailable (503 here) until the driver
+// has a backend; tests substitute a fake.
 type IIS interface {
 	GetAppPools(ctx context.Context, names ...string) ([]ps.AppPool, error)
 	StartAppPool(ctx context.Context, name string) (*ps.AppPool, error)
@@ -57,5 +36,6 @@ type IIS interface {
 	GetExtensions(ctx context.Context) (*ps.Extensions, error)
 }
 
-// Interface guard: the production client satisfies IIS.
+// Interface guard: the typed client satisfies IIS, so tests and the bench
+// serve it directly.
 var _ IIS = (*ps.IIS)(nil)

@@ -63,3 +63,23 @@ func TestServer_Serve_WaitsForRequestsInFlight(t *testing.T) {
 	must.NoError(t, err, must.Sprint("Serve returned before the upload in flight was applied"))
 	must.Eq(t, "part one, part two", string(got))
 }
+
+// TestNew_RequiresRegistryAndIIS: the API is built with its backend, so a
+// missing registry or IIS client is a construction error, not a nil
+// dereference on the first request.
+func TestNew_RequiresRegistryAndIIS(t *testing.T) {
+	cases := []struct {
+		name string
+		reg  Registry
+		iis  IIS
+	}{
+		{"no registry", nil, downIIS{}},
+		{"no IIS client", &fakeRegistry{}, nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := New(Config{}, c.reg, c.iis, nil)
+			must.ErrorContains(t, err, "a task registry and an IIS client are required")
+		})
+	}
+}

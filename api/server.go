@@ -12,15 +12,13 @@ import (
 
 	"github.com/gorilla/mux"
 	"github.com/hashicorp/go-hclog"
-
-	"github.com/nomad-iis/nomad-iis/ps"
 )
 
 // Server is the Management API: an http.Handler plus the listener around it.
 type Server struct {
 	cfg    Config
 	reg    Registry
-	iis    func() IIS
+	iis    IIS
 	log    hclog.Logger
 	audit  hclog.Logger
 	auth   *authenticator
@@ -42,12 +40,16 @@ type Server struct {
 	closed  bool
 }
 
-// New builds the API. reg is the driver's task registry; iis returns the
-// IIS backend client, or nil while the driver has none yet (the driver
-// creates it in SetConfig), in which case the routes that need it answer 503.
-func New(cfg Config, reg Registry, iis func() IIS, logger hclog.Logger) (*Server, error) {
+// New builds the API. reg is the driver's task registry and iis its IIS
+// client; both are required. While the driver has no backend yet (it makes
+// one in SetConfig), iis answers ps.ErrUnavailable and the routes that need
+// it answer 503 with Retry-After.
+func New(cfg Config, reg Registry, iis IIS, logger hclog.Logger) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("management API configuration: %w", err)
+	}
+	if reg == nil || iis == nil {
+		return nil, errors.New("management API: a task registry and an IIS client are required")
 	}
 	cfg = cfg.withDefaults()
 	if logger == nil {
@@ -166,18 +168,4 @@ func (s *Server) Close() error {
 		s.shutdown(srv)
 	}
 	return s.shots.Close()
-}
-
-// backend returns the IIS client or a 503.
-func (s *Server) backend() (IIS, error) {
-	if s.iis != nil {
-		// A nil *ps.IIS inside the interface is "no backend" too.
-		if c := s.iis(); c != nil {
-			if p, ok := c.(*ps.IIS); !ok || p != nil {
-				return c, nil
-			}
-		}
-	}
-	return nil, &APIError{HTTPStatus: http.StatusServiceUnavailable, RetryAfter: 5 * time.Second,
-		Message: "the driver has not connected to IIS yet; retry shortly"}
 }

@@ -55,11 +55,7 @@ func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request, c *call) e
 		names[i] = p.Name
 	}
 	states, err := s.status.get(r.Context(), c.task.TaskID, func(ctx context.Context) ([]ps.AppPool, error) {
-		iis, err := s.backend()
-		if err != nil {
-			return nil, err
-		}
-		got, err := iis.GetAppPools(ctx, names...)
+		got, err := s.iis.GetAppPools(ctx, names...)
 		if got == nil && err == nil {
 			got = []ps.AppPool{}
 		}

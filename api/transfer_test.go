@@ -183,7 +183,7 @@ func TestTransfer_TLS(t *testing.T) {
 		must.Eq(t, http.StatusBadRequest, plain.StatusCode)
 		_ = plain.Body.Close()
 	}
-	_, err = New(Config{TLSCertFile: filepath.Join(dir, "missing.pem"), TLSKeyFile: keyFile}, &fakeRegistry{}, nil, nil)
+	_, err = New(Config{TLSCertFile: filepath.Join(dir, "missing.pem"), TLSKeyFile: keyFile}, &fakeRegistry{}, downIIS{}, nil)
 	must.ErrorContains(t, err, FlagTLSCert)
 }
 

@@ -136,7 +136,7 @@ func serve(self []string, stateDir, taskDir, driverDir, browser string) error {
 		AppPools: map[string]string{"default": site}, DefaultAppPool: "default", Bindings: spec.Bindings, StartedAt: time.Now()}
 	cfg := api.Config{APIKeys: []string{APIKey}, PlaywrightDriverDir: driverDir, ScreenshotBrowserPath: browser,
 		MaxUploadBytes: 4 << 30}
-	srv, err := api.New(cfg, staticRegistry{task: task}, func() api.IIS { return iis }, hclog.NewNullLogger())
+	srv, err := api.New(cfg, staticRegistry{task: task}, iis, hclog.NewNullLogger())
 	if err != nil {
 		return err
 	}

@@ -3,46 +3,16 @@ package driver
 import (
 	"context"
 	"strings"
-	"time"
 
+	"github.com/nomad-iis/nomad-iis/internal/task"
 	"github.com/nomad-iis/nomad-iis/ps"
 )
 
-// This file is what the Management API sees of the driver: the IIS client,
-// the tasks and their IIS objects, task events, and the procdump settings.
-
-// TaskInfo describes one task the driver runs.
-type TaskInfo struct {
-	TaskID    string
-	AllocID   string
-	TaskName  string
-	TaskGroup string
-	Namespace string
-	JobID     string
-	JobName   string
-	// TaskDir is the task's directory (<alloc dir>/<task>).
-	TaskDir string
-	// SiteName is the site the task owns, or its target website.
-	SiteName string
-	// OwnsSite is false for a task in a target website.
-	OwnsSite bool
-	// TargetWebsite is the target website, "" for a task that owns its site.
-	TargetWebsite string
-	// AppPools maps each pool alias to its IIS name.
-	AppPools map[string]string
-	// DefaultAppPool is the alias of the site's default pool.
-	DefaultAppPool string
-	// Bindings are the site's bindings with resolved ports.
-	Bindings []ps.BindingSpec
-	// ApplicationAliases are the task's applications ("" is the root).
-	ApplicationAliases []string
-	// Running is false once the task exited.
-	Running bool
-	// Recovered is true for a task re-attached after a plugin restart.
-	Recovered bool
-	// StartedAt is when the task was started.
-	StartedAt time.Time
-}
+// This file is what the Management API sees of the driver: its tasks and
+// their task events (TaskRegistry), its IIS client for pool lifecycle
+// (PoolClient), and the procdump settings. The API's interfaces (package
+// api) are met here without importing api: a task is a task.Info, the type
+// api.Task names.
 
 // IIS returns the typed client of the backend, nil before SetConfig.
 func (d *Driver) IIS() *ps.IIS {
@@ -50,56 +20,33 @@ func (d *Driver) IIS() *ps.IIS {
 	return iis
 }
 
-// Tasks lists the tasks the driver runs, ordered by task id.
-func (d *Driver) Tasks() []TaskInfo {
-	handles := d.tasks.All()
-	out := make([]TaskInfo, 0, len(handles))
-	for _, h := range handles {
-		out = append(out, h.info())
-	}
-	return out
-}
-
 // LookupTask finds the task taskName of allocation allocID.
-func (d *Driver) LookupTask(allocID, taskName string) (TaskInfo, bool) {
+func (d *Driver) LookupTask(allocID, taskName string) (task.Info, bool) {
 	for _, h := range d.tasks.All() {
 		if h.cfg.AllocID == allocID && h.cfg.Name == taskName {
 			return h.info(), true
 		}
 	}
-	return TaskInfo{}, false
+	return task.Info{}, false
 }
 
-// MarkPoolsStopped records that the task's pools were stopped (true) or
-// started (false) on purpose, by the Management API: while marked, a
-// stopped pool does not end the task. It reports whether the task is known.
-func (d *Driver) MarkPoolsStopped(taskID string, stopped bool) bool {
-	h, ok := d.tasks.Get(taskID)
-	if !ok {
-		return false
-	}
-	h.setHeld(h.state.poolNames(), stopped)
-	h.refresh()
-	return true
-}
-
-// ProcdumpConfig returns the plugin's procdump block, nil when there is none.
-func (d *Driver) ProcdumpConfig() *ProcdumpConfig {
+// Procdump returns the plugin's procdump block: the procdump.exe path and
+// whether its licence was accepted; "" and false when there is none.
+func (d *Driver) Procdump() (binaryPath string, acceptEula bool) {
 	s, _ := d.backend()
 	if s == nil || s.Procdump == nil {
-		return nil
+		return "", false
 	}
-	pd := *s.Procdump
-	return &pd
+	return s.Procdump.BinaryPath, s.Procdump.AcceptEula
 }
 
-// info is the TaskInfo of h.
-func (h *taskHandle) info() TaskInfo {
+// info describes h.
+func (h *taskHandle) info() task.Info {
 	pools := make(map[string]string, len(h.state.AppPools))
 	for k, v := range h.state.AppPools {
 		pools[k] = v
 	}
-	ti := TaskInfo{
+	ti := task.Info{
 		TaskID:             h.cfg.ID,
 		AllocID:            h.cfg.AllocID,
 		TaskName:           h.cfg.Name,
@@ -122,6 +69,41 @@ func (h *taskHandle) info() TaskInfo {
 		ti.TargetWebsite = h.state.SiteName
 	}
 	return ti
+}
+
+// TaskRegistry is the Management API's view of the driver's tasks (it
+// satisfies api.Registry): it finds and lists them, and records the task
+// events of the API's operations.
+type TaskRegistry struct {
+	d *Driver
+}
+
+// TaskRegistry returns the Management API's task registry.
+func (d *Driver) TaskRegistry() *TaskRegistry { return &TaskRegistry{d: d} }
+
+// Lookup finds the task taskName of allocation allocID.
+func (r *TaskRegistry) Lookup(allocID, taskName string) (task.Info, bool) {
+	return r.d.LookupTask(allocID, taskName)
+}
+
+// List returns every task the driver runs, ordered by task id.
+func (r *TaskRegistry) List() []task.Info {
+	handles := r.d.tasks.All()
+	out := make([]task.Info, 0, len(handles))
+	for _, h := range handles {
+		out = append(out, h.info())
+	}
+	return out
+}
+
+// Emit sends a task event for the task taskID on behalf of the Management
+// API. Unknown task ids are ignored.
+func (r *TaskRegistry) Emit(taskID, message string) {
+	h, ok := r.d.tasks.Get(taskID)
+	if !ok {
+		return
+	}
+	r.d.emitEvent(h.ref, message)
 }
 
 // PoolClient is the backend client the Management API should use for pool

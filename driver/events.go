@@ -35,20 +35,7 @@ func (d *Driver) emitEvent(ref taskRef, message string) {
 		d.logger.Debug("task event not delivered", "task_id", ref.taskID, "error", err)
 	}
 }
-
 // emit sends one task event about h.
 func (h *taskHandle) emit(message string) {
 	h.d.emitEvent(h.ref, message)
-}
-
-// EmitTaskEvent sends a task event for the task taskID on behalf of another
-// part of the plugin (the Management API's lifecycle operations). Unknown
-// task ids are ignored. annotations is not used: the driver's task events
-// carry none, and its one caller passes nil.
-func (d *Driver) EmitTaskEvent(taskID, message string, annotations map[string]string) {
-	h, ok := d.tasks.Get(taskID)
-	if !ok {
-		return
-	}
-	d.emitEvent(h.ref, message)
 }

@@ -156,25 +156,29 @@ func TestIISDriver_SignalTask_SIGINT(t *testing.T) {
 	must.NoError(t, h.DestroyTask(tt.cfg.ID, false))
 }
 
-func TestIISDriver_MarkPoolsStopped(t *testing.T) {
+func TestIISDriver_PoolClientHoldsStoppedPool(t *testing.T) {
 	n := newSimNode(t)
 	d, h := n.newHarness(t)
 	tt := newTask(t, h, "web", siteHCL, nil)
 	startTask(t, h, tt)
 	pool := "nomad-" + tt.cfg.AllocID + "-web"
+	pc := d.PoolClient()
 
 	// The Management API stops the pool on purpose: the task keeps running.
-	must.True(t, d.MarkPoolsStopped(tt.cfg.ID, true))
+	owner, _ := pc.owner(pool)
+	must.True(t, owner != nil)
 	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
 	defer cancel()
-	_, err := d.IIS().StopAppPool(ctx, pool, 0)
+	_, err := pc.StopAppPool(ctx, pool, 0)
 	must.NoError(t, err)
 	waitPolled(t, d, tt.cfg.ID)
 	status, err := h.InspectTask(tt.cfg.ID)
 	must.NoError(t, err)
 	must.Eq(t, drivers.TaskStateRunning, status.State)
 
-	must.False(t, d.MarkPoolsStopped("no-such-task", true))
+	// A pool no task owns holds no task.
+	owner, _ = pc.owner("no-such-pool")
+	must.False(t, owner != nil)
 	must.NoError(t, h.DestroyTask(tt.cfg.ID, true))
 }
 

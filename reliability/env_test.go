@@ -52,6 +52,29 @@ func (r *staticRegistry) Emit(string, string) {
 	r.mu.Unlock()
 }
 
+// downIIS is an IIS backend that is down, as the driver's client is before
+// the driver has its configuration: every call fails with ps.ErrUnavailable.
+type downIIS struct{}
+
+func (downIIS) GetAppPools(context.Context, ...string) ([]ps.AppPool, error) {
+	return nil, ps.ErrUnavailable
+}
+func (downIIS) StartAppPool(context.Context, string) (*ps.AppPool, error) {
+	return nil, ps.ErrUnavailable
+}
+func (downIIS) StopAppPool(context.Context, string, int64) (*ps.AppPool, error) {
+	return nil, ps.ErrUnavailable
+}
+func (downIIS) RecycleAppPool(context.Context, string) (*ps.AppPool, error) {
+	return nil, ps.ErrUnavailable
+}
+func (downIIS) GetManagedResources(context.Context) (*ps.ManagedResources, error) {
+	return nil, ps.ErrUnavailable
+}
+func (downIIS) GetExtensions(context.Context) (*ps.Extensions, error) {
+	return nil, ps.ErrUnavailable
+}
+
 // newTaskDir makes a task directory under parent with local/, secrets/ and
 // tmp/, and the files (relative to local/) given.
 func newTaskDir(t testing.TB, parent, name string, files map[string]string) string {
@@ -111,7 +134,7 @@ func freePort(t testing.TB) int {
 
 // startAPI serves the Management API over reg on a loopback port until the
 // test ends and returns its base URL.
-func startAPI(t testing.TB, reg api.Registry, iis func() api.IIS, mutate ...func(*api.Config)) string {
+func startAPI(t testing.TB, reg api.Registry, iis api.IIS, mutate ...func(*api.Config)) string {
 	t.Helper()
 	cfg := api.Config{APIKeys: []string{apiKey}, MaxZipStreams: 64, PoolStopTimeout: 20 * time.Second}
 	for _, m := range mutate {

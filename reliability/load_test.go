@@ -17,8 +17,6 @@ import (
 	"time"
 
 	"github.com/shoenig/test/must"
-
-	"github.com/nomad-iis/nomad-iis/api"
 )
 
 // loadDuration is how long the load runs: LOAD_DURATION, default 20s.
@@ -144,7 +142,7 @@ func TestLoad_UploadersDownloadersPollers(t *testing.T) {
 		reg.tasks = append(reg.tasks, task)
 		vs.last[i] = vs.add(i, initial)
 	}
-	base := startAPI(t, reg, func() api.IIS { return sim.IIS })
+	base := startAPI(t, reg, sim.IIS)
 	tr := &http.Transport{MaxIdleConnsPerHost: 64}
 	client := &http.Client{Transport: tr, Timeout: time.Minute}
 

@@ -6,8 +6,8 @@ import (
 	"io"
 	"os"
 	"strings"
-	"time"
 
+	"github.com/nomad-iis/nomad-iis/api"
 	"github.com/nomad-iis/nomad-iis/version"
 )
 
@@ -24,43 +24,12 @@ type options struct {
 	// port is nomad-iis's gRPC port; Nomad's go-plugin handshake picks the
 	// port here, so it is accepted and ignored.
 	port int
-	// api are the Management API settings.
-	api managementFlags
+	// api is the Management API's configuration, as the flags give it; a
+	// zero field keeps the API's default. Port 0 leaves the API off.
+	api api.Config
 	// version asks for the version instead of serving the plugin; main
 	// also answers it first, before anything else (versionRequested).
 	version bool
-}
-
-// managementFlags are the Management API's command-line settings.
-type managementFlags struct {
-	// Port enables the API; 0 leaves it off.
-	Port int
-	// Keys are accepted in X-Api-Key (repeatable, or comma-separated).
-	Keys []string
-	// JWTSecret is the HS256 secret of bearer tokens.
-	JWTSecret string
-	// Bind is the listen address: by default 127.0.0.1 without a key or
-	// secret, 0.0.0.0 (as nomad-iis) with one.
-	Bind string
-	// TLSCert and TLSKey enable HTTPS.
-	TLSCert, TLSKey string
-	// MaxUploadBytes bounds an upload; 0 keeps the API's default.
-	MaxUploadBytes int64
-	// Browser is the Chromium/Chrome/Edge executable for screenshots.
-	Browser string
-	// PlaywrightDriver is the Playwright driver directory for screenshots.
-	PlaywrightDriver string
-	// MaxZipEntries, MaxZipBytes and MaxZipRatio bound an uploaded archive;
-	// 0 keeps the API's defaults.
-	MaxZipEntries int
-	MaxZipBytes   uint64
-	MaxZipRatio   float64
-	// ScreenshotTimeout and ScreenshotConcurrency bound screenshots; 0 keeps
-	// the API's defaults.
-	ScreenshotTimeout     time.Duration
-	ScreenshotConcurrency int
-	// Gcore is gdb's gcore for dumps on iissim (default: from PATH).
-	Gcore string
 }
 
 // listFlag collects a repeatable, comma-separated string flag.
@@ -82,6 +51,24 @@ func (l listFlag) Set(v string) error {
 	return nil
 }
 
+// bytesFlag is a string flag kept as bytes (a secret).
+type bytesFlag struct{ value *[]byte }
+
+func (b bytesFlag) String() string {
+	if b.value == nil {
+		return ""
+	}
+	return string(*b.value)
+}
+
+func (b bytesFlag) Set(v string) error {
+	*b.value = []byte(v)
+	return nil
+}
+
+// flagName is the name of an api.Flag… constant as package flag spells it.
+func flagName(f string) string { return strings.TrimPrefix(f, "--") }
+
 // parseArgs parses the plugin's arguments; getenv supplies the secrets'
 // environment variables.
 func parseArgs(args []string, getenv func(string) string, stderr io.Writer) (*options, error) {
@@ -90,21 +77,21 @@ func parseArgs(args []string, getenv func(string) string, stderr io.Writer) (*op
 	fs.SetOutput(stderr)
 	fs.BoolVar(&o.version, "version", false, "print \"nomad_iis <version>\" and exit")
 	fs.IntVar(&o.port, "port", 0, "ignored; accepted for nomad-iis compatibility (the plugin port is negotiated by Nomad)")
-	fs.IntVar(&o.api.Port, "management-api-port", 0, "TCP port of the Management API; 0 (the default) leaves it off")
-	fs.Var(listFlag{&o.api.Keys}, "management-api-key", "API key accepted in the X-Api-Key header; repeat or separate with commas for several (or set "+envAPIKey+")")
-	fs.StringVar(&o.api.JWTSecret, "management-api-jwt-secret", "", "HS256 secret of JWT bearer tokens (or set "+envJWTSecret+")")
-	fs.StringVar(&o.api.Bind, "management-api-bind", "", "listen address of the Management API (default 127.0.0.1 without a key or secret, else 0.0.0.0)")
-	fs.StringVar(&o.api.TLSCert, "management-api-tls-cert", "", "PEM certificate (chain) for HTTPS")
-	fs.StringVar(&o.api.TLSKey, "management-api-tls-key", "", "PEM private key for HTTPS")
-	fs.Int64Var(&o.api.MaxUploadBytes, "management-api-max-upload-bytes", 0, "largest accepted upload in bytes (default 2 GiB)")
-	fs.StringVar(&o.api.Browser, "management-api-browser", "", "Chromium, Chrome or Edge executable for screenshots (default: the first one found)")
-	fs.StringVar(&o.api.PlaywrightDriver, "management-api-playwright-driver", "", "Playwright driver directory for screenshots (default $PLAYWRIGHT_DRIVER_PATH)")
-	fs.IntVar(&o.api.MaxZipEntries, "management-api-max-zip-entries", 0, "most entries an uploaded archive may hold (default 10000)")
-	fs.Uint64Var(&o.api.MaxZipBytes, "management-api-max-zip-bytes", 0, "largest total uncompressed size of an uploaded archive in bytes (default 8 GiB)")
-	fs.Float64Var(&o.api.MaxZipRatio, "management-api-max-zip-ratio", 0, "highest compression ratio of an uploaded archive (default 200)")
-	fs.DurationVar(&o.api.ScreenshotTimeout, "management-api-screenshot-timeout", 0, "time limit of one screenshot, such as 30s (default 30s)")
-	fs.IntVar(&o.api.ScreenshotConcurrency, "management-api-screenshot-concurrency", 0, "screenshots taken at once (default 2)")
-	fs.StringVar(&o.api.Gcore, "management-api-gcore", "", "gdb's gcore, for process dumps on iissim (default: from PATH)")
+	fs.IntVar(&o.api.Port, flagName(api.FlagPort), 0, "TCP port of the Management API; 0 (the default) leaves it off")
+	fs.Var(listFlag{&o.api.APIKeys}, flagName(api.FlagKey), "API key accepted in the X-Api-Key header; repeat or separate with commas for several (or set "+envAPIKey+")")
+	fs.Var(bytesFlag{&o.api.JWTSecret}, flagName(api.FlagJWTSecret), "HS256 secret of JWT bearer tokens (or set "+envJWTSecret+")")
+	fs.StringVar(&o.api.Bind, flagName(api.FlagBind), "", "listen address of the Management API (default 127.0.0.1 without a key or secret, else 0.0.0.0)")
+	fs.StringVar(&o.api.TLSCertFile, flagName(api.FlagTLSCert), "", "PEM certificate (chain) for HTTPS")
+	fs.StringVar(&o.api.TLSKeyFile, flagName(api.FlagTLSKey), "", "PEM private key for HTTPS")
+	fs.Int64Var(&o.api.MaxUploadBytes, flagName(api.FlagMaxUpload), 0, "largest accepted upload in bytes (default 2 GiB)")
+	fs.StringVar(&o.api.ScreenshotBrowserPath, flagName(api.FlagBrowser), "", "Chromium, Chrome or Edge executable for screenshots (default: the first one found)")
+	fs.StringVar(&o.api.PlaywrightDriverDir, flagName(api.FlagPlaywrightDriver), "", "Playwright driver directory for screenshots (default $PLAYWRIGHT_DRIVER_PATH)")
+	fs.IntVar(&o.api.MaxZipEntries, flagName(api.FlagMaxZipEntries), 0, "most entries an uploaded archive may hold (default 10000)")
+	fs.Uint64Var(&o.api.MaxZipBytes, flagName(api.FlagMaxZipBytes), 0, "largest total uncompressed size of an uploaded archive in bytes (default 8 GiB)")
+	fs.Float64Var(&o.api.MaxZipRatio, flagName(api.FlagMaxZipRatio), 0, "highest compression ratio of an uploaded archive (default 200)")
+	fs.DurationVar(&o.api.ScreenshotTimeout, flagName(api.FlagScreenshotTimeout), 0, "time limit of one screenshot, such as 30s (default 30s)")
+	fs.IntVar(&o.api.ScreenshotConcurrency, flagName(api.FlagScreenshotLimit), 0, "screenshots taken at once (default 2)")
+	fs.StringVar(&o.api.GcorePath, flagName(api.FlagGcore), "", "gdb's gcore, for process dumps on iissim (default: from PATH)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -115,21 +102,23 @@ func parseArgs(args []string, getenv func(string) string, stderr io.Writer) (*op
 		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	if v := getenv(envAPIKey); v != "" {
-		if err := (listFlag{&o.api.Keys}).Set(v); err != nil {
+		if err := (listFlag{&o.api.APIKeys}).Set(v); err != nil {
 			return nil, err
 		}
 	}
-	if o.api.JWTSecret == "" {
-		o.api.JWTSecret = getenv(envJWTSecret)
+	if len(o.api.JWTSecret) == 0 {
+		if v := getenv(envJWTSecret); v != "" {
+			o.api.JWTSecret = []byte(v)
+		}
 	}
 	if o.api.Bind == "" {
-		o.api.Bind = "127.0.0.1"
-		if len(o.api.Keys) > 0 || o.api.JWTSecret != "" {
+		o.api.Bind = api.DefaultBind
+		if len(o.api.APIKeys) > 0 || len(o.api.JWTSecret) > 0 {
 			o.api.Bind = "0.0.0.0"
 		}
 	}
 	if o.api.Port < 0 || o.api.Port > 65535 {
-		return nil, fmt.Errorf("--management-api-port: %d is not a TCP port (0 turns the API off)", o.api.Port)
+		return nil, fmt.Errorf("%s: %d is not a TCP port (0 turns the API off)", api.FlagPort, o.api.Port)
 	}
 	return o, nil
 }

@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/shoenig/test/must"
+
+	"github.com/nomad-iis/nomad-iis/api"
 )
 
 func TestParseArgs(t *testing.T) {
@@ -13,20 +15,20 @@ func TestParseArgs(t *testing.T) {
 		name string
 		args []string
 		env  map[string]string
-		want managementFlags
+		want api.Config
 	}{
 		{"no arguments: API off, loopback", nil, nil,
-			managementFlags{Bind: "127.0.0.1"}},
+			api.Config{Bind: "127.0.0.1"}},
 		{"nomad-iis style with key: all interfaces", []string{"--port=5003", "--management-api-port=5004", "--management-api-key=12345"}, nil,
-			managementFlags{Port: 5004, Keys: []string{"12345"}, Bind: "0.0.0.0"}},
+			api.Config{Port: 5004, APIKeys: []string{"12345"}, Bind: "0.0.0.0"}},
 		{"space separated values and several keys", []string{"--management-api-port", "5004", "--management-api-key", "a,b", "--management-api-key=c"}, nil,
-			managementFlags{Port: 5004, Keys: []string{"a", "b", "c"}, Bind: "0.0.0.0"}},
+			api.Config{Port: 5004, APIKeys: []string{"a", "b", "c"}, Bind: "0.0.0.0"}},
 		{"secret from the environment", []string{"--management-api-port=5004"},
 			map[string]string{envJWTSecret: "s", envAPIKey: "k1,k2"},
-			managementFlags{Port: 5004, Keys: []string{"k1", "k2"}, JWTSecret: "s", Bind: "0.0.0.0"}},
+			api.Config{Port: 5004, APIKeys: []string{"k1", "k2"}, JWTSecret: []byte("s"), Bind: "0.0.0.0"}},
 		{"explicit bind and TLS", []string{"--management-api-port=5004", "--management-api-bind=10.0.0.5", "--management-api-jwt-secret=x",
 			"--management-api-tls-cert=c.pem", "--management-api-tls-key=k.pem"}, nil,
-			managementFlags{Port: 5004, JWTSecret: "x", Bind: "10.0.0.5", TLSCert: "c.pem", TLSKey: "k.pem"}},
+			api.Config{Port: 5004, JWTSecret: []byte("x"), Bind: "10.0.0.5", TLSCertFile: "c.pem", TLSKeyFile: "k.pem"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -55,42 +55,26 @@ func main() {
 	}
 }
 
-// startManagementAPI starts the Management API when a port is given and
+// The driver meets the Management API's interfaces without either package
+// importing the other.
+var (
+	_ api.Registry = (*driver.TaskRegistry)(nil)
+	_ api.IIS      = (*driver.PoolClient)(nil)
+)
+
+// startManagementAPI starts the Management API when cfg has a port and
 // returns the function that stops it. The API sees the driver's tasks
-// through registry and acts on pools through the driver's PoolClient, so
+// through its TaskRegistry and acts on pools through its PoolClient, so
 // that pools it stops on purpose do not end their task. A configuration the
 // API refuses (a non-loopback bind without a key or secret, a short JWT
 // secret, unreadable TLS files) stops the plugin with the reason, rather
 // than running without the API the operator asked for.
-func startManagementAPI(d *driver.Driver, f managementFlags, logger hclog.Logger) func() {
-	if f.Port == 0 {
+func startManagementAPI(d *driver.Driver, cfg api.Config, logger hclog.Logger) func() {
+	if cfg.Port == 0 {
 		return nil
 	}
-	cfg := api.Config{
-		Port:                  f.Port,
-		Bind:                  f.Bind,
-		APIKeys:               f.Keys,
-		JWTSecret:             []byte(f.JWTSecret),
-		TLSCertFile:           f.TLSCert,
-		TLSKeyFile:            f.TLSKey,
-		MaxUploadBytes:        f.MaxUploadBytes,
-		MaxZipEntries:         f.MaxZipEntries,
-		MaxZipBytes:           f.MaxZipBytes,
-		MaxZipRatio:           f.MaxZipRatio,
-		ScreenshotBrowserPath: f.Browser,
-		PlaywrightDriverDir:   f.PlaywrightDriver,
-		ScreenshotTimeout:     f.ScreenshotTimeout,
-		ScreenshotConcurrency: f.ScreenshotConcurrency,
-		GcorePath:             f.Gcore,
-		ProcdumpSource: func() api.ProcdumpConfig {
-			if pd := d.ProcdumpConfig(); pd != nil {
-				return api.ProcdumpConfig{BinaryPath: pd.BinaryPath, AcceptEula: pd.AcceptEula}
-			}
-			return api.ProcdumpConfig{}
-		},
-	}
-	pools := d.PoolClient()
-	srv, err := api.New(cfg, registry{d}, func() api.IIS { return pools }, logger)
+	cfg.ProcdumpSource = d.Procdump
+	srv, err := api.New(cfg, d.TaskRegistry(), d.PoolClient(), logger)
 	if err != nil {
 		logger.Error("cannot start the Management API", "error", err)
 		fmt.Fprintf(os.Stderr, "nomad_iis: management API: %v\n", err)

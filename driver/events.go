@@ -35,6 +35,7 @@ func (d *Driver) emitEvent(ref taskRef, message string) {
 		d.logger.Debug("task event not delivered", "task_id", ref.taskID, "error", err)
 	}
 }
+
 // emit sends one task event about h.
 func (h *taskHandle) emit(message string) {
 	h.d.emitEvent(h.ref, message)

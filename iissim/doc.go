@@ -9,6 +9,11 @@
 // has a W3C request log. It is a test and demo backend, not a web server
 // product.
 //
+// This package is the control plane and the processes; the web data plane
+// (the bindings' listeners, routing, the proxy to the workers, the workers'
+// file handler and the request logs) is package web below it, which knows
+// the service only through web.Service and web.Pool.
+//
 // # Processes
 //
 // iissim is one executable with subcommands (see Main):

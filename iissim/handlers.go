@@ -86,7 +86,7 @@ func (s *service) opGetWebsite(_ context.Context, args *ps.NameArgs) (any, error
 			Bindings:     slices.Clone(site.Bindings),
 			Applications: []ps.Application{},
 		},
-		LogDirectory: s.logs.siteDir(site.ID),
+		LogDirectory: s.logs.SiteDir(site.ID),
 	}
 	if out.Bindings == nil {
 		out.Bindings = []ps.Binding{}

@@ -4,7 +4,6 @@ package iissim
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -12,11 +11,9 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	"github.com/nomad-iis/nomad-iis/iissim/web"
 	"github.com/nomad-iis/nomad-iis/ps"
 )
-
-// errPoolStopped is returned by acquire when the pool does not serve.
-var errPoolStopped = errors.New("application pool is stopped")
 
 // spawner starts workers for every pool of one service and keeps the list
 // of live workers, so that the service can end them all when it stops.
@@ -230,16 +227,16 @@ func (p *poolRun) rapidFailLocked() bool {
 	return true
 }
 
-// acquire returns a worker for a request, starting the pool's workers when
+// Acquire returns a worker for a request, starting the pool's workers when
 // it has none (the first request of an OnDemand pool, or after a worker
-// died). It fails with errPoolStopped when the pool does not serve.
-func (p *poolRun) acquire(ctx context.Context) (*workerProc, error) {
+// died). It fails with web.ErrPoolStopped when the pool does not serve.
+func (p *poolRun) Acquire(ctx context.Context) (web.Worker, error) {
 	waited := false
 	for {
 		p.mu.Lock()
 		if p.state != ps.StateStarted {
 			p.mu.Unlock()
-			return nil, errPoolStopped
+			return web.Worker{}, web.ErrPoolStopped
 		}
 		p.lastRequest = time.Now()
 		if len(p.workers) < p.cfg.maxProcesses() && (!waited || len(p.workers) > 0) {
@@ -249,7 +246,7 @@ func (p *poolRun) acquire(ctx context.Context) (*workerProc, error) {
 			w := p.workers[p.next%len(p.workers)]
 			p.next++
 			p.mu.Unlock()
-			return w, nil
+			return web.Worker{Addr: w.addr, Token: w.token}, nil
 		}
 		done, err := p.filling, p.fillErr
 		p.mu.Unlock()
@@ -257,13 +254,13 @@ func (p *poolRun) acquire(ctx context.Context) (*workerProc, error) {
 			if err == nil {
 				err = fmt.Errorf("application pool %q has no worker", p.name)
 			}
-			return nil, err
+			return web.Worker{}, err
 		}
 		select {
 		case <-done:
 			waited = true
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return web.Worker{}, ctx.Err()
 		}
 	}
 }
@@ -439,8 +436,8 @@ func (p *poolRun) info() ps.AppPool {
 	return out
 }
 
-// loadBalancerCapabilities is what a request meets when the pool is stopped.
-func (p *poolRun) loadBalancerCapabilities() string {
+// LoadBalancerCapabilities is what a request meets when the pool is stopped.
+func (p *poolRun) LoadBalancerCapabilities() string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.cfg.loadBalancerCapabilities()

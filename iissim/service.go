@@ -8,7 +8,6 @@ import (
 	"flag"
 	"fmt"
 	"net"
-	"net/http/httputil"
 	"os"
 	"os/signal"
 	"runtime"
@@ -20,6 +19,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	"github.com/nomad-iis/nomad-iis/iissim/web"
 	"github.com/nomad-iis/nomad-iis/ps"
 )
 
@@ -35,31 +35,48 @@ const lockWait = 30 * time.Second
 
 // service is the iissim daemon: the "IIS" of one state directory. It holds
 // the configuration, the listeners of the bindings and the worker processes
-// of the pools, and serves the contract's operations on a unix socket.
+// of the pools, and serves the contract's operations on a unix socket. The
+// web plane (package web) serves the listeners; the service gives it the
+// routing snapshot and the certificates (web.Service).
 type service struct {
-	lay     layout
-	log     hclog.Logger
-	certs   certStore
+	// lay names the files of the state directory.
+	lay layout
+	// log logs to the service's stderr, service.log when a host started it.
+	log hclog.Logger
+	// certs is the certificate store below the state directory.
+	certs certStore
+	// bindAll makes "*" bindings listen on every interface instead of
+	// 127.0.0.1 (IISSIM_BIND_ALL=1).
 	bindAll bool
-	sp      *spawner
-	logs    *w3cLogs
-	proxy   *httputil.ReverseProxy
-	// routes is the routing snapshot the frontends read.
-	routes   atomic.Pointer[routeTable]
+	// sp starts the worker processes of every pool and keeps track of them.
+	sp *spawner
+	// logs are the sites' W3C request logs; the web plane writes them.
+	logs *web.RequestLogs
+	// plane serves the listeners of fronts and proxies to the workers.
+	plane *web.Server
+	// routes is the routing snapshot the web plane reads (Routes),
+	// replaced by applyRoutesLocked on every configuration change.
+	routes atomic.Pointer[web.Routes]
+	// idleExit is how long the service waits without site, pool or client
+	// before it exits (IISSIM_IDLE_EXIT).
 	idleExit time.Duration
 
-	// mu guards cfg, pools and fronts. Lock order: mu, then a pool's mu.
-	mu     sync.Mutex
-	cfg    *appHostConfig
-	pools  map[string]*poolRun  // by lower-case name
-	fronts map[string]*frontend // by listen address
+	// mu guards the fields below it. Lock order: mu, then a pool's mu.
+	mu sync.Mutex
+	// cfg is the configuration, as kept in applicationHost.json.
+	cfg *appHostConfig
+	// pools are the runtimes of the configured pools, by lower-case name.
+	pools map[string]*poolRun
+	// fronts are the open listeners, by listen address.
+	fronts map[string]*web.Frontend
 
-	// certMu guards certCache.
+	// certMu guards certCache, the certificates loaded for TLS handshakes,
+	// by thumbprint.
 	certMu    sync.Mutex
 	certCache map[string]*tls.Certificate
 
-	// clients counts open connections; idleSince is when the last one closed
-	// (Unix nanoseconds).
+	// clients counts open control connections; idleSince is when the last
+	// one closed (Unix nanoseconds).
 	clients   atomic.Int64
 	idleSince atomic.Int64
 
@@ -67,9 +84,15 @@ type service struct {
 	connsMu sync.Mutex
 	conns   map[net.Conn]struct{}
 
+	// quit closes, once (quitOnce), when the service is to stop.
 	quit     chan struct{}
 	quitOnce sync.Once
 }
+
+var (
+	_ web.Service = (*service)(nil)
+	_ web.Pool    = (*poolRun)(nil)
+)
 
 // runService is the "service" subcommand.
 func runService(self []string, args []string) int {
@@ -113,10 +136,10 @@ func runService(self []string, args []string) int {
 		certs:     certStore{dir: lay.certsDir()},
 		bindAll:   os.Getenv("IISSIM_BIND_ALL") == "1",
 		sp:        newSpawner(self, os.Stderr, log),
-		logs:      newW3CLogs(lay.logsDir()),
+		logs:      web.NewRequestLogs(lay.logsDir()),
 		idleExit:  defaultIdleExit,
 		pools:     map[string]*poolRun{},
-		fronts:    map[string]*frontend{},
+		fronts:    map[string]*web.Frontend{},
 		certCache: map[string]*tls.Certificate{},
 		conns:     map[net.Conn]struct{}{},
 		quit:      make(chan struct{}),
@@ -126,7 +149,7 @@ func runService(self []string, args []string) int {
 			s.idleExit = d
 		}
 	}
-	s.proxy = s.newProxy()
+	s.plane = web.NewServer(s, s.logs, log)
 	s.idleSince.Store(time.Now().UnixNano())
 	if err := s.load(); err != nil {
 		log.Error("configuration", "error", err)
@@ -241,15 +264,16 @@ func (s *service) load() error {
 // listeners to match it. opened are listeners already bound for new
 // addresses. The caller holds s.mu.
 func (s *service) applyRoutesLocked(opened map[string]net.Listener) {
-	rt := buildRoutes(s.cfg, s.pools, s.bindAll)
+	rt := web.BuildRoutes(routeSites(s.cfg, s.pools), s.bindAll)
 	s.routes.Store(rt)
+	addrs := rt.Addresses()
 	for addr, f := range s.fronts {
-		if ar := rt.byAddr[addr]; ar == nil || ar.protocol != f.protocol {
-			f.close()
+		if protocol, ok := addrs[addr]; !ok || protocol != f.Protocol() {
+			f.Close()
 			delete(s.fronts, addr)
 		}
 	}
-	for addr, ar := range rt.byAddr {
+	for addr, protocol := range addrs {
 		if _, ok := s.fronts[addr]; ok {
 			continue
 		}
@@ -262,18 +286,21 @@ func (s *service) applyRoutesLocked(opened map[string]net.Listener) {
 				continue
 			}
 		}
-		s.fronts[addr] = s.startFrontend(addr, ar.protocol, ln)
+		s.fronts[addr] = s.plane.Serve(addr, protocol, ln)
 	}
 	for _, ln := range opened {
 		_ = ln.Close()
 	}
 }
 
+// Routes is the routing snapshot the web plane reads (web.Service).
+func (s *service) Routes() *web.Routes { return s.routes.Load() }
+
 // siteStateLocked is Started when every binding of the site listens.
 func (s *service) siteStateLocked(site *siteConfig) string {
 	for _, b := range site.Bindings {
-		f := s.fronts[listenAddr(b, s.bindAll)]
-		if f == nil || f.protocol != b.Protocol {
+		f := s.fronts[web.ListenAddr(b, s.bindAll)]
+		if f == nil || f.Protocol() != b.Protocol {
 			return ps.StateStopped
 		}
 	}
@@ -285,7 +312,7 @@ func (s *service) siteStateLocked(site *siteConfig) string {
 func (s *service) shutdown() {
 	s.mu.Lock()
 	for addr, f := range s.fronts {
-		f.close()
+		f.Close()
 		delete(s.fronts, addr)
 	}
 	var done []<-chan struct{}
@@ -310,11 +337,12 @@ wait:
 		case <-time.After(2 * time.Second):
 		}
 	}
-	s.logs.closeAll()
+	s.logs.CloseAll()
 }
 
-// tlsCertificate loads a certificate of the store for a TLS handshake.
-func (s *service) tlsCertificate(thumbprint string) (*tls.Certificate, error) {
+// Certificate loads a certificate of the store for a TLS handshake
+// (web.Service).
+func (s *service) Certificate(thumbprint string) (*tls.Certificate, error) {
 	s.certMu.Lock()
 	defer s.certMu.Unlock()
 	if c := s.certCache[thumbprint]; c != nil {

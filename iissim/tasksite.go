@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/nomad-iis/nomad-iis/iissim/web"
 	"github.com/nomad-iis/nomad-iis/ps"
 )
 
@@ -74,14 +75,14 @@ func (s *service) claimPortsLocked(bindings []ps.BindingSpec) (map[string]net.Li
 	}
 	protocols := map[string]string{}
 	for _, b := range bindings {
-		addr := listenAddr(ps.Binding{IPAddress: b.IPAddress, Port: b.Port}, s.bindAll)
+		addr := web.ListenAddr(ps.Binding{IPAddress: b.IPAddress, Port: b.Port}, s.bindAll)
 		if p, ok := protocols[addr]; ok && p != b.Protocol {
 			return fail(invalidf("bindings: port %d is given for both http and https", b.Port))
 		}
 		protocols[addr] = b.Protocol
 		for _, site := range s.cfg.Sites {
 			for _, eb := range site.Bindings {
-				if listenAddr(eb, s.bindAll) != addr {
+				if web.ListenAddr(eb, s.bindAll) != addr {
 					continue
 				}
 				if eb.Protocol != b.Protocol {
@@ -252,7 +253,7 @@ func (s *service) opRemoveTaskSite(_ context.Context, args *ps.RemoveTaskSiteArg
 	}
 	s.applyRoutesLocked(nil)
 	if removedSite != nil {
-		s.logs.closeSite(removedSite.ID)
+		s.logs.CloseSite(removedSite.ID)
 	}
 	s.log.Info("task site removed", "site", args.SiteName, "target_website", args.TargetWebsite, "app_pools", strings.Join(removedPools, ","))
 

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/nomad-iis/nomad-iis/iissim/web"
 )
 
 // runWorker is the "worker" subcommand: one worker process of a pool, the
@@ -41,7 +43,7 @@ func runWorker(args []string) int {
 		return 1
 	}
 	srv := &http.Server{
-		Handler:           &fileHandler{token: token, pid: os.Getpid(), getenv: os.Getenv},
+		Handler:           web.NewFileHandler(token, os.Getpid(), os.Getenv),
 		ReadHeaderTimeout: 30 * time.Second,
 	}
 	go func() { _ = srv.Serve(ln) }()

@@ -1,6 +1,6 @@
 //go:build !windows
 
-package iissim
+package web
 
 import (
 	"context"
@@ -13,8 +13,9 @@ import (
 	"path"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
+
+	"github.com/hashicorp/go-hclog"
 )
 
 // Headers between the service and a worker. Requests from clients never
@@ -30,37 +31,41 @@ const (
 // serverHeader is the Server header of every response.
 const serverHeader = "Microsoft-IIS/10.0 (iissim)"
 
-// frontend is one listener of the service, HTTP.sys's part: it accepts the
+// Server is the web data plane of one iissim service: it serves the
+// listeners the service opens for its bindings and proxies each request to
+// a worker of the application's pool.
+type Server struct {
+	// svc gives the routing snapshot and the certificates.
+	svc Service
+	// log is the service's logger.
+	log hclog.Logger
+	// logs are the sites' W3C request logs.
+	logs *RequestLogs
+	// proxy forwards requests to the workers.
+	proxy *httputil.ReverseProxy
+}
+
+// NewServer returns the web plane of svc, which logs requests to logs and
+// its own failures to log.
+func NewServer(svc Service, logs *RequestLogs, log hclog.Logger) *Server {
+	s := &Server{svc: svc, log: log, logs: logs}
+	s.proxy = s.newProxy()
+	return s
+}
+
+// Frontend is one listener of the service, HTTP.sys's part: it accepts the
 // connections of every binding on one address.
-type frontend struct {
+type Frontend struct {
 	addr     string
 	protocol string
 	ln       net.Listener
 	srv      *http.Server
 }
 
-// listen opens a binding's address, or reports why it cannot: Conflict when
-// another process holds the port, InvalidArgument when the address is not
-// one of the machine's.
-func listen(addr string) (net.Listener, error) {
-	ln, err := net.Listen("tcp", addr)
-	if err == nil {
-		return ln, nil
-	}
-	switch {
-	case errors.Is(err, syscall.EADDRINUSE):
-		return nil, conflictf("address %s is in use by another process", addr)
-	case errors.Is(err, syscall.EADDRNOTAVAIL):
-		return nil, invalidf("address %s is not an address of this machine", addr)
-	case errors.Is(err, syscall.EACCES):
-		return nil, conflictf("address %s: permission denied (ports below 1024 need privileges)", addr)
-	}
-	return nil, fmt.Errorf("listen on %s: %w", addr, err)
-}
-
-// startFrontend serves a listener with the service's request handler.
-func (s *service) startFrontend(addr, protocol string, ln net.Listener) *frontend {
-	f := &frontend{addr: addr, protocol: protocol, ln: ln}
+// Serve serves a listener the service opened for the bindings on addr, with
+// TLS when protocol is "https"; the Frontend closes it.
+func (s *Server) Serve(addr, protocol string, ln net.Listener) *Frontend {
+	f := &Frontend{addr: addr, protocol: protocol, ln: ln}
 	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.serveRequest(f, w, r) })
 	f.srv = &http.Server{
 		Handler:           handler,
@@ -84,9 +89,12 @@ func (s *service) startFrontend(addr, protocol string, ln net.Listener) *fronten
 	return f
 }
 
-// close frees the address at once; requests in flight get a few seconds
+// Protocol is the protocol the frontend serves, "http" or "https".
+func (f *Frontend) Protocol() string { return f.protocol }
+
+// Close frees the address at once; requests in flight get a few seconds
 // to finish in the background.
-func (f *frontend) close() {
+func (f *Frontend) Close() {
 	_ = f.ln.Close()
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -100,8 +108,8 @@ func (f *frontend) close() {
 // certificateFor picks the certificate of an https binding on addr: with
 // SNI, the binding of that host name; else a binding that does not require
 // SNI (IIS's IP:port certificate binding).
-func (s *service) certificateFor(addr string, hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
-	rt := s.routes.Load()
+func (s *Server) certificateFor(addr string, hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
+	rt := s.svc.Routes()
 	ar := rt.byAddr[addr]
 	if ar == nil {
 		return nil, fmt.Errorf("no binding on %s", addr)
@@ -130,12 +138,12 @@ func (s *service) certificateFor(addr string, hello *tls.ClientHelloInfo) (*tls.
 	if thumb == "" {
 		return nil, fmt.Errorf("no certificate for server name %q on %s", hello.ServerName, addr)
 	}
-	return s.tlsCertificate(thumb)
+	return s.svc.Certificate(thumb)
 }
 
 // reqInfo carries what a request's log line needs from the proxy.
 type reqInfo struct {
-	worker    *workerProc
+	worker    Worker
 	substatus int
 }
 
@@ -167,9 +175,9 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 // serveRequest routes one request: binding by host name, application by
 // the longest path, virtual directory, then the application's pool, whose
 // worker answers it.
-func (s *service) serveRequest(f *frontend, w http.ResponseWriter, r *http.Request) {
+func (s *Server) serveRequest(f *Frontend, w http.ResponseWriter, r *http.Request) {
 	began := time.Now()
-	rt := s.routes.Load()
+	rt := s.svc.Routes()
 	ar := rt.byAddr[f.addr]
 	var localIP net.IP
 	if la, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
@@ -214,9 +222,9 @@ func (s *service) serveRequest(f *frontend, w http.ResponseWriter, r *http.Reque
 		httpError(sw, http.StatusServiceUnavailable, 0, "Service Unavailable")
 		return
 	}
-	worker, err := app.pool.acquire(r.Context())
-	if errors.Is(err, errPoolStopped) {
-		if app.pool.loadBalancerCapabilities() == "TcpLevel" {
+	worker, err := app.pool.Acquire(r.Context())
+	if errors.Is(err, ErrPoolStopped) {
+		if app.pool.LoadBalancerCapabilities() == "TcpLevel" {
 			// TcpLevel: HTTP.sys resets the connection without a response.
 			dropConnection(w)
 			return
@@ -237,19 +245,19 @@ func (s *service) serveRequest(f *frontend, w http.ResponseWriter, r *http.Reque
 			out.Header.Del(k)
 		}
 	}
-	out.Header.Set(hdrToken, worker.token)
+	out.Header.Set(hdrToken, worker.Token)
 	out.Header.Set(hdrRoot, dir.physical)
 	out.Header.Set(hdrRel, rel)
 	s.proxy.ServeHTTP(sw, out)
 }
 
 // newProxy is the reverse proxy from the service to the workers.
-func (s *service) newProxy() *httputil.ReverseProxy {
+func (s *Server) newProxy() *httputil.ReverseProxy {
 	return &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			info, _ := pr.In.Context().Value(reqInfoKey{}).(*reqInfo)
 			pr.Out.URL.Scheme = "http"
-			pr.Out.URL.Host = info.worker.addr
+			pr.Out.URL.Host = info.worker.Addr
 			pr.Out.Host = pr.In.Host
 			for _, h := range []string{hdrToken, hdrRoot, hdrRel} {
 				pr.Out.Header.Set(h, pr.In.Header.Get(h))
@@ -312,7 +320,7 @@ func cleanURLPath(p string) string {
 }
 
 // logRequest writes the W3C line of a request the site served.
-func (s *service) logRequest(siteID int64, r *http.Request, localIP net.IP, status, substatus int, taken time.Duration) {
+func (s *Server) logRequest(siteID int64, r *http.Request, localIP net.IP, status, substatus int, taken time.Duration) {
 	e := w3cEntry{
 		when:      time.Now(),
 		method:    r.Method,

@@ -1,6 +1,6 @@
 //go:build !windows
 
-package iissim
+package web
 
 import (
 	"html"

@@ -1,6 +1,6 @@
 //go:build !windows
 
-package iissim
+package web
 
 import (
 	"fmt"
@@ -34,11 +34,11 @@ type w3cEntry struct {
 	taken     time.Duration
 }
 
-// w3cLogs writes one W3C extended log per site, as IIS does:
+// RequestLogs writes one W3C extended log per site, as IIS does:
 // logs/W3SVC<siteId>/u_ex<yymmdd>.log, a new file each UTC day, with the
 // #Software/#Version/#Date/#Fields header whenever the service opens a
 // file. Lines are written at once (IIS buffers them for up to a minute).
-type w3cLogs struct {
+type RequestLogs struct {
 	dir string
 
 	// mu guards files.
@@ -52,17 +52,18 @@ type w3cFile struct {
 	day string
 }
 
-func newW3CLogs(dir string) *w3cLogs {
-	return &w3cLogs{dir: dir, files: map[int64]*w3cFile{}}
+// NewRequestLogs returns the request logs kept below dir.
+func NewRequestLogs(dir string) *RequestLogs {
+	return &RequestLogs{dir: dir, files: map[int64]*w3cFile{}}
 }
 
-// siteDir is the log directory of a site.
-func (l *w3cLogs) siteDir(siteID int64) string {
+// SiteDir is the log directory of a site.
+func (l *RequestLogs) SiteDir(siteID int64) string {
 	return filepath.Join(l.dir, "W3SVC"+strconv.FormatInt(siteID, 10))
 }
 
 // write appends one entry to the site's log.
-func (l *w3cLogs) write(siteID int64, e w3cEntry) error {
+func (l *RequestLogs) write(siteID int64, e w3cEntry) error {
 	when := e.when.UTC()
 	day := when.Format("060102")
 	l.mu.Lock()
@@ -74,7 +75,7 @@ func (l *w3cLogs) write(siteID int64, e w3cEntry) error {
 		delete(l.files, siteID)
 	}
 	if lf == nil {
-		dir := l.siteDir(siteID)
+		dir := l.SiteDir(siteID)
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return fmt.Errorf("request log of site %d: %w", siteID, err)
 		}
@@ -139,8 +140,8 @@ func w3cValue(s string) string {
 	}, s)
 }
 
-// closeSite closes the log of a removed site.
-func (l *w3cLogs) closeSite(siteID int64) {
+// CloseSite closes the log of a removed site.
+func (l *RequestLogs) CloseSite(siteID int64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if lf := l.files[siteID]; lf != nil {
@@ -149,8 +150,8 @@ func (l *w3cLogs) closeSite(siteID int64) {
 	}
 }
 
-// closeAll closes every log.
-func (l *w3cLogs) closeAll() {
+// CloseAll closes every log.
+func (l *RequestLogs) CloseAll() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for id, lf := range l.files {

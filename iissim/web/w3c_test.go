@@ -1,6 +1,6 @@
 //go:build !windows
 
-package iissim
+package web
 
 import (
 	"os"
@@ -30,14 +30,14 @@ func TestW3CEntry_Line(t *testing.T) {
 
 func TestW3CLogs_FilesPerSiteAndDay(t *testing.T) {
 	dir := t.TempDir()
-	l := newW3CLogs(dir)
+	l := NewRequestLogs(dir)
 	day1 := time.Date(2025, 1, 31, 23, 59, 0, 0, time.UTC)
 	day2 := day1.Add(2 * time.Minute)
 	must.NoError(t, l.write(3, w3cEntry{when: day1, method: "GET", uriStem: "/1", status: 200}))
 	must.NoError(t, l.write(3, w3cEntry{when: day1, method: "GET", uriStem: "/2", status: 200}))
 	must.NoError(t, l.write(3, w3cEntry{when: day2, method: "GET", uriStem: "/3", status: 200}))
 	must.NoError(t, l.write(4, w3cEntry{when: day2, method: "GET", uriStem: "/4", status: 200}))
-	l.closeAll()
+	l.CloseAll()
 
 	first, err := os.ReadFile(filepath.Join(dir, "W3SVC3", "u_ex250131.log"))
 	must.NoError(t, err)
@@ -52,9 +52,9 @@ func TestW3CLogs_FilesPerSiteAndDay(t *testing.T) {
 	must.FileExists(t, filepath.Join(dir, "W3SVC4", "u_ex250201.log"))
 
 	// A service that opens the file again writes the header again, as IIS does.
-	l = newW3CLogs(dir)
+	l = NewRequestLogs(dir)
 	must.NoError(t, l.write(4, w3cEntry{when: day2, method: "GET", uriStem: "/5", status: 200}))
-	l.closeAll()
+	l.CloseAll()
 	again, err := os.ReadFile(filepath.Join(dir, "W3SVC4", "u_ex250201.log"))
 	must.NoError(t, err)
 	must.EqOp(t, 2, strings.Count(string(again), "#Fields:"))

@@ -1,6 +1,6 @@
 //go:build !windows
 
-package iissim
+package web
 
 import (
 	"net"
@@ -11,9 +11,42 @@ import (
 	"github.com/nomad-iis/nomad-iis/ps"
 )
 
-// routeTable is an immutable snapshot of how requests are routed, rebuilt
+// Site is a site as the routing snapshot is built from it.
+type Site struct {
+	// Name is the site's name.
+	Name string
+	// ID is the site's id; its W3C log is W3SVC<ID>.
+	ID int64
+	// Bindings are where the site listens.
+	Bindings []ps.Binding
+	// Apps are the site's applications, in any order.
+	Apps []App
+}
+
+// App is an application of a Site.
+type App struct {
+	// Path is the application's URL path ("/" for the root application).
+	Path string
+	// PoolName names the application's pool.
+	PoolName string
+	// Pool is the pool's runtime; nil when the pool does not exist, which
+	// answers the application's requests with 503.
+	Pool Pool
+	// Dirs are the application's virtual directories, in any order.
+	Dirs []Dir
+}
+
+// Dir is a virtual directory of an App.
+type Dir struct {
+	// Path is the directory's path below its application ("/" for the root).
+	Path string
+	// PhysicalPath is the directory on disk that it serves.
+	PhysicalPath string
+}
+
+// Routes is an immutable snapshot of how requests are routed, rebuilt
 // on every configuration change and read by the frontends without a lock.
-type routeTable struct {
+type Routes struct {
 	// byAddr maps a listen address to the bindings served there.
 	byAddr map[string]*addrRoutes
 }
@@ -42,7 +75,7 @@ type siteRoute struct {
 type appRoute struct {
 	path     string
 	poolName string
-	pool     *poolRun
+	pool     Pool
 	vdirs    []vdirRoute
 }
 
@@ -52,10 +85,10 @@ type vdirRoute struct {
 	physical string
 }
 
-// listenAddr is where a binding listens. "*" means every interface in IIS;
-// iissim binds it to 127.0.0.1 unless IISSIM_BIND_ALL=1, so that tests and
-// demos do not expose anything.
-func listenAddr(b ps.Binding, bindAll bool) string {
+// ListenAddr is where a binding listens. "*" means every interface in IIS;
+// iissim binds it to 127.0.0.1 unless bindAll (IISSIM_BIND_ALL=1), so that
+// tests and demos do not expose anything.
+func ListenAddr(b ps.Binding, bindAll bool) string {
 	ip := strings.Trim(b.IPAddress, "[]")
 	if ip == "*" || ip == "" {
 		if bindAll {
@@ -67,14 +100,14 @@ func listenAddr(b ps.Binding, bindAll bool) string {
 	return net.JoinHostPort(ip, strconv.Itoa(b.Port))
 }
 
-// buildRoutes makes the snapshot of cfg with the pools' runtimes.
-func buildRoutes(cfg *appHostConfig, pools map[string]*poolRun, bindAll bool) *routeTable {
-	rt := &routeTable{byAddr: map[string]*addrRoutes{}}
-	for _, s := range cfg.Sites {
+// BuildRoutes makes the routing snapshot of sites.
+func BuildRoutes(sites []Site, bindAll bool) *Routes {
+	rt := &Routes{byAddr: map[string]*addrRoutes{}}
+	for _, s := range sites {
 		sr := &siteRoute{name: s.Name, id: s.ID}
-		for _, a := range s.Applications {
-			ar := &appRoute{path: a.Path, poolName: a.AppPool, pool: pools[strings.ToLower(a.AppPool)]}
-			for _, v := range a.VirtualDirectories {
+		for _, a := range s.Apps {
+			ar := &appRoute{path: a.Path, poolName: a.PoolName, pool: a.Pool}
+			for _, v := range a.Dirs {
 				ar.vdirs = append(ar.vdirs, vdirRoute{urlPath: joinURLPath(a.Path, v.Path), physical: v.PhysicalPath})
 			}
 			sort.SliceStable(ar.vdirs, func(i, j int) bool { return len(ar.vdirs[i].urlPath) > len(ar.vdirs[j].urlPath) })
@@ -82,7 +115,7 @@ func buildRoutes(cfg *appHostConfig, pools map[string]*poolRun, bindAll bool) *r
 		}
 		sort.SliceStable(sr.apps, func(i, j int) bool { return len(sr.apps[i].path) > len(sr.apps[j].path) })
 		for _, b := range s.Bindings {
-			addr := listenAddr(b, bindAll)
+			addr := ListenAddr(b, bindAll)
 			ar := rt.byAddr[addr]
 			if ar == nil {
 				ar = &addrRoutes{protocol: b.Protocol}
@@ -92,6 +125,16 @@ func buildRoutes(cfg *appHostConfig, pools map[string]*poolRun, bindAll bool) *r
 		}
 	}
 	return rt
+}
+
+// Addresses maps each listen address of the snapshot to the protocol of
+// its first binding: the listeners the service keeps open.
+func (rt *Routes) Addresses() map[string]string {
+	out := make(map[string]string, len(rt.byAddr))
+	for addr, ar := range rt.byAddr {
+		out[addr] = ar.protocol
+	}
+	return out
 }
 
 // joinURLPath joins an application path and a directory path.

@@ -1,6 +1,6 @@
 //go:build !windows
 
-package iissim
+package web
 
 import (
 	"crypto/subtle"
@@ -52,6 +52,13 @@ type fileHandler struct {
 	token  string
 	pid    int
 	getenv func(string) string
+}
+
+// NewFileHandler is the request handler of a worker process: it serves the
+// requests of the service that carry token, with pid and getenv as what
+// .aspx pages read for the process and its environment.
+func NewFileHandler(token string, pid int, getenv func(string) string) http.Handler {
+	return &fileHandler{token: token, pid: pid, getenv: getenv}
 }
 
 // ServeHTTP serves one request forwarded by the service.

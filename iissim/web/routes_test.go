@@ -1,8 +1,9 @@
 //go:build !windows
 
-package iissim
+package web
 
 import (
+	"context"
 	"net"
 	"testing"
 
@@ -11,29 +12,30 @@ import (
 )
 
 func TestListenAddr(t *testing.T) {
-	must.EqOp(t, "127.0.0.1:80", listenAddr(ps.Binding{IPAddress: "*", Port: 80}, false))
-	must.EqOp(t, ":80", listenAddr(ps.Binding{IPAddress: "*", Port: 80}, true))
-	must.EqOp(t, "10.0.0.5:443", listenAddr(ps.Binding{IPAddress: "10.0.0.5", Port: 443}, false))
-	must.EqOp(t, "[::1]:8080", listenAddr(ps.Binding{IPAddress: "[::1]", Port: 8080}, false))
+	must.EqOp(t, "127.0.0.1:80", ListenAddr(ps.Binding{IPAddress: "*", Port: 80}, false))
+	must.EqOp(t, ":80", ListenAddr(ps.Binding{IPAddress: "*", Port: 80}, true))
+	must.EqOp(t, "10.0.0.5:443", ListenAddr(ps.Binding{IPAddress: "10.0.0.5", Port: 443}, false))
+	must.EqOp(t, "[::1]:8080", ListenAddr(ps.Binding{IPAddress: "[::1]", Port: 8080}, false))
 }
 
 func TestRoutes(t *testing.T) {
-	cfg := &appHostConfig{Sites: []*siteConfig{
-		{Name: "any", ID: 1, Bindings: []ps.Binding{{Protocol: "http", IPAddress: "*", Port: 80}},
-			Applications: []*appConfig{{Path: "/", AppPool: "p", VirtualDirectories: []*vdirConfig{{Path: "/", PhysicalPath: "/any"}}}}},
-		{Name: "local", ID: 2, Bindings: []ps.Binding{{Protocol: "http", IPAddress: "127.0.0.1", Port: 80}},
-			Applications: []*appConfig{{Path: "/", AppPool: "p", VirtualDirectories: []*vdirConfig{{Path: "/", PhysicalPath: "/local"}}}}},
+	p := &fakePool{}
+	root := func(pool Pool, physical string) []App {
+		return []App{{Path: "/", PoolName: "p", Pool: pool, Dirs: []Dir{{Path: "/", PhysicalPath: physical}}}}
+	}
+	sites := []Site{
+		{Name: "any", ID: 1, Bindings: []ps.Binding{{Protocol: "http", IPAddress: "*", Port: 80}}, Apps: root(p, "/any")},
+		{Name: "local", ID: 2, Bindings: []ps.Binding{{Protocol: "http", IPAddress: "127.0.0.1", Port: 80}}, Apps: root(p, "/local")},
 		{Name: "shop", ID: 3, Bindings: []ps.Binding{{Protocol: "http", IPAddress: "*", Port: 80, Hostname: "shop.test"}},
-			Applications: []*appConfig{
-				{Path: "/", AppPool: "p", VirtualDirectories: []*vdirConfig{{Path: "/", PhysicalPath: "/shop"}, {Path: "/img", PhysicalPath: "/images"}}},
-				{Path: "/api", AppPool: "q", VirtualDirectories: []*vdirConfig{{Path: "/", PhysicalPath: "/api"}, {Path: "/docs", PhysicalPath: "/apidocs"}}},
-				{Path: "/api/v2", AppPool: "q", VirtualDirectories: []*vdirConfig{{Path: "/", PhysicalPath: "/api2"}}},
+			Apps: []App{
+				{Path: "/", PoolName: "p", Pool: p, Dirs: []Dir{{Path: "/", PhysicalPath: "/shop"}, {Path: "/img", PhysicalPath: "/images"}}},
+				// Pool "q" does not exist: the service leaves Pool nil.
+				{Path: "/api", PoolName: "q", Dirs: []Dir{{Path: "/", PhysicalPath: "/api"}, {Path: "/docs", PhysicalPath: "/apidocs"}}},
+				{Path: "/api/v2", PoolName: "q", Dirs: []Dir{{Path: "/", PhysicalPath: "/api2"}}},
 			}},
-		{Name: "wild", ID: 4, Bindings: []ps.Binding{{Protocol: "http", IPAddress: "*", Port: 80, Hostname: "*.wild.test"}},
-			Applications: []*appConfig{{Path: "/", AppPool: "p", VirtualDirectories: []*vdirConfig{{Path: "/", PhysicalPath: "/wild"}}}}},
-	}}
-	pools := map[string]*poolRun{"p": {name: "p"}}
-	rt := buildRoutes(cfg, pools, false)
+		{Name: "wild", ID: 4, Bindings: []ps.Binding{{Protocol: "http", IPAddress: "*", Port: 80, Hostname: "*.wild.test"}}, Apps: root(p, "/wild")},
+	}
+	rt := BuildRoutes(sites, false)
 	ar := rt.byAddr["127.0.0.1:80"]
 	must.NotNil(t, ar)
 	lo := net.IPv4(127, 0, 0, 1)
@@ -76,3 +78,9 @@ func TestRoutes(t *testing.T) {
 	must.Nil(t, shop.app("/api").pool, must.Sprint("a missing pool routes to nil"))
 	must.NotNil(t, shop.app("/").pool)
 }
+
+// fakePool is a pool for routing tests; it never serves.
+type fakePool struct{}
+
+func (*fakePool) Acquire(context.Context) (Worker, error) { return Worker{}, ErrPoolStopped }
+func (*fakePool) LoadBalancerCapabilities() string        { return "HttpLevel" }

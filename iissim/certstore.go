@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 )
@@ -104,25 +103,6 @@ func (s certStore) remove(thumbprint string) error {
 	return nil
 }
 
-// list returns the thumbprints in the store, sorted.
-func (s certStore) list() ([]string, error) {
-	entries, err := os.ReadDir(s.dir)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("list certificates: %w", err)
-	}
-	var out []string
-	for _, e := range entries {
-		if name, ok := strings.CutSuffix(e.Name(), ".json"); ok && isThumbprint(name) {
-			out = append(out, name)
-		}
-	}
-	sort.Strings(out)
-	return out, nil
-}
-
 // thumbprintOf is Windows's thumbprint: the upper-case hex SHA-1 of the DER.
 func thumbprintOf(cert *x509.Certificate) string {
 	sum := sha1.Sum(cert.Raw)
@@ -143,11 +123,6 @@ func normalizeThumbprint(s string) string {
 		}
 	}
 	return b.String()
-}
-
-// isThumbprint reports whether s is 40 upper-case hex digits.
-func isThumbprint(s string) bool {
-	return len(s) == 40 && normalizeThumbprint(s) == s
 }
 
 // newStoredCert builds a store entry from a chain and its key, checking

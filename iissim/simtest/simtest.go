@@ -75,8 +75,6 @@ type Sim struct {
 	ExtensionsDir string
 	// Self is the command that runs iissim (the test binary).
 	Self []string
-
-	logger hclog.Logger
 }
 
 // Option changes how Start runs iissim.
@@ -85,7 +83,6 @@ type Option func(*options)
 type options struct {
 	stateDir      string
 	extensionsDir string
-	logger        hclog.Logger
 }
 
 // WithStateDir uses dir as the state directory instead of a new temporary one.
@@ -94,14 +91,11 @@ func WithStateDir(dir string) Option { return func(o *options) { o.stateDir = di
 // WithExtensionsDir gives the host a directory of admin extension hooks.
 func WithExtensionsDir(dir string) Option { return func(o *options) { o.extensionsDir = dir } }
 
-// WithLogger sends the host's log lines (and the iissim host's stderr) to l.
-func WithLogger(l hclog.Logger) Option { return func(o *options) { o.logger = l } }
-
 // Start starts an iissim host, waits until it answers, and registers a
 // cleanup that closes the host and stops the service with its workers.
 func Start(t testing.TB, opts ...Option) *Sim {
 	t.Helper()
-	o := options{logger: hclog.NewNullLogger()}
+	var o options
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -112,7 +106,7 @@ func Start(t testing.TB, opts ...Option) *Sim {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &Sim{StateDir: o.stateDir, ExtensionsDir: o.extensionsDir, Self: self, logger: o.logger}
+	s := &Sim{StateDir: o.stateDir, ExtensionsDir: o.extensionsDir, Self: self}
 	t.Cleanup(func() {
 		if s.Host != nil {
 			_ = s.Host.Close()
@@ -134,7 +128,7 @@ func Start(t testing.TB, opts ...Option) *Sim {
 func (s *Sim) startHost(t testing.TB) {
 	t.Helper()
 	path, args := ps.SimCommand(s.Self, s.StateDir, s.ExtensionsDir)
-	s.Host = ps.NewHost(ps.HostConfig{Path: path, Args: args, Env: Env(), Logger: s.logger})
+	s.Host = ps.NewHost(ps.HostConfig{Path: path, Args: args, Env: Env(), Logger: hclog.NewNullLogger()})
 	s.IIS = ps.NewIIS(s.Host)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

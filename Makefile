@@ -14,7 +14,7 @@ STATICCHECK   := $(shell $(GO) env GOPATH)/bin/staticcheck
 STATICCHECK_VERSION := v0.7.0
 GINKGO_VERSION := v2.34.0
 # Packages with goroutines of their own run under the race detector.
-RACE_PKGS     := ./ps/... ./driver/... ./api/... ./reliability/...
+RACE_PKGS     := ./ps/... ./iissim/... ./driver/... ./api/... ./reliability/...
 TEST_TIMEOUT  ?= 20m
 FUZZTIME      ?= 20s
 LOAD_DURATION ?= 20s
@@ -49,7 +49,7 @@ test: test-unit test-windows pscheck test-fuzz test-e2e test-dist ## Run every s
 .PHONY: test-unit
 test-unit: ## Unit, driver harness and contract tests (race detector on concurrent packages)
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) -race $(RACE_PKGS)
-	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) $$($(GO) list ./... | grep -vE '/(ps|driver|api|reliability)(/|$$)|/e2e')
+	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) $$($(GO) list ./... | grep -vE 'nomad-iis/(ps|iissim|driver|api|reliability)(/|$$)|/e2e')
 
 .PHONY: test-contract
 test-contract: ## The contract suite alone (NOMAD_IIS_CONTRACT_BACKEND=powershell on Windows)

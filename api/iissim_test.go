@@ -19,8 +19,8 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/shoenig/test/must"
 
+	"github.com/nomad-iis/nomad-iis/iissim/simtest"
 	"github.com/nomad-iis/nomad-iis/ps"
-	"github.com/nomad-iis/nomad-iis/ps/simtest"
 )
 
 // Environment variables the iissim tests read (the Makefile sets both).

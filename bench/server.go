@@ -20,8 +20,8 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/nomad-iis/nomad-iis/api"
+	"github.com/nomad-iis/nomad-iis/iissim"
 	"github.com/nomad-iis/nomad-iis/ps"
-	"github.com/nomad-iis/nomad-iis/ps/sim"
 )
 
 // APIKey is the key the benchmark server accepts.
@@ -112,7 +112,7 @@ func serve(self []string, stateDir, taskDir, driverDir, browser string) error {
 	host := ps.NewHost(ps.HostConfig{Path: path, Args: args, Logger: hclog.NewNullLogger()})
 	defer func() {
 		_ = host.Close()
-		_ = sim.Main(self, []string{"stop", "--state-dir", stateDir})
+		_ = iissim.Main(self, []string{"stop", "--state-dir", stateDir})
 	}()
 	iis := &countingIIS{IIS: ps.NewIIS(host)}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

@@ -24,7 +24,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/nomad-iis/nomad-iis/driver"
-	"github.com/nomad-iis/nomad-iis/ps/sim"
+	"github.com/nomad-iis/nomad-iis/iissim"
 )
 
 // TaskStartResult is what the "taskstart" mode reports on stdout.
@@ -56,7 +56,7 @@ func TaskStartMain(self []string, args []string) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	defer sim.Main(self, []string{"stop", "--state-dir", *stateDir})
+	defer iissim.Main(self, []string{"stop", "--state-dir", *stateDir})
 	res, err := runTaskStarts(self, *stateDir, *workDir, *seq, *conc)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "taskstart: %v\n", err)

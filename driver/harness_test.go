@@ -31,9 +31,9 @@ import (
 	"github.com/hashicorp/nomad/plugins/base"
 	"github.com/hashicorp/nomad/plugins/drivers"
 	dtestutil "github.com/hashicorp/nomad/plugins/drivers/testutils"
+	"github.com/nomad-iis/nomad-iis/iissim"
+	"github.com/nomad-iis/nomad-iis/iissim/simtest"
 	"github.com/nomad-iis/nomad-iis/ps"
-	"github.com/nomad-iis/nomad-iis/ps/sim"
-	"github.com/nomad-iis/nomad-iis/ps/simtest"
 	"github.com/shirou/gopsutil/v4/process"
 	"github.com/shoenig/test/must"
 )
@@ -67,7 +67,7 @@ func newSimNode(t *testing.T) *simNode {
 	must.NoError(t, err)
 	n := &simNode{stateDir: t.TempDir(), self: self}
 	t.Cleanup(func() {
-		if code := sim.Main(self, []string{"stop", "--state-dir", n.stateDir}); code != 0 {
+		if code := iissim.Main(self, []string{"stop", "--state-dir", n.stateDir}); code != 0 {
 			t.Errorf("iissim stop: exit status %d", code)
 		}
 	})

@@ -16,8 +16,8 @@ import (
 	"github.com/hashicorp/nomad/plugins/base"
 	"github.com/hashicorp/nomad/plugins/drivers"
 	dtestutil "github.com/hashicorp/nomad/plugins/drivers/testutils"
+	"github.com/nomad-iis/nomad-iis/iissim/simtest"
 	"github.com/nomad-iis/nomad-iis/ps"
-	"github.com/nomad-iis/nomad-iis/ps/simtest"
 	"github.com/nomad-iis/nomad-iis/version"
 	"github.com/shoenig/test/must"
 )

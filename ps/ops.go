@@ -1,7 +1,7 @@
 // Package ps talks to the IIS side of nomad-iis through one narrow contract:
 // named operations with JSON arguments and JSON results, served by one
 // long-lived process. On Windows that process is PowerShell running the
-// scripts of package scripts; elsewhere it is iissim (package ps/sim), which
+// scripts of package scripts; elsewhere it is iissim (package iissim), which
 // implements the same operations for real on Linux and macOS.
 //
 // The operation list below is the single Go definition of the contract. The

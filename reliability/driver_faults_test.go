@@ -25,7 +25,7 @@ import (
 	"github.com/shoenig/test/must"
 
 	"github.com/nomad-iis/nomad-iis/driver"
-	"github.com/nomad-iis/nomad-iis/ps/simtest"
+	"github.com/nomad-iis/nomad-iis/iissim/simtest"
 )
 
 // driverNode is a driver over the gRPC harness with iissim, plus a second

@@ -20,8 +20,8 @@ import (
 	"github.com/shoenig/test/must"
 
 	"github.com/nomad-iis/nomad-iis/api"
+	"github.com/nomad-iis/nomad-iis/iissim/simtest"
 	"github.com/nomad-iis/nomad-iis/ps"
-	"github.com/nomad-iis/nomad-iis/ps/simtest"
 )
 
 // apiKey is the key of the scenarios' Management API.

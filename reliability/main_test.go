@@ -4,7 +4,7 @@ import (
 	"os"
 	"testing"
 
-	"github.com/nomad-iis/nomad-iis/ps/simtest"
+	"github.com/nomad-iis/nomad-iis/iissim/simtest"
 )
 
 // TestMain lets the test binary act as iissim (simtest) or as a standalone

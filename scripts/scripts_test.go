@@ -11,8 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nomad-iis/nomad-iis/iissim"
 	"github.com/nomad-iis/nomad-iis/ps"
-	"github.com/nomad-iis/nomad-iis/ps/sim"
 	"github.com/shoenig/test/must"
 )
 
@@ -154,15 +154,15 @@ func TestOperations_Consistent(t *testing.T) {
 	}
 
 	simOps := map[ps.Op]bool{}
-	for _, op := range sim.Operations() {
+	for _, op := range iissim.Operations() {
 		simOps[op] = true
 		if _, ok := ps.Lookup(op); !ok {
-			problems = append(problems, fmt.Sprintf("sim.Operations has %s, which is not in ps.Operations", op))
+			problems = append(problems, fmt.Sprintf("iissim.Operations has %s, which is not in ps.Operations", op))
 		}
 	}
 	for _, info := range ps.Operations {
 		if !simOps[info.Name] {
-			problems = append(problems, fmt.Sprintf("operation %s: missing from sim.Operations", info.Name))
+			problems = append(problems, fmt.Sprintf("operation %s: missing from iissim.Operations", info.Name))
 		}
 	}
 	sort.Strings(problems)

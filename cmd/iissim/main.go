@@ -2,7 +2,7 @@
 // operations of the nomad-iis contract for real (sites served over HTTP on
 // their binding ports, worker processes with real PIDs, configuration on
 // disk), so that the driver and its tests run without Windows. It is a test
-// and demo backend; see package github.com/nomad-iis/nomad-iis/ps/sim for
+// and demo backend; see package github.com/nomad-iis/nomad-iis/iissim for
 // what it does and its limits. Run "iissim help" for the commands.
 package main
 
@@ -10,7 +10,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/nomad-iis/nomad-iis/ps/sim"
+	"github.com/nomad-iis/nomad-iis/iissim"
 )
 
 func main() {
@@ -19,5 +19,5 @@ func main() {
 		fmt.Fprintf(os.Stderr, "iissim: %v\n", err)
 		os.Exit(1)
 	}
-	os.Exit(sim.Main([]string{exe}, os.Args[1:]))
+	os.Exit(iissim.Main([]string{exe}, os.Args[1:]))
 }

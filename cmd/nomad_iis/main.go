@@ -22,7 +22,7 @@ import (
 	"github.com/hashicorp/nomad/plugins"
 	"github.com/nomad-iis/nomad-iis/api"
 	"github.com/nomad-iis/nomad-iis/driver"
-	"github.com/nomad-iis/nomad-iis/ps/sim"
+	"github.com/nomad-iis/nomad-iis/iissim"
 	"github.com/nomad-iis/nomad-iis/version"
 )
 
@@ -36,7 +36,7 @@ func main() {
 		if err != nil {
 			exe = os.Args[0]
 		}
-		os.Exit(sim.Main([]string{exe, "iissim"}, os.Args[2:]))
+		os.Exit(iissim.Main([]string{exe, "iissim"}, os.Args[2:]))
 	}
 	opts := mustParseArgs()
 

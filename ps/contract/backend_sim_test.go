@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nomad-iis/nomad-iis/iissim"
+	"github.com/nomad-iis/nomad-iis/iissim/simtest"
 	"github.com/nomad-iis/nomad-iis/ps"
-	"github.com/nomad-iis/nomad-iis/ps/sim"
-	"github.com/nomad-iis/nomad-iis/ps/simtest"
 )
 
 // simBackend runs iissim through simtest.
@@ -39,7 +39,7 @@ func (b *simBackend) StartHost(t *testing.T) *ps.IIS {
 }
 
 func (b *simBackend) InstallCertificate(t *testing.T, certPEM, keyPEM []byte) string {
-	tp, err := sim.AddCertificate(b.sim.StateDir, certPEM, keyPEM, "installed by an administrator")
+	tp, err := iissim.AddCertificate(b.sim.StateDir, certPEM, keyPEM, "installed by an administrator")
 	if err != nil {
 		t.Fatalf("install certificate: %v", err)
 	}

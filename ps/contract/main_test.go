@@ -4,7 +4,7 @@ import (
 	"os"
 	"testing"
 
-	"github.com/nomad-iis/nomad-iis/ps/simtest"
+	"github.com/nomad-iis/nomad-iis/iissim/simtest"
 )
 
 func TestMain(m *testing.M) {

@@ -21,7 +21,7 @@ import (
 	"time"
 
 	"github.com/nomad-iis/nomad-iis/bench"
-	"github.com/nomad-iis/nomad-iis/ps/sim"
+	"github.com/nomad-iis/nomad-iis/iissim"
 )
 
 func main() {
@@ -34,7 +34,7 @@ func main() {
 	if len(os.Args) > 1 {
 		switch os.Args[1] {
 		case "iissim":
-			os.Exit(sim.Main(self, os.Args[2:]))
+			os.Exit(iissim.Main(self, os.Args[2:]))
 		case "serve-api":
 			os.Exit(bench.ServeMain(self, os.Args[2:]))
 		case "taskstart":

@@ -1,0 +1,330 @@
+//go:build !windows
+
+package iissim_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/nomad-iis/nomad-iis/iissim/simtest"
+	"github.com/nomad-iis/nomad-iis/ps"
+	"github.com/shirou/gopsutil/v4/process"
+	"github.com/shoenig/test/must"
+)
+
+func ctx(t *testing.T) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), time.Minute)
+	t.Cleanup(cancel)
+	return c
+}
+
+// eventually polls cond until it holds, failing after a generous bound.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up waiting until %s", what)
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+}
+
+func pidAlive(pid int) bool {
+	err := syscall.Kill(pid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	must.NoError(t, err)
+	port := ln.Addr().(*net.TCPAddr).Port
+	must.NoError(t, ln.Close())
+	return port
+}
+
+// servicePID reads the service's PID file.
+func servicePID(t *testing.T, stateDir string) int {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(stateDir, "service.pid"))
+	must.NoError(t, err)
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	must.NoError(t, err)
+	return pid
+}
+
+// newSite creates a site with one pool tuned by tune and a PID page.
+func newSite(t *testing.T, s *simtest.Sim, name string, tune func(*ps.AppPoolSpec)) int {
+	t.Helper()
+	dir := t.TempDir()
+	must.NoError(t, os.WriteFile(filepath.Join(dir, "index.html"), []byte("site "+name), 0o644))
+	must.NoError(t, os.WriteFile(filepath.Join(dir, "pid.aspx"), []byte(`<%= System.Diagnostics.Process.GetCurrentProcess().Id %>`), 0o644))
+	port := freePort(t)
+	p := ps.AppPoolSpec{Name: name}
+	if tune != nil {
+		tune(&p)
+	}
+	_, err := s.IIS.NewTaskSite(ctx(t), &ps.TaskSiteSpec{
+		SiteName:     name,
+		AppPools:     []ps.AppPoolSpec{p},
+		Applications: []ps.ApplicationSpec{{PhysicalPath: dir, AppPool: name}},
+		Bindings:     []ps.BindingSpec{{Protocol: "http", IPAddress: "*", Port: port}},
+	})
+	must.NoError(t, err)
+	return port
+}
+
+func get(port int, path string) (int, string, error) {
+	c := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	resp, err := c.Get("http://127.0.0.1:" + strconv.Itoa(port) + path)
+	if err != nil {
+		return 0, "", err
+	}
+	defer func() { _ = resp.Body.Close() }()
+	b, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), err
+}
+
+func workerPIDs(t *testing.T, s *simtest.Sim, pool string) []int {
+	t.Helper()
+	p, err := s.IIS.GetAppPool(ctx(t), pool)
+	must.NoError(t, err)
+	var out []int
+	for _, w := range p.WorkerProcesses {
+		if w.State == "Running" {
+			out = append(out, w.ProcessID)
+		}
+	}
+	return out
+}
+
+func TestService_RestoresSitesAfterRestart(t *testing.T) {
+	s := simtest.Start(t)
+	portA := newSite(t, s, "nomad-keep", nil)
+	newSite(t, s, "nomad-stopped", nil)
+	_, err := s.IIS.StopAppPool(ctx(t), "nomad-stopped", 10_000)
+	must.NoError(t, err)
+	code, body, err := get(portA, "/")
+	must.NoError(t, err)
+	must.EqOp(t, 200, code)
+	must.EqOp(t, "site nomad-keep", body)
+
+	s.Stop(t)
+	_, _, err = get(portA, "/")
+	must.Error(t, err, must.Sprint("a stopped service does not listen"))
+
+	// The host's next call starts the service again, which restores the sites
+	// and the state of each pool.
+	ws, err := s.IIS.GetWebsite(ctx(t), "nomad-keep")
+	must.NoError(t, err)
+	must.EqOp(t, ps.StateStarted, ws.State)
+	code, body, err = get(portA, "/")
+	must.NoError(t, err)
+	must.EqOp(t, 200, code)
+	must.EqOp(t, "site nomad-keep", body)
+	p, err := s.IIS.GetAppPool(ctx(t), "nomad-stopped")
+	must.NoError(t, err)
+	must.EqOp(t, ps.StateStopped, p.State)
+}
+
+func TestService_SiteStoppedWhenItsPortIsTaken(t *testing.T) {
+	s := simtest.Start(t)
+	port := newSite(t, s, "nomad-port", nil)
+	s.Stop(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
+	must.NoError(t, err)
+	defer func() { _ = ln.Close() }()
+	ws, err := s.IIS.GetWebsite(ctx(t), "nomad-port")
+	must.NoError(t, err)
+	must.EqOp(t, ps.StateStopped, ws.State)
+	res, err := s.IIS.GetManagedResources(ctx(t))
+	must.NoError(t, err)
+	must.SliceContains(t, res.Websites, ps.ManagedResource{Name: "nomad-port", State: ps.StateStopped})
+}
+
+// serviceProcesses counts the iissim services of a state directory.
+func serviceProcesses(t *testing.T, stateDir string) int {
+	t.Helper()
+	procs, err := process.Processes()
+	must.NoError(t, err)
+	n := 0
+	for _, p := range procs {
+		cmd, err := p.Cmdline()
+		if err == nil && strings.Contains(cmd, "service --state-dir "+stateDir) {
+			n++
+		}
+	}
+	return n
+}
+
+func TestService_ConcurrentHostsStartOneService(t *testing.T) {
+	dir := t.TempDir()
+	self, err := simtest.Self()
+	must.NoError(t, err)
+	const hosts = 4
+	var wg sync.WaitGroup
+	errs := make([]error, hosts)
+	for i := range hosts {
+		path, args := ps.SimCommand(self, dir, "")
+		h := ps.NewHost(ps.HostConfig{Path: path, Args: args, Env: simtest.Env()})
+		t.Cleanup(func() { _ = h.Close() })
+		wg.Go(func() {
+			_, errs[i] = ps.NewIIS(h).GetServerInfo(context.Background())
+		})
+	}
+	wg.Wait()
+	s := simtest.Start(t, simtest.WithStateDir(dir))
+	for _, err := range errs {
+		must.NoError(t, err)
+	}
+	must.EqOp(t, 1, serviceProcesses(t, dir))
+	pid := servicePID(t, dir)
+	s.Stop(t)
+	// The service has exited; its parent reaps it a moment later.
+	eventually(t, "the service is gone", func() bool { return !pidAlive(pid) && serviceProcesses(t, dir) == 0 })
+}
+
+func TestService_ExitsWhenStateDirIsRemoved(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "state")
+	s := simtest.Start(t, simtest.WithStateDir(dir))
+	newSite(t, s, "nomad-gone", func(p *ps.AppPoolSpec) { p.StartMode = "AlwaysRunning" })
+	var workers []int
+	eventually(t, "the worker runs", func() bool { workers = workerPIDs(t, s, "nomad-gone"); return len(workers) == 1 })
+	pid := servicePID(t, dir)
+	must.NoError(t, s.Host.Close())
+	must.NoError(t, os.RemoveAll(dir))
+	eventually(t, "the service exits", func() bool { return !pidAlive(pid) })
+	must.False(t, pidAlive(workers[0]), must.Sprint("the service ends its workers"))
+}
+
+func TestService_ExitsWhenIdle(t *testing.T) {
+	t.Setenv("IISSIM_IDLE_EXIT", "200ms")
+	s := simtest.Start(t)
+	pid := servicePID(t, s.StateDir)
+	must.True(t, pidAlive(pid))
+	must.NoError(t, s.Host.Close())
+	eventually(t, "the idle service exits", func() bool { return !pidAlive(pid) })
+}
+
+func TestService_WorkersDieWithTheService(t *testing.T) {
+	s := simtest.Start(t)
+	port := newSite(t, s, "nomad-orphan", func(p *ps.AppPoolSpec) {
+		p.StartMode = "AlwaysRunning"
+		p.Attributes = []ps.Attribute{{Name: "processModel.maxProcesses", Value: "2"}}
+	})
+	var workers []int
+	eventually(t, "two workers run", func() bool { workers = workerPIDs(t, s, "nomad-orphan"); return len(workers) == 2 })
+	must.NoError(t, syscall.Kill(servicePID(t, s.StateDir), syscall.SIGKILL))
+	for _, w := range workers {
+		eventually(t, "worker "+strconv.Itoa(w)+" exits", func() bool { return !pidAlive(w) })
+	}
+	// The next call starts the service again: the AlwaysRunning pool gets new workers.
+	var again []int
+	eventually(t, "new workers run", func() bool {
+		again = workerPIDs(t, s, "nomad-orphan")
+		return len(again) == 2
+	})
+	must.SliceNotContains(t, again, workers[0])
+	code, _, err := get(port, "/")
+	must.NoError(t, err)
+	must.EqOp(t, 200, code)
+}
+
+func TestPool_IdleTimeoutEndsOnDemandWorkers(t *testing.T) {
+	s := simtest.Start(t)
+	idle := int64(300)
+	port := newSite(t, s, "nomad-idle", func(p *ps.AppPoolSpec) { p.IdleTimeoutMs = &idle })
+	_, first, err := get(port, "/pid.aspx")
+	must.NoError(t, err)
+	eventually(t, "the idle worker stops", func() bool { return len(workerPIDs(t, s, "nomad-idle")) == 0 })
+	p, err := s.IIS.GetAppPool(ctx(t), "nomad-idle")
+	must.NoError(t, err)
+	must.EqOp(t, ps.StateStarted, p.State)
+	_, second, err := get(port, "/pid.aspx")
+	must.NoError(t, err)
+	must.NotEq(t, first, second)
+}
+
+func TestPool_PeriodicRestart(t *testing.T) {
+	s := simtest.Start(t)
+	period := int64(1000)
+	newSite(t, s, "nomad-periodic", func(p *ps.AppPoolSpec) {
+		p.StartMode = "AlwaysRunning"
+		p.PeriodicRestartMs = &period
+	})
+	var first []int
+	eventually(t, "the worker runs", func() bool { first = workerPIDs(t, s, "nomad-periodic"); return len(first) == 1 })
+	eventually(t, "the pool recycles", func() bool {
+		now := workerPIDs(t, s, "nomad-periodic")
+		return len(now) == 1 && now[0] != first[0]
+	})
+}
+
+func TestPool_StopWaitsForWorkersAndRecycleNeedsAStartedPool(t *testing.T) {
+	s := simtest.Start(t)
+	newSite(t, s, "nomad-stop", func(p *ps.AppPoolSpec) {
+		p.StartMode = "AlwaysRunning"
+		p.Attributes = []ps.Attribute{{Name: "processModel.maxProcesses", Value: "3"}}
+	})
+	var workers []int
+	eventually(t, "three workers run", func() bool { workers = workerPIDs(t, s, "nomad-stop"); return len(workers) == 3 })
+	p, err := s.IIS.StopAppPool(ctx(t), "nomad-stop", 30_000)
+	must.NoError(t, err)
+	must.EqOp(t, ps.StateStopped, p.State)
+	for _, w := range workers {
+		must.False(t, pidAlive(w), must.Sprintf("worker %d still runs after StopAppPool waited", w))
+	}
+	_, err = s.IIS.RecycleAppPool(ctx(t), "nomad-stop")
+	must.ErrorIs(t, err, ps.ErrConflict)
+}
+
+func TestPool_RapidFailProtectionStopsThePool(t *testing.T) {
+	s := simtest.Start(t)
+	port := newSite(t, s, "nomad-crashy", func(p *ps.AppPoolSpec) {
+		p.StartMode = "AlwaysRunning"
+		p.Attributes = []ps.Attribute{{Name: "failure.rapidFailProtectionMaxCrashes", Value: "3"}}
+	})
+	for crash := 1; crash <= 3; crash++ {
+		var workers []int
+		eventually(t, "a worker runs", func() bool { workers = workerPIDs(t, s, "nomad-crashy"); return len(workers) == 1 })
+		must.NoError(t, syscall.Kill(workers[0], syscall.SIGKILL))
+		eventually(t, "the worker is gone", func() bool { return !pidAlive(workers[0]) })
+	}
+	eventually(t, "rapid-fail protection stops the pool", func() bool {
+		p, err := s.IIS.GetAppPool(ctx(t), "nomad-crashy")
+		must.NoError(t, err)
+		return p.State == ps.StateStopped
+	})
+	code, _, err := get(port, "/")
+	must.NoError(t, err)
+	must.EqOp(t, http.StatusServiceUnavailable, code)
+	// Starting it again serves again.
+	_, err = s.IIS.StartAppPool(ctx(t), "nomad-crashy")
+	must.NoError(t, err)
+	code, _, err = get(port, "/")
+	must.NoError(t, err)
+	must.EqOp(t, http.StatusOK, code)
+}
+
+func TestService_LongStateDirPath(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), strings.Repeat("a-rather-long-directory-name-", 5))
+	must.Greater(t, 108, len(filepath.Join(dir, "iissim.sock")))
+	s := simtest.Start(t, simtest.WithStateDir(dir))
+	port := newSite(t, s, "nomad-long", nil)
+	code, body, err := get(port, "/")
+	must.NoError(t, err)
+	must.EqOp(t, 200, code)
+	must.EqOp(t, "site nomad-long", body)
+}

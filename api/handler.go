@@ -50,13 +50,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			if v == http.ErrAbortHandler { // net/http's own sentinel, never wrapped: pass it on
 				panic(v)
 			}
-			s.log.Error("handler panic", "method", r.Method, "path", r.URL.Path, "panic", v)
+			s.log.Error("handler panic", "method", r.Method, "url_path", r.URL.Path, "panic", v)
 			if !rec.wrote {
 				writeProblem(rec, &APIError{HTTPStatus: http.StatusInternalServerError, Message: "internal error; the plugin's log has the details"})
 			}
 		}
 		// Never log headers: X-Api-Key and Authorization are secrets.
-		s.log.Trace("request", "method", r.Method, "path", r.URL.EscapedPath(), "status", rec.status,
+		s.log.Trace("request", "method", r.Method, "url_path", r.URL.EscapedPath(), "status", rec.status,
 			"bytes_in", body.n, "bytes_out", rec.bytes, "duration_ms", time.Since(start).Milliseconds())
 	}()
 	if err := s.guard(r); err != nil {
@@ -112,7 +112,7 @@ func (s *Server) wrap(rt *route) http.Handler {
 		rec, _ := w.(*recorder)
 		if err != nil {
 			if rec != nil && rec.wrote {
-				s.log.Warn("transfer aborted", "method", r.Method, "path", r.URL.Path, "error", err)
+				s.log.Warn("transfer aborted", "method", r.Method, "url_path", r.URL.Path, "error", err)
 				if rt.Audit {
 					s.auditLine(r, rt, c, rec, start, err)
 				}

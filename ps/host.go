@@ -311,10 +311,10 @@ func (h *Host) ended(p *process) {
 	closing := h.isClosed
 	h.mu.Unlock()
 	if closing {
-		h.log.Debug("backend exited", "pid", p.pid, "how", end)
+		h.log.Debug("backend exited", "pid", p.pid, "reason", end)
 		return
 	}
-	h.log.Warn("backend exited", "pid", p.pid, "how", end, "stderr", tail)
+	h.log.Warn("backend exited", "pid", p.pid, "reason", end, "output", tail)
 }
 
 // awaitReady waits until p has sent its ready frame. A caller that gives up

@@ -56,32 +56,31 @@ const (
 	OpGetExtension Op = "GetExtension"
 )
 
-// OpInfo describes an operation for the host: whether it only reads (and so
-// may be served by a read pool) and which argument fields carry secrets.
+// OpInfo describes an operation of the contract. The backends' own lists
+// (the PowerShell module's functions, iissim's handlers) are held equal to
+// Operations by tests.
 type OpInfo struct {
 	// Name is the operation.
 	Name Op
-	// ReadOnly is true when the operation changes nothing.
-	ReadOnly bool
 }
 
 // Operations is the contract's operation list, in a stable order.
 var Operations = []OpInfo{
-	{Name: OpTestConnection, ReadOnly: true},
-	{Name: OpGetServerInfo, ReadOnly: true},
+	{Name: OpTestConnection},
+	{Name: OpGetServerInfo},
 	{Name: OpNewTaskSite},
 	{Name: OpRemoveTaskSite},
-	{Name: OpGetWebsite, ReadOnly: true},
-	{Name: OpGetAppPool, ReadOnly: true},
+	{Name: OpGetWebsite},
+	{Name: OpGetAppPool},
 	{Name: OpStartAppPool},
 	{Name: OpStopAppPool},
 	{Name: OpRestartAppPool},
 	{Name: OpImportCertificate},
 	{Name: OpRemoveCertificate},
 	{Name: OpSetTaskDirectoryAcl},
-	{Name: OpGetManagedResource, ReadOnly: true},
+	{Name: OpGetManagedResource},
 	{Name: OpInvokeHook},
-	{Name: OpGetExtension, ReadOnly: true},
+	{Name: OpGetExtension},
 }
 
 // Lookup returns the description of op and whether it is part of the contract.

@@ -180,7 +180,7 @@ func (p *process) handleLine(line []byte) {
 			// The text goes to the debug level only: an extension script
 			// may print what it should not.
 			p.log.Warn("skipped stray output from the backend", "bytes", len(line))
-			p.log.Debug("stray output from the backend", "text", preview(text))
+			p.log.Debug("stray output from the backend", "output", preview(text))
 		}
 		return
 	}
@@ -233,7 +233,7 @@ func (p *process) readStderr(f *os.File) {
 			line, err = []byte("(stderr line longer than 16 KiB skipped)"), nil
 		}
 		if text := cleanLine(line); text != "" {
-			p.log.Debug("backend stderr", "text", text)
+			p.log.Debug("backend stderr", "output", text)
 			p.mu.Lock()
 			if len(p.stderrTail) == stderrTailLines {
 				p.stderrTail = append(p.stderrTail[:0], p.stderrTail[1:]...)

@@ -81,7 +81,7 @@ func (c *Cluster) startServer(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	c.log.Info("server ready", "elapsed_ms", time.Since(started).Milliseconds())
+	c.log.Info("server ready", "duration_ms", time.Since(started).Milliseconds())
 	return nil
 }
 
@@ -96,7 +96,7 @@ func (c *Cluster) startClient(ctx context.Context) error {
 	if err := c.waitFor(ctx, c.clientAgent, p, func() (bool, string) { return c.clientReadiness(started) }); err != nil {
 		return err
 	}
-	c.log.Info("client ready", "elapsed_ms", time.Since(started).Milliseconds())
+	c.log.Info("client ready", "duration_ms", time.Since(started).Milliseconds())
 	return nil
 }
 

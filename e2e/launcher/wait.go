@@ -70,15 +70,3 @@ func (c *Cluster) clientReadiness(since time.Time) (bool, string) {
 	}
 	return true, ""
 }
-
-// NodeID is the ID of the client's node.
-func (c *Cluster) NodeID() (string, error) {
-	nodes, _, err := c.nomad.Nodes().List(nil)
-	if err != nil {
-		return "", fmt.Errorf("launcher: list nodes: %w", err)
-	}
-	if len(nodes) == 0 {
-		return "", errors.New("launcher: no client node")
-	}
-	return nodes[0].ID, nil
-}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/nomad-iis/nomad-iis/api/fsroot"
+	"github.com/nomad-iis/nomad-iis/internal/testkit"
 	"github.com/shoenig/test/must"
 )
 
@@ -22,7 +23,7 @@ func TestFS_PutWaitsForDownloadBeforeStoppingPools(t *testing.T) {
 	release := tree.ReadGate() // a download in progress
 	done := make(chan int, 1)
 	go func() {
-		rec := e.do("PUT", taskURL("/fs/local"), bytes.NewReader(makeZip(t, zipEntry{Name: "index.html", Body: "v2"})),
+		rec := e.do("PUT", taskURL("/fs/local"), bytes.NewReader(testkit.MakeZip(testkit.ZipEntry{Name: "index.html", Body: "v2"})),
 			withKey(testKey), withHeader("Content-Type", "application/zip"))
 		done <- rec.Code
 	}()

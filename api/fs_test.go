@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nomad-iis/nomad-iis/internal/testkit"
 	"github.com/shoenig/test/must"
 )
 
@@ -140,8 +141,8 @@ func TestFS_List(t *testing.T) {
 func TestFS_UploadZip_SeedExample(t *testing.T) {
 	e := newEnv(t)
 	e.write("local/old.txt", "old")
-	archive := makeZip(t, zipEntry{Name: "index.html", Body: "<h1>v2</h1>", Method: zip.Deflate},
-		zipEntry{Name: "css/site.css", Body: "body{}"}, zipEntry{Name: "empty/"})
+	archive := testkit.MakeZip(testkit.ZipEntry{Name: "index.html", Body: "<h1>v2</h1>", Method: zip.Deflate},
+		testkit.ZipEntry{Name: "css/site.css", Body: "body{}"}, testkit.ZipEntry{Name: "empty/"})
 	// The documentation's misspelt type and its curl example (clean=true).
 	for _, ct := range []string{"application-zip", "application/zip", "application/x-zip-compressed"} {
 		rec := e.do("PUT", taskURL("/fs/local?clean=true"), bytes.NewReader(archive), withKey(testKey), withHeader("Content-Type", ct))
@@ -159,13 +160,13 @@ func TestFS_UploadZip_SeedExample(t *testing.T) {
 	}
 	// Merge keeps what the archive does not mention.
 	e.write("local/keep.txt", "keep")
-	rec := e.do("PATCH", taskURL("/fs/local"), bytes.NewReader(makeZip(t, zipEntry{Name: "index.html", Body: "v3"})), withKey(testKey), withHeader("Content-Type", "application/zip"))
+	rec := e.do("PATCH", taskURL("/fs/local"), bytes.NewReader(testkit.MakeZip(testkit.ZipEntry{Name: "index.html", Body: "v3"})), withKey(testKey), withHeader("Content-Type", "application/zip"))
 	must.Eq(t, 200, rec.Code, must.Sprint(rec.Body.String()))
 	must.Eq(t, "v3", e.file("local/index.html"))
 	must.Eq(t, "keep", e.file("local/keep.txt"))
 	must.Eq(t, "body{}", e.file("local/css/site.css"))
 	// Into a folder that does not exist yet, several levels down.
-	rec = e.do("PUT", taskURL("/fs/local%2Fapps%2Fnew"), bytes.NewReader(makeZip(t, zipEntry{Name: "a.txt", Body: "a"})), withKey(testKey), withHeader("Content-Type", "application/zip"))
+	rec = e.do("PUT", taskURL("/fs/local%2Fapps%2Fnew"), bytes.NewReader(testkit.MakeZip(testkit.ZipEntry{Name: "a.txt", Body: "a"})), withKey(testKey), withHeader("Content-Type", "application/zip"))
 	must.Eq(t, 200, rec.Code, must.Sprint(rec.Body.String()))
 	must.Eq(t, "a", e.file("local/apps/new/a.txt"))
 	assertNoStagingLeft(t, e.task.TaskDir)
@@ -193,7 +194,7 @@ func TestFS_UploadFile(t *testing.T) {
 	must.Eq(t, 200, rec.Code, must.Sprint(rec.Body.String()))
 	must.Eq(t, "deep", e.file("local/new/dir/file.txt"))
 	// A ZIP sent as octet-stream is kept as it is.
-	archive := makeZip(t, zipEntry{Name: "x", Body: "y"})
+	archive := testkit.MakeZip(testkit.ZipEntry{Name: "x", Body: "y"})
 	rec = e.do("PUT", taskURL("/fs/local%2Fbundle.zip"), bytes.NewReader(archive), withKey(testKey), withHeader("Content-Type", "application/octet-stream"))
 	must.Eq(t, 200, rec.Code)
 	must.Eq(t, string(archive), e.file("local/bundle.zip"))
@@ -259,7 +260,7 @@ func TestFS_HostilePathsWriteNothing(t *testing.T) {
 		{"local%2Fetc%2Fpasswd", 403},
 		{".nomad-iis-x.zip", 403},
 	}
-	archive := makeZip(t, zipEntry{Name: "pwned.txt", Body: "x"})
+	archive := testkit.MakeZip(testkit.ZipEntry{Name: "pwned.txt", Body: "x"})
 	for _, p := range paths {
 		for _, m := range []struct {
 			method string
@@ -295,31 +296,31 @@ func TestFS_HostilePathsWriteNothing(t *testing.T) {
 func TestFS_HostileZipsWriteNothing(t *testing.T) {
 	e := newEnv(t, func(c *Config) { c.MaxZipEntries = 50; c.MaxZipBytes = 8 << 20 })
 	e.write("local/css/site.css", "body{}")
-	many := make([]zipEntry, 51)
+	many := make([]testkit.ZipEntry, 51)
 	for i := range many {
-		many[i] = zipEntry{Name: "f" + strings.Repeat("x", i), Body: "x"}
+		many[i] = testkit.ZipEntry{Name: "f" + strings.Repeat("x", i), Body: "x"}
 	}
 	archives := []struct {
 		name    string
 		archive []byte
 		status  int
 	}{
-		{"slip", makeZip(t, zipEntry{Name: "ok.txt", Body: "ok"}, zipEntry{Name: "../../secrets/vault_token", Body: "pwned"}), 400},
-		{"slip to the task root", makeZip(t, zipEntry{Name: "../pwned.txt", Body: "x"}), 400},
-		{"absolute", makeZip(t, zipEntry{Name: "/tmp/pwned.txt", Body: "x"}), 400},
-		{"windows absolute", makeZip(t, zipEntry{Name: `C:\Windows\pwned.dll`, Body: "x"}), 400},
-		{"symlink entry", makeZip(t, zipEntry{Name: "link", Body: "../secrets", Mode: fs.ModeSymlink | 0o777}), 400},
-		{"symlink then write through it", makeZip(t, zipEntry{Name: "link", Body: "../../secrets", Mode: fs.ModeSymlink | 0o777}, zipEntry{Name: "link/vault_token", Body: "pwned"}), 400},
-		{"duplicate", makeZip(t, zipEntry{Name: "index.html", Body: "1"}, zipEntry{Name: "index.html", Body: "2"}), 400},
-		{"duplicate by case", makeZip(t, zipEntry{Name: "Index.html", Body: "1"}, zipEntry{Name: "INDEX.HTML", Body: "2"}), 400},
-		{"bomb by size", makeZip(t, zipEntry{Name: "big", Body: "x", Size: 1 << 30}), 413},
-		{"bomb by count", makeZip(t, many...), 413},
-		{"bomb by ratio", makeZip(t, zipEntry{Name: "zeros", Body: strings.Repeat("\x00", 4<<20), Method: zip.Deflate}), 413},
-		{"lying size", makeZip(t, zipEntry{Name: "index.html", Body: strings.Repeat("A", 5000), Size: 10}), 400},
-		{"device name", makeZip(t, zipEntry{Name: "bin/aux.dll", Body: "x"}), 400},
-		{"stream", makeZip(t, zipEntry{Name: "index.html:evil", Body: "x"}), 400},
+		{"slip", testkit.MakeZip(testkit.ZipEntry{Name: "ok.txt", Body: "ok"}, testkit.ZipEntry{Name: "../../secrets/vault_token", Body: "pwned"}), 400},
+		{"slip to the task root", testkit.MakeZip(testkit.ZipEntry{Name: "../pwned.txt", Body: "x"}), 400},
+		{"absolute", testkit.MakeZip(testkit.ZipEntry{Name: "/tmp/pwned.txt", Body: "x"}), 400},
+		{"windows absolute", testkit.MakeZip(testkit.ZipEntry{Name: `C:\Windows\pwned.dll`, Body: "x"}), 400},
+		{"symlink entry", testkit.MakeZip(testkit.ZipEntry{Name: "link", Body: "../secrets", Mode: fs.ModeSymlink | 0o777}), 400},
+		{"symlink then write through it", testkit.MakeZip(testkit.ZipEntry{Name: "link", Body: "../../secrets", Mode: fs.ModeSymlink | 0o777}, testkit.ZipEntry{Name: "link/vault_token", Body: "pwned"}), 400},
+		{"duplicate", testkit.MakeZip(testkit.ZipEntry{Name: "index.html", Body: "1"}, testkit.ZipEntry{Name: "index.html", Body: "2"}), 400},
+		{"duplicate by case", testkit.MakeZip(testkit.ZipEntry{Name: "Index.html", Body: "1"}, testkit.ZipEntry{Name: "INDEX.HTML", Body: "2"}), 400},
+		{"bomb by size", testkit.MakeZip(testkit.ZipEntry{Name: "big", Body: "x", Size: 1 << 30}), 413},
+		{"bomb by count", testkit.MakeZip(many...), 413},
+		{"bomb by ratio", testkit.MakeZip(testkit.ZipEntry{Name: "zeros", Body: strings.Repeat("\x00", 4<<20), Method: zip.Deflate}), 413},
+		{"lying size", testkit.MakeZip(testkit.ZipEntry{Name: "index.html", Body: strings.Repeat("A", 5000), Size: 10}), 400},
+		{"device name", testkit.MakeZip(testkit.ZipEntry{Name: "bin/aux.dll", Body: "x"}), 400},
+		{"stream", testkit.MakeZip(testkit.ZipEntry{Name: "index.html:evil", Body: "x"}), 400},
 		{"not a zip", []byte("this is not an archive"), 400},
-		{"truncated zip", makeZip(t, zipEntry{Name: "a", Body: strings.Repeat("a", 100)})[:60], 400},
+		{"truncated zip", testkit.MakeZip(testkit.ZipEntry{Name: "a", Body: strings.Repeat("a", 100)})[:60], 400},
 	}
 	before := snapshot(t, e.task.TaskDir)
 	for _, a := range archives {
@@ -347,7 +348,7 @@ func TestFS_PutStopsAndRestoresPools(t *testing.T) {
 	def, api := e.task.AppPools["default"], e.task.AppPools["api"]
 	// The api pool was stopped on purpose: PUT must leave it stopped.
 	e.iis.setState(api, "Stopped")
-	rec := e.do("PUT", taskURL("/fs/local"), bytes.NewReader(makeZip(t, zipEntry{Name: "index.html", Body: "v2"})), withKey(testKey), withHeader("Content-Type", "application/zip"))
+	rec := e.do("PUT", taskURL("/fs/local"), bytes.NewReader(testkit.MakeZip(testkit.ZipEntry{Name: "index.html", Body: "v2"})), withKey(testKey), withHeader("Content-Type", "application/zip"))
 	must.Eq(t, 200, rec.Code, must.Sprint(rec.Body.String()))
 	must.Eq(t, []string{"StopAppPool " + def, "StartAppPool " + def}, e.iis.callLog())
 	var res uploadResult
@@ -372,7 +373,7 @@ func TestFS_PutRestartsPoolsWhenTheWriteFails(t *testing.T) {
 	// A file where the archive's target folder should be: the apply step
 	// fails after the pools were stopped.
 	e.write("local/app", "a file")
-	rec := e.do("PUT", taskURL("/fs/local%2Fapp"), bytes.NewReader(makeZip(t, zipEntry{Name: "a", Body: "a"})), withKey(testKey), withHeader("Content-Type", "application/zip"))
+	rec := e.do("PUT", taskURL("/fs/local%2Fapp"), bytes.NewReader(testkit.MakeZip(testkit.ZipEntry{Name: "a", Body: "a"})), withKey(testKey), withHeader("Content-Type", "application/zip"))
 	must.Eq(t, 409, rec.Code)
 	rec = e.do("PUT", taskURL("/fs/local"), strings.NewReader("x"), withKey(testKey), withHeader("Content-Type", "text/plain"))
 	must.Eq(t, 409, rec.Code)
@@ -397,7 +398,7 @@ func TestFS_ConcurrentUploadsConflict(t *testing.T) {
 	for _, r := range []struct{ method, url string }{
 		{"PUT", taskURL("/fs/local")}, {"PATCH", taskURL("/fs/local%2Fa")}, {"DELETE", taskURL("/fs/local%2Findex.html")}, {"PUT", taskURL("/stop")},
 	} {
-		rec := e.do(r.method, r.url, bytes.NewReader(makeZip(t, zipEntry{Name: "a", Body: "a"})), withKey(testKey), withHeader("Content-Type", "application/zip"))
+		rec := e.do(r.method, r.url, bytes.NewReader(testkit.MakeZip(testkit.ZipEntry{Name: "a", Body: "a"})), withKey(testKey), withHeader("Content-Type", "application/zip"))
 		must.Eq(t, 409, rec.Code, must.Sprint(r))
 		must.StrContains(t, problemOf(t, rec).Detail, "upload to local")
 		must.NotEq(t, "", rec.Header().Get("Retry-After"))

@@ -25,6 +25,7 @@ import (
 	"github.com/shoenig/test/must"
 
 	"github.com/nomad-iis/nomad-iis/iissim/simtest"
+	"github.com/nomad-iis/nomad-iis/internal/testkit"
 	"github.com/nomad-iis/nomad-iis/ps"
 )
 
@@ -214,26 +215,7 @@ type env struct {
 	reg    *fakeRegistry
 	iis    *fakeIIS
 	task   Task
-	logBuf *syncBuffer
-}
-
-// syncBuffer is a goroutine-safe log sink.
-type syncBuffer struct {
-	// mu guards b.
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	logBuf *testkit.SyncBuffer
 }
 
 func newEnv(t testing.TB, mutate ...func(*Config)) *env {
@@ -262,7 +244,7 @@ func newEnv(t testing.TB, mutate ...func(*Config)) *env {
 	for _, m := range mutate {
 		m(&cfg)
 	}
-	buf := &syncBuffer{}
+	buf := &testkit.SyncBuffer{}
 	logger := hclog.New(&hclog.LoggerOptions{Level: hclog.Trace, Output: buf})
 	srv, err := New(cfg, reg, fiis, logger)
 	must.NoError(t, err)
@@ -365,48 +347,6 @@ func snapshot(t testing.TB, dir string) string {
 	must.NoError(t, err)
 	sort.Strings(lines)
 	return strings.Join(lines, "\n")
-}
-
-// zipEntry is one entry of a test archive.
-type zipEntry struct {
-	Name   string
-	Body   string
-	Mode   fs.FileMode
-	Method uint16
-	// Size overrides the declared uncompressed size (0: the real one).
-	Size uint64
-}
-
-// makeZip builds an archive; entries with Size set are written raw so that
-// their headers can lie.
-func makeZip(t testing.TB, entries ...zipEntry) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	for _, e := range entries {
-		h := &zip.FileHeader{Name: e.Name, Method: e.Method, Modified: time.Unix(1700000000, 0)}
-		if e.Mode != 0 {
-			h.SetMode(e.Mode)
-		}
-		if e.Size != 0 {
-			// A raw entry with a lying header: stored bytes, declared size e.Size.
-			h.Method = zip.Store
-			h.CompressedSize64 = uint64(len(e.Body))
-			h.UncompressedSize64 = e.Size
-			h.CRC32 = 0
-			w, err := zw.CreateRaw(h)
-			must.NoError(t, err)
-			_, err = w.Write([]byte(e.Body))
-			must.NoError(t, err)
-			continue
-		}
-		w, err := zw.CreateHeader(h)
-		must.NoError(t, err)
-		_, err = io.WriteString(w, e.Body)
-		must.NoError(t, err)
-	}
-	must.NoError(t, zw.Close())
-	return buf.Bytes()
 }
 
 // readZip returns name -> content of an archive ("/"-suffixed names for folders).

@@ -20,6 +20,7 @@ import (
 	"github.com/shoenig/test/must"
 
 	"github.com/nomad-iis/nomad-iis/iissim/simtest"
+	"github.com/nomad-iis/nomad-iis/internal/testkit"
 	"github.com/nomad-iis/nomad-iis/ps"
 )
 
@@ -43,15 +44,6 @@ type simEnv struct {
 	addr string
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	must.NoError(t, err)
-	port := ln.Addr().(*net.TCPAddr).Port
-	must.NoError(t, ln.Close())
-	return port
-}
-
 // newSimEnv starts iissim with a site serving the task's local/ folder
 // through an AlwaysRunning pool (so that it has a worker from the start).
 func newSimEnv(t *testing.T, hostname string, mutate ...func(*Config)) *simEnv {
@@ -62,7 +54,7 @@ func newSimEnv(t *testing.T, hostname string, mutate ...func(*Config)) *simEnv {
 	must.NoError(t, os.MkdirAll(filepath.Join(taskDir, "secrets"), 0o755))
 	page := `<!DOCTYPE html><html><head><style>html,body{margin:0;background:#ff0000}</style></head><body><h1>v1</h1></body></html>`
 	must.NoError(t, os.WriteFile(filepath.Join(taskDir, "local", "index.html"), []byte(page), 0o644))
-	port := freePort(t)
+	port := testkit.FreePort(t)
 	suffix := strconv.FormatInt(time.Now().UnixNano()%1e9, 36)
 	pool, site := "nomad-apitest-"+suffix, "nomad-apitest-"+suffix
 	spec := &ps.TaskSiteSpec{
@@ -161,7 +153,7 @@ func (s *simEnv) site(path string) (int, string) {
 func TestIISSim_StatusLifecycleAndDeploy(t *testing.T) {
 	s := newSimEnv(t, "")
 	var st statusResponse
-	waitFor(t, "a worker process", func() bool {
+	testkit.Eventually(t, "a worker process", func() bool {
 		st = s.status()
 		return st.DefaultApplicationPool != nil && len(st.DefaultApplicationPool.WorkerProcesses) > 0
 	})
@@ -177,14 +169,14 @@ func TestIISSim_StatusLifecycleAndDeploy(t *testing.T) {
 	must.StrContains(t, body, "v1")
 
 	// PUT a new release: the pool is stopped for the swap and started again.
-	archive := makeZip(t, zipEntry{Name: "index.html", Body: "<h1>v2</h1>"}, zipEntry{Name: "css/site.css", Body: "h1{}"})
+	archive := testkit.MakeZip(testkit.ZipEntry{Name: "index.html", Body: "<h1>v2</h1>"}, testkit.ZipEntry{Name: "css/site.css", Body: "h1{}"})
 	resp, out := s.do("PUT", taskURL("/fs/local?clean=true"), bytes.NewReader(archive), "Content-Type", "application/zip")
 	must.Eq(t, 200, resp.StatusCode, must.Sprint(string(out)))
 	must.StrContains(t, string(out), `"stoppedApplicationPools":["default"]`)
 	after := s.status()
 	must.Eq(t, "Started", after.DefaultApplicationPool.Status)
-	waitFor(t, "the site to serve v2", func() bool { _, b := s.site("/"); return strings.Contains(b, "v2") })
-	waitFor(t, "a new worker", func() bool {
+	testkit.Eventually(t, "the site to serve v2", func() bool { _, b := s.site("/"); return strings.Contains(b, "v2") })
+	testkit.Eventually(t, "a new worker", func() bool {
 		st := s.status()
 		return len(st.DefaultApplicationPool.WorkerProcesses) > 0 && st.DefaultApplicationPool.WorkerProcesses[0].ProcessID != wp.ProcessID
 	})
@@ -209,11 +201,11 @@ func TestIISSim_StatusLifecycleAndDeploy(t *testing.T) {
 
 	resp, _ = s.do("PUT", taskURL("/start"), nil)
 	must.Eq(t, 200, resp.StatusCode)
-	waitFor(t, "a worker after start", func() bool { return len(s.status().DefaultApplicationPool.WorkerProcesses) > 0 })
+	testkit.Eventually(t, "a worker after start", func() bool { return len(s.status().DefaultApplicationPool.WorkerProcesses) > 0 })
 	before := s.status().DefaultApplicationPool.WorkerProcesses[0].ProcessID
 	resp, _ = s.do("PUT", taskURL("/recycle"), nil)
 	must.Eq(t, 200, resp.StatusCode)
-	waitFor(t, "a recycled worker", func() bool {
+	testkit.Eventually(t, "a recycled worker", func() bool {
 		w := s.status().DefaultApplicationPool.WorkerProcesses
 		return len(w) == 1 && w[0].ProcessID != before
 	})
@@ -264,7 +256,7 @@ func TestIISSim_Screenshot(t *testing.T) {
 func TestIISSim_Procdump(t *testing.T) {
 	s := newSimEnv(t, "")
 	var pid int
-	waitFor(t, "a worker process", func() bool {
+	testkit.Eventually(t, "a worker process", func() bool {
 		st := s.status()
 		if len(st.DefaultApplicationPool.WorkerProcesses) == 0 {
 			return false
@@ -293,7 +285,7 @@ func TestIISSim_Procdump(t *testing.T) {
 	// The worker survived the dump, and the temporary file is gone.
 	code, _ := s.site("/")
 	must.Eq(t, 200, code)
-	waitFor(t, "the dump file to be removed", func() bool {
+	testkit.Eventually(t, "the dump file to be removed", func() bool {
 		entries, err := os.ReadDir(s.srv.cfg.DumpDir)
 		must.NoError(t, err)
 		return len(entries) == 0

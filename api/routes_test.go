@@ -15,13 +15,16 @@ import (
 	"github.com/gorilla/mux"
 	"github.com/shoenig/test/must"
 
+	"github.com/nomad-iis/nomad-iis/internal/testkit"
 	"github.com/nomad-iis/nomad-iis/ps"
 )
 
 // TestRoutes_Matrix sends each route the requests that produce each of its
 // status codes.
 func TestRoutes_Matrix(t *testing.T) {
-	zipBody := func() *bytes.Reader { return bytes.NewReader(makeZip(t, zipEntry{Name: "a.txt", Body: "a"})) }
+	zipBody := func() *bytes.Reader {
+		return bytes.NewReader(testkit.MakeZip(testkit.ZipEntry{Name: "a.txt", Body: "a"}))
+	}
 	type req struct {
 		name   string
 		method string

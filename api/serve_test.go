@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/nomad-iis/nomad-iis/api/fsroot"
+	"github.com/nomad-iis/nomad-iis/internal/testkit"
 	"github.com/shoenig/test/must"
 )
 
@@ -39,7 +40,7 @@ func TestServer_Serve_WaitsForRequestsInFlight(t *testing.T) {
 	}()
 	_, err = pw.Write([]byte("part one, "))
 	must.NoError(t, err)
-	waitFor(t, "the upload to be spooled", func() bool {
+	testkit.Eventually(t, "the upload to be spooled", func() bool {
 		m, _ := filepath.Glob(filepath.Join(e.task.TaskDir, "local", fsroot.StagingPrefix+"*"))
 		return len(m) > 0
 	})

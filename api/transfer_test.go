@@ -22,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nomad-iis/nomad-iis/internal/testkit"
 	"github.com/shoenig/test/must"
 )
 
@@ -40,18 +41,6 @@ func (e *env) serve() string {
 	return ln.Addr().String()
 }
 
-// waitFor polls cond until it holds, failing the test after a minute.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 // TestTransfer_InterruptedUpload cuts the connection in the middle of the
 // body and checks that the old content is byte for byte what it was.
 func TestTransfer_InterruptedUpload(t *testing.T) {
@@ -60,7 +49,7 @@ func TestTransfer_InterruptedUpload(t *testing.T) {
 	addr := e.serve()
 	big := make([]byte, 2<<20)
 	_, _ = rand.Read(big)
-	archive := makeZip(t, zipEntry{Name: "index.html", Body: "v2"}, zipEntry{Name: "big.bin", Body: string(big)})
+	archive := testkit.MakeZip(testkit.ZipEntry{Name: "index.html", Body: "v2"}, testkit.ZipEntry{Name: "big.bin", Body: string(big)})
 	before := snapshot(t, e.task.TaskDir)
 	cases := []struct{ name, method, path, ct string }{
 		{"PUT zip clean", "PUT", "/fs/local?clean=true", "application/zip"},
@@ -77,7 +66,7 @@ func TestTransfer_InterruptedUpload(t *testing.T) {
 			_, err = conn.Write(archive[:len(archive)/2])
 			must.NoError(t, err)
 			must.NoError(t, conn.Close())
-			waitFor(t, "the upload to end", func() bool { return strings.Count(e.logBuf.String(), "audit: method=") > i })
+			testkit.Eventually(t, "the upload to end", func() bool { return strings.Count(e.logBuf.String(), "audit: method=") > i })
 			must.Eq(t, before, snapshot(t, e.task.TaskDir))
 			assertNoStagingLeft(t, e.task.TaskDir)
 		})
@@ -104,7 +93,7 @@ func TestTransfer_StalledUpload(t *testing.T) {
 		must.Eq(t, http.StatusRequestTimeout, resp.StatusCode)
 		_ = resp.Body.Close()
 	}
-	waitFor(t, "the upload to end", func() bool { return strings.Contains(e.logBuf.String(), "audit: method=") })
+	testkit.Eventually(t, "the upload to end", func() bool { return strings.Contains(e.logBuf.String(), "audit: method=") })
 	must.Eq(t, before, snapshot(t, e.task.TaskDir))
 }
 

@@ -8,18 +8,15 @@
 package driver
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -33,6 +30,7 @@ import (
 	dtestutil "github.com/hashicorp/nomad/plugins/drivers/testutils"
 	"github.com/nomad-iis/nomad-iis/iissim"
 	"github.com/nomad-iis/nomad-iis/iissim/simtest"
+	"github.com/nomad-iis/nomad-iis/internal/testkit"
 	"github.com/nomad-iis/nomad-iis/ps"
 	"github.com/shirou/gopsutil/v4/process"
 	"github.com/shoenig/test/must"
@@ -108,15 +106,6 @@ func (n *simNode) newHarness(t *testing.T, mutate ...func(*DriverConfig)) (*Driv
 	return d, h
 }
 
-// freePort returns a TCP port nobody listens on at the moment.
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	must.NoError(t, err)
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
 // testTask is a task of the tests: its config and the port behind label "http".
 type testTask struct {
 	cfg  *drivers.TaskConfig
@@ -136,10 +125,10 @@ func (tt *testTask) url(path string) string {
 // (path relative to the task directory, content) written into it.
 func newTask(t *testing.T, h *dtestutil.DriverHarness, name, hcl string, files map[string]string) *testTask {
 	t.Helper()
-	port := freePort(t)
+	port := testkit.FreePort(t)
 	ports := structs.AllocatedPorts{
 		{Label: "http", Value: port, HostIP: "127.0.0.1"},
-		{Label: "https", Value: freePort(t), HostIP: "127.0.0.1"},
+		{Label: "https", Value: testkit.FreePort(t), HostIP: "127.0.0.1"},
 	}
 	cfg := &drivers.TaskConfig{
 		ID:        uuid.Generate(),
@@ -218,18 +207,6 @@ func mustGet(t *testing.T, url string, status int) string {
 	must.NoError(t, err)
 	must.Eq(t, status, code, must.Sprintf("GET %s: %s", url, body))
 	return body
-}
-
-// waitFor polls cond until it holds or waitTimeout passes.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(waitTimeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }
 
 // managed lists the driver-made sites and pools on the node whose names
@@ -315,22 +292,4 @@ func processAlive(pid int) bool {
 	}
 	st, err := p.Status()
 	return err == nil && !(len(st) > 0 && st[0] == process.Zombie)
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent writers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/hashicorp/nomad/plugins/drivers"
 	dtestutil "github.com/hashicorp/nomad/plugins/drivers/testutils"
 	"github.com/nomad-iis/nomad-iis/iissim/simtest"
+	"github.com/nomad-iis/nomad-iis/internal/testkit"
 	"github.com/nomad-iis/nomad-iis/ps"
 	"github.com/nomad-iis/nomad-iis/version"
 	"github.com/shoenig/test/must"
@@ -384,7 +385,7 @@ func TestIISDriver_StartTask_Environment(t *testing.T) {
 func TestIISDriver_StartTask_TargetWebsite(t *testing.T) {
 	n := newSimNode(t)
 	d, h := n.newHarness(t)
-	port := freePort(t)
+	port := testkit.FreePort(t)
 	root := t.TempDir()
 	must.NoError(t, writeFile(root+"/index.html", "default site"))
 	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
@@ -479,7 +480,7 @@ func TestIISDriver_RecoverTask_KeepsStoppedPools(t *testing.T) {
 	handle := startTask(t, h1, tt)
 	pool := "nomad-" + tt.cfg.AllocID + "-web"
 	must.NoError(t, h1.SignalTask(tt.cfg.ID, "STOP"))
-	waitFor(t, "the pool to stop", func() bool { return poolState(t, d1.IIS(), pool).State == ps.StateStopped })
+	testkit.EventuallyWithin(t, waitTimeout, "the pool to stop", func() bool { return poolState(t, d1.IIS(), pool).State == ps.StateStopped })
 	d1.Shutdown()
 
 	// A pool stopped on purpose before the restart does not end the task.
@@ -490,13 +491,13 @@ func TestIISDriver_RecoverTask_KeepsStoppedPools(t *testing.T) {
 	must.NoError(t, err)
 	must.Eq(t, drivers.TaskStateRunning, status.State)
 	must.NoError(t, h2.SignalTask(tt.cfg.ID, "START"))
-	waitFor(t, "the pool to start", func() bool { return poolState(t, d2.IIS(), pool).State == ps.StateStarted })
+	testkit.EventuallyWithin(t, waitTimeout, "the pool to start", func() bool { return poolState(t, d2.IIS(), pool).State == ps.StateStarted })
 	must.NoError(t, h2.DestroyTask(tt.cfg.ID, true))
 }
 
 func TestIISDriver_SecretsNotLogged(t *testing.T) {
 	n := newSimNode(t)
-	var buf syncBuffer
+	var buf testkit.SyncBuffer
 	logger := hclog.New(&hclog.LoggerOptions{Level: hclog.Trace, Output: &buf})
 	d := New(logger, Options{SimSelf: n.self, SimEnv: simtest.Env(), MonitorInterval: testMonitorInterval, LogPollInterval: testLogPollInterval})
 	t.Cleanup(d.Shutdown)

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nomad-iis/nomad-iis/internal/testkit"
 	"github.com/shoenig/test/must"
 )
 
@@ -35,7 +36,7 @@ func TestIISDriver_Logs(t *testing.T) {
 	// The request log reaches stdout.
 	mustGet(t, tt.url("/index.html"), 200)
 	mustGet(t, tt.url("/missing.html"), 404)
-	waitFor(t, "the request lines in stdout", func() bool {
+	testkit.EventuallyWithin(t, waitTimeout, "the request lines in stdout", func() bool {
 		out := taskLog(tt, "stdout")
 		return strings.Contains(out, "GET /index.html") && strings.Contains(out, "GET /missing.html")
 	})
@@ -44,7 +45,7 @@ func TestIISDriver_Logs(t *testing.T) {
 	// The app's own log reaches stderr: new lines of the old file and new files.
 	appendFile(t, filepath.Join(tt.taskDir(), "local", "logs", "stdout_old.log"), "appended after the start\n")
 	appendFile(t, filepath.Join(tt.taskDir(), "local", "logs", "stdout_1234.log"), "Now listening on: http://127.0.0.1\n")
-	waitFor(t, "the app log lines in stderr", func() bool {
+	testkit.EventuallyWithin(t, waitTimeout, "the app log lines in stderr", func() bool {
 		errLog := taskLog(tt, "stderr")
 		return strings.Contains(errLog, "appended after the start") && strings.Contains(errLog, "Now listening on")
 	})

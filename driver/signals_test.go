@@ -11,6 +11,7 @@ import (
 
 	"github.com/hashicorp/nomad/plugins/drivers"
 	dtestutil "github.com/hashicorp/nomad/plugins/drivers/testutils"
+	"github.com/nomad-iis/nomad-iis/internal/testkit"
 	"github.com/nomad-iis/nomad-iis/ps"
 	"github.com/shoenig/test/must"
 )
@@ -54,7 +55,7 @@ func (l *eventLog) has(s string) bool {
 // waitEvent waits for an event message containing s.
 func (l *eventLog) waitEvent(t *testing.T, s string) {
 	t.Helper()
-	waitFor(t, "event "+s, func() bool { return l.has(s) })
+	testkit.EventuallyWithin(t, waitTimeout, "event "+s, func() bool { return l.has(s) })
 }
 
 // workerPIDs are the PIDs of a pool's workers.
@@ -75,7 +76,7 @@ func waitPolled(t *testing.T, d *Driver, taskID string) {
 	since := time.Now()
 	polls := 0
 	var last time.Time
-	waitFor(t, "the monitor to poll", func() bool {
+	testkit.EventuallyWithin(t, waitTimeout, "the monitor to poll", func() bool {
 		_, _, at := h.lastSeen()
 		if at.After(since) && at != last {
 			polls++
@@ -102,13 +103,13 @@ func TestIISDriver_SignalTask(t *testing.T) {
 }`, map[string]string{"local/index.html": "up"})
 	startTask(t, h, tt)
 	pool := "nomad-" + tt.cfg.AllocID + "-web"
-	waitFor(t, "a worker", func() bool { return len(poolState(t, d.IIS(), pool).WorkerProcesses) == 1 })
+	testkit.EventuallyWithin(t, waitTimeout, "a worker", func() bool { return len(poolState(t, d.IIS(), pool).WorkerProcesses) == 1 })
 	before := workerPIDs(poolState(t, d.IIS(), pool))
 
 	// SIGHUP and RECYCLE recycle: the worker is replaced.
 	must.NoError(t, h.SignalTask(tt.cfg.ID, "SIGHUP"))
 	events.waitEvent(t, "ApplicationPool recycled: default ("+pool+")")
-	waitFor(t, "a new worker", func() bool {
+	testkit.EventuallyWithin(t, waitTimeout, "a new worker", func() bool {
 		pids := workerPIDs(poolState(t, d.IIS(), pool))
 		return len(pids) == 1 && pids[0] != before[0]
 	})
@@ -117,7 +118,7 @@ func TestIISDriver_SignalTask(t *testing.T) {
 	// STOP stops the pool; the task keeps running.
 	must.NoError(t, h.SignalTask(tt.cfg.ID, "STOP"))
 	events.waitEvent(t, "ApplicationPool stopped: default")
-	waitFor(t, "the pool to stop", func() bool { return poolState(t, d.IIS(), pool).State == ps.StateStopped })
+	testkit.EventuallyWithin(t, waitTimeout, "the pool to stop", func() bool { return poolState(t, d.IIS(), pool).State == ps.StateStopped })
 	mustGet(t, tt.url("/"), 503)
 	waitPolled(t, d, tt.cfg.ID)
 	status, err := h.InspectTask(tt.cfg.ID)

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nomad-iis/nomad-iis/internal/testkit"
 	"github.com/shoenig/test/must"
 )
 
@@ -32,7 +33,7 @@ func TestIISDriver_TaskStats_WebGarden(t *testing.T) {
 }`, map[string]string{"local/index.html": "garden"})
 	startTask(t, h, tt)
 	pool := "nomad-" + tt.cfg.AllocID + "-web"
-	waitFor(t, "two workers", func() bool { return len(poolState(t, d.IIS(), pool).WorkerProcesses) == 2 })
+	testkit.EventuallyWithin(t, waitTimeout, "two workers", func() bool { return len(poolState(t, d.IIS(), pool).WorkerProcesses) == 2 })
 	want := workerPIDs(poolState(t, d.IIS(), pool))
 	sort.Ints(want)
 

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/nomad-iis/nomad-iis/internal/testkit"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 )
@@ -65,7 +66,8 @@ var _ = Describe("The Management API", Ordered, func() {
 	patched := "patched " + randomHex(6) + "\n"
 
 	It("replaces the site with an uploaded zip (PUT), stopping and restarting its pool", func(ctx SpecContext) {
-		resp := apiCall(ctx, http.MethodPut, task+"/fs/local?clean=true", "application/zip", makeZip(uploaded), true)
+		archive := testkit.MakeZip(testkit.ZipFiles(uploaded)...)
+		resp := apiCall(ctx, http.MethodPut, task+"/fs/local?clean=true", "application/zip", bytes.NewReader(archive), true)
 		Expect(resp.StatusCode).To(Equal(http.StatusOK), describe(resp))
 
 		for name, content := range uploaded {
@@ -156,21 +158,6 @@ func describe(resp *http.Response) func() string {
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 		return fmt.Sprintf("%s %s: %s", resp.Request.Method, resp.Request.URL, b)
 	}
-}
-
-// makeZip returns an archive of the files.
-func makeZip(files map[string]string) io.Reader {
-	GinkgoHelper()
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	for name, content := range files {
-		w, err := zw.Create(name)
-		Expect(err).NotTo(HaveOccurred())
-		_, err = io.WriteString(w, content)
-		Expect(err).NotTo(HaveOccurred())
-	}
-	Expect(zw.Close()).To(Succeed())
-	return &buf
 }
 
 // readZip returns the files of an archive (not its directories).

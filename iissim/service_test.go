@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/nomad-iis/nomad-iis/iissim/simtest"
+	"github.com/nomad-iis/nomad-iis/internal/testkit"
 	"github.com/nomad-iis/nomad-iis/ps"
 	"github.com/shirou/gopsutil/v4/process"
 	"github.com/shoenig/test/must"
@@ -29,30 +30,9 @@ func ctx(t *testing.T) context.Context {
 	return c
 }
 
-// eventually polls cond until it holds, failing after a generous bound.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("gave up waiting until %s", what)
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
-}
-
 func pidAlive(pid int) bool {
 	err := syscall.Kill(pid, 0)
 	return err == nil || errors.Is(err, syscall.EPERM)
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	must.NoError(t, err)
-	port := ln.Addr().(*net.TCPAddr).Port
-	must.NoError(t, ln.Close())
-	return port
 }
 
 // servicePID reads the service's PID file.
@@ -71,7 +51,7 @@ func newSite(t *testing.T, s *simtest.Sim, name string, tune func(*ps.AppPoolSpe
 	dir := t.TempDir()
 	must.NoError(t, os.WriteFile(filepath.Join(dir, "index.html"), []byte("site "+name), 0o644))
 	must.NoError(t, os.WriteFile(filepath.Join(dir, "pid.aspx"), []byte(`<%= System.Diagnostics.Process.GetCurrentProcess().Id %>`), 0o644))
-	port := freePort(t)
+	port := testkit.FreePort(t)
 	p := ps.AppPoolSpec{Name: name}
 	if tune != nil {
 		tune(&p)
@@ -193,7 +173,7 @@ func TestService_ConcurrentHostsStartOneService(t *testing.T) {
 	pid := servicePID(t, dir)
 	s.Stop(t)
 	// The service has exited; its parent reaps it a moment later.
-	eventually(t, "the service is gone", func() bool { return !pidAlive(pid) && serviceProcesses(t, dir) == 0 })
+	testkit.Eventually(t, "the service is gone", func() bool { return !pidAlive(pid) && serviceProcesses(t, dir) == 0 })
 }
 
 func TestService_ExitsWhenStateDirIsRemoved(t *testing.T) {
@@ -201,11 +181,11 @@ func TestService_ExitsWhenStateDirIsRemoved(t *testing.T) {
 	s := simtest.Start(t, simtest.WithStateDir(dir))
 	newSite(t, s, "nomad-gone", func(p *ps.AppPoolSpec) { p.StartMode = "AlwaysRunning" })
 	var workers []int
-	eventually(t, "the worker runs", func() bool { workers = workerPIDs(t, s, "nomad-gone"); return len(workers) == 1 })
+	testkit.Eventually(t, "the worker runs", func() bool { workers = workerPIDs(t, s, "nomad-gone"); return len(workers) == 1 })
 	pid := servicePID(t, dir)
 	must.NoError(t, s.Host.Close())
 	must.NoError(t, os.RemoveAll(dir))
-	eventually(t, "the service exits", func() bool { return !pidAlive(pid) })
+	testkit.Eventually(t, "the service exits", func() bool { return !pidAlive(pid) })
 	must.False(t, pidAlive(workers[0]), must.Sprint("the service ends its workers"))
 }
 
@@ -215,7 +195,7 @@ func TestService_ExitsWhenIdle(t *testing.T) {
 	pid := servicePID(t, s.StateDir)
 	must.True(t, pidAlive(pid))
 	must.NoError(t, s.Host.Close())
-	eventually(t, "the idle service exits", func() bool { return !pidAlive(pid) })
+	testkit.Eventually(t, "the idle service exits", func() bool { return !pidAlive(pid) })
 }
 
 func TestService_WorkersDieWithTheService(t *testing.T) {
@@ -225,14 +205,14 @@ func TestService_WorkersDieWithTheService(t *testing.T) {
 		p.Attributes = []ps.Attribute{{Name: "processModel.maxProcesses", Value: "2"}}
 	})
 	var workers []int
-	eventually(t, "two workers run", func() bool { workers = workerPIDs(t, s, "nomad-orphan"); return len(workers) == 2 })
+	testkit.Eventually(t, "two workers run", func() bool { workers = workerPIDs(t, s, "nomad-orphan"); return len(workers) == 2 })
 	must.NoError(t, syscall.Kill(servicePID(t, s.StateDir), syscall.SIGKILL))
 	for _, w := range workers {
-		eventually(t, "worker "+strconv.Itoa(w)+" exits", func() bool { return !pidAlive(w) })
+		testkit.Eventually(t, "worker "+strconv.Itoa(w)+" exits", func() bool { return !pidAlive(w) })
 	}
 	// The next call starts the service again: the AlwaysRunning pool gets new workers.
 	var again []int
-	eventually(t, "new workers run", func() bool {
+	testkit.Eventually(t, "new workers run", func() bool {
 		again = workerPIDs(t, s, "nomad-orphan")
 		return len(again) == 2
 	})
@@ -248,7 +228,7 @@ func TestPool_IdleTimeoutEndsOnDemandWorkers(t *testing.T) {
 	port := newSite(t, s, "nomad-idle", func(p *ps.AppPoolSpec) { p.IdleTimeoutMs = &idle })
 	_, first, err := get(port, "/pid.aspx")
 	must.NoError(t, err)
-	eventually(t, "the idle worker stops", func() bool { return len(workerPIDs(t, s, "nomad-idle")) == 0 })
+	testkit.Eventually(t, "the idle worker stops", func() bool { return len(workerPIDs(t, s, "nomad-idle")) == 0 })
 	p, err := s.IIS.GetAppPool(ctx(t), "nomad-idle")
 	must.NoError(t, err)
 	must.EqOp(t, ps.StateStarted, p.State)
@@ -265,8 +245,8 @@ func TestPool_PeriodicRestart(t *testing.T) {
 		p.PeriodicRestartMs = &period
 	})
 	var first []int
-	eventually(t, "the worker runs", func() bool { first = workerPIDs(t, s, "nomad-periodic"); return len(first) == 1 })
-	eventually(t, "the pool recycles", func() bool {
+	testkit.Eventually(t, "the worker runs", func() bool { first = workerPIDs(t, s, "nomad-periodic"); return len(first) == 1 })
+	testkit.Eventually(t, "the pool recycles", func() bool {
 		now := workerPIDs(t, s, "nomad-periodic")
 		return len(now) == 1 && now[0] != first[0]
 	})
@@ -279,7 +259,7 @@ func TestPool_StopWaitsForWorkersAndRecycleNeedsAStartedPool(t *testing.T) {
 		p.Attributes = []ps.Attribute{{Name: "processModel.maxProcesses", Value: "3"}}
 	})
 	var workers []int
-	eventually(t, "three workers run", func() bool { workers = workerPIDs(t, s, "nomad-stop"); return len(workers) == 3 })
+	testkit.Eventually(t, "three workers run", func() bool { workers = workerPIDs(t, s, "nomad-stop"); return len(workers) == 3 })
 	p, err := s.IIS.StopAppPool(ctx(t), "nomad-stop", 30_000)
 	must.NoError(t, err)
 	must.EqOp(t, ps.StateStopped, p.State)
@@ -298,11 +278,11 @@ func TestPool_RapidFailProtectionStopsThePool(t *testing.T) {
 	})
 	for crash := 1; crash <= 3; crash++ {
 		var workers []int
-		eventually(t, "a worker runs", func() bool { workers = workerPIDs(t, s, "nomad-crashy"); return len(workers) == 1 })
+		testkit.Eventually(t, "a worker runs", func() bool { workers = workerPIDs(t, s, "nomad-crashy"); return len(workers) == 1 })
 		must.NoError(t, syscall.Kill(workers[0], syscall.SIGKILL))
-		eventually(t, "the worker is gone", func() bool { return !pidAlive(workers[0]) })
+		testkit.Eventually(t, "the worker is gone", func() bool { return !pidAlive(workers[0]) })
 	}
-	eventually(t, "rapid-fail protection stops the pool", func() bool {
+	testkit.Eventually(t, "rapid-fail protection stops the pool", func() bool {
 		p, err := s.IIS.GetAppPool(ctx(t), "nomad-crashy")
 		must.NoError(t, err)
 		return p.State == ps.StateStopped

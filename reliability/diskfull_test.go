@@ -21,6 +21,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/nomad-iis/nomad-iis/api"
+	"github.com/nomad-iis/nomad-iis/internal/testkit"
 )
 
 // mountSmallVolume mounts an 8 MiB tmpfs at dir (root only) and unmounts
@@ -96,7 +97,7 @@ func TestFault_DiskFullDuringUpload(t *testing.T) {
 	for i := range 16 {
 		big["data/"+string(rune('a'+i))+".bin"] = randomText(1 << 20)
 	}
-	bigZip := makeZip(big)
+	bigZip := testkit.MakeZip(testkit.ZipFiles(big)...)
 	bigFile := randomText(12 << 20)
 
 	cases := []struct {

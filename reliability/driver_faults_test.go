@@ -26,6 +26,7 @@ import (
 
 	"github.com/nomad-iis/nomad-iis/driver"
 	"github.com/nomad-iis/nomad-iis/iissim/simtest"
+	"github.com/nomad-iis/nomad-iis/internal/testkit"
 )
 
 // driverNode is a driver over the gRPC harness with iissim, plus a second
@@ -62,7 +63,7 @@ func newDriverNode(t *testing.T, extensionsDir ...string) *driverNode {
 // newSiteTask builds a task serving local/ on a free port.
 func (n *driverNode) newSiteTask(t *testing.T) (*drivers.TaskConfig, string) {
 	t.Helper()
-	port := freePort(t)
+	port := testkit.FreePort(t)
 	ports := structs.AllocatedPorts{{Label: "http", Value: port, HostIP: "127.0.0.1"}}
 	cfg := &drivers.TaskConfig{
 		ID: uuid.Generate(), AllocID: uuid.Generate(), Name: "web", JobName: "site", JobID: "site", Namespace: "default",

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -21,6 +20,7 @@ import (
 
 	"github.com/nomad-iis/nomad-iis/api"
 	"github.com/nomad-iis/nomad-iis/iissim/simtest"
+	"github.com/nomad-iis/nomad-iis/internal/testkit"
 	"github.com/nomad-iis/nomad-iis/ps"
 )
 
@@ -108,7 +108,7 @@ func taskFor(i int, dir string) api.Task {
 // free loopback port, and returns the port.
 func createSite(t testing.TB, iis *ps.IIS, task api.Task) int {
 	t.Helper()
-	port := freePort(t)
+	port := testkit.FreePort(t)
 	pool := task.AppPools["default"]
 	spec := &ps.TaskSiteSpec{
 		SiteName:       task.SiteName,
@@ -122,14 +122,6 @@ func createSite(t testing.TB, iis *ps.IIS, task api.Task) int {
 	_, err := iis.NewTaskSite(ctx, spec)
 	must.NoError(t, err)
 	return port
-}
-
-func freePort(t testing.TB) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	must.NoError(t, err)
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }
 
 // startAPI serves the Management API over reg on a loopback port until the
@@ -183,26 +175,6 @@ func do(ctx context.Context, c *http.Client, method, url, contentType string, bo
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	return resp.StatusCode, b, err
-}
-
-// makeZip builds an archive of name -> content.
-func makeZip(files map[string]string) []byte {
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	names := make([]string, 0, len(files))
-	for n := range files {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		w, err := zw.CreateHeader(&zip.FileHeader{Name: n, Method: zip.Deflate, Modified: time.Unix(1700000000, 0)})
-		if err != nil {
-			panic(err)
-		}
-		_, _ = io.WriteString(w, files[n])
-	}
-	_ = zw.Close()
-	return buf.Bytes()
 }
 
 // readZip returns the files (not folders) of an archive.

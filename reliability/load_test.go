@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/shoenig/test/must"
+
+	"github.com/nomad-iis/nomad-iis/internal/testkit"
 )
 
 // loadDuration is how long the load runs: LOAD_DURATION, default 20s.
@@ -198,7 +200,7 @@ func TestLoad_UploadersDownloadersPollers(t *testing.T) {
 				if rng.IntN(2) == 0 {
 					method = http.MethodPatch
 				}
-				code, body, err := do(context.Background(), client, method, taskURL(base, task, "/fs/local?clean=true"), "application/zip", bytes.NewReader(makeZip(files)))
+				code, body, err := do(context.Background(), client, method, taskURL(base, task, "/fs/local?clean=true"), "application/zip", bytes.NewReader(testkit.MakeZip(testkit.ZipFiles(files)...)))
 				if err != nil {
 					fail("%s upload: %v", method, err)
 					continue

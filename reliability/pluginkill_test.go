@@ -19,6 +19,7 @@ import (
 	"github.com/shoenig/test/must"
 
 	"github.com/nomad-iis/nomad-iis/api"
+	"github.com/nomad-iis/nomad-iis/internal/testkit"
 )
 
 // serverModeEnv makes the test binary run a standalone Management API over
@@ -103,7 +104,7 @@ func TestFault_PluginKilledDuringUpload(t *testing.T) {
 	for i := range 64 {
 		big[fmt.Sprintf("data/%02d.bin", i)] = randomText(64 << 10)
 	}
-	body := makeZip(big)
+	body := testkit.MakeZip(testkit.ZipFiles(big)...)
 	pr, pw := io.Pipe()
 	req, err := http.NewRequest(http.MethodPatch, taskURL(p.base, task, "/fs/local?clean=true"), pr)
 	must.NoError(t, err)
@@ -165,7 +166,7 @@ func TestFault_PluginKilledDuringUpload(t *testing.T) {
 
 	// The next upload succeeds and removes what the crash left behind.
 	small := map[string]string{"index.html": "<h1>v3</h1>"}
-	code, res, err := do(ctx, http.DefaultClient, http.MethodPatch, taskURL(p2.base, task, "/fs/local?clean=true"), "application/zip", strings.NewReader(string(makeZip(small))))
+	code, res, err := do(ctx, http.DefaultClient, http.MethodPatch, taskURL(p2.base, task, "/fs/local?clean=true"), "application/zip", strings.NewReader(string(testkit.MakeZip(testkit.ZipFiles(small)...))))
 	must.NoError(t, err)
 	must.Eq(t, http.StatusOK, code, must.Sprint(string(res)))
 	must.Eq(t, small, readTree(t, filepath.Join(taskDir, "local")))

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nomad-iis/nomad-iis/internal/testkit"
 	"github.com/nomad-iis/nomad-iis/ps"
 	"github.com/nomad-iis/nomad-iis/scripts"
 	"software.sslmate.com/src/go-pkcs12"
@@ -133,7 +134,7 @@ func (b *powerShellBackend) RequestLog(t *testing.T, siteID int64) string {
 	b.run(t, nil, "netsh http flush logbuffer | Out-Null")
 	p := filepath.Join(os.Getenv("SystemDrive")+`\`, "inetpub", "logs", "LogFiles", "W3SVC"+itoa(siteID), "u_ex"+time.Now().UTC().Format("060102")+".log")
 	var data []byte
-	eventually(t, "the request log "+p+" is written", func() bool {
+	testkit.Eventually(t, "the request log "+p+" is written", func() bool {
 		var err error
 		data, err = os.ReadFile(p)
 		return err == nil && len(data) > 0

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nomad-iis/nomad-iis/internal/testkit"
 	"github.com/nomad-iis/nomad-iis/ps"
 	"github.com/shoenig/test/must"
 	"software.sslmate.com/src/go-pkcs12"
@@ -33,7 +34,7 @@ func checkManaged(t *testing.T, c *ps.Certificate, thumb string, present bool) {
 func (e *env) serveWith(t *testing.T, suffix, thumb, serverName string) {
 	t.Helper()
 	dir := e.content(t, map[string]string{"index.html": "secure " + suffix})
-	port := freePort(t)
+	port := testkit.FreePort(t)
 	spec := httpsSite(e.name(suffix), dir, port, thumb)
 	e.create(t, spec)
 	r := get(t, httpsURL(port, "/"), serverName)
@@ -124,7 +125,7 @@ func testHTTPSPEM(t *testing.T, e *env) {
 
 func testHTTPSSNI(t *testing.T, e *env) {
 	ca := newCert(t, "contract suite CA", nil, false, true)
-	port := freePort(t)
+	port := testkit.FreePort(t)
 	name := e.name("sni")
 	dir := e.content(t, map[string]string{"index.html": "sni"})
 	spec := site(name, name, dir, port)
@@ -154,7 +155,7 @@ func testCertificateShared(t *testing.T, e *env) {
 	c, err := e.iis.ImportCertificate(ctx(t), &ps.ImportCertificateArgs{SelfSigned: true, Hostname: "shared.example.test"})
 	must.NoError(t, err)
 	dir := e.content(t, map[string]string{"index.html": "shared"})
-	portA, portB := freePort(t), freePort(t)
+	portA, portB := testkit.FreePort(t), testkit.FreePort(t)
 	a := httpsSite(e.name("share-a"), dir, portA, c.Thumbprint)
 	b := httpsSite(e.name("share-b"), dir, portB, c.Thumbprint)
 	e.create(t, a)
@@ -193,7 +194,7 @@ func testCertificateUnmanaged(t *testing.T, e *env) {
 	must.False(t, c.Managed)
 
 	dir := e.content(t, map[string]string{"index.html": "admin"})
-	port := freePort(t)
+	port := testkit.FreePort(t)
 	spec := httpsSite(e.name("admin"), dir, port, thumb)
 	e.create(t, spec)
 	must.EqOp(t, thumb, get(t, httpsURL(port, "/"), "admin.example.test").thumbprint)
@@ -205,7 +206,7 @@ func testCertificateUnmanaged(t *testing.T, e *env) {
 	must.NoError(t, err)
 	must.False(t, rc.Removed)
 	// Still in the store: a new site can use it.
-	e.create(t, httpsSite(e.name("admin2"), dir, freePort(t), thumb))
+	e.create(t, httpsSite(e.name("admin2"), dir, testkit.FreePort(t), thumb))
 }
 
 func testCertificateBadInput(t *testing.T, e *env) {

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nomad-iis/nomad-iis/internal/testkit"
 	"github.com/nomad-iis/nomad-iis/ps"
 	"github.com/shoenig/test/must"
 )
@@ -173,7 +174,7 @@ func pids(p *ps.AppPool) []int {
 func (e *env) waitWorkers(t *testing.T, name string, n int) []int {
 	t.Helper()
 	var got []int
-	eventually(t, name+" has "+itoa(int64(n))+" running workers", func() bool {
+	testkit.Eventually(t, name+" has "+itoa(int64(n))+" running workers", func() bool {
 		got = pids(e.appPool(t, name))
 		return len(got) == n
 	})
@@ -183,5 +184,5 @@ func (e *env) waitWorkers(t *testing.T, name string, n int) []int {
 // waitExited waits until a process has exited.
 func waitExited(t *testing.T, pid int) {
 	t.Helper()
-	eventually(t, "process "+itoa(int64(pid))+" exits", func() bool { return !pidAlive(pid) })
+	testkit.Eventually(t, "process "+itoa(int64(pid))+" exits", func() bool { return !pidAlive(pid) })
 }

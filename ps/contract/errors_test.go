@@ -5,6 +5,7 @@ import (
 	"net"
 	"testing"
 
+	"github.com/nomad-iis/nomad-iis/internal/testkit"
 	"github.com/nomad-iis/nomad-iis/ps"
 	"github.com/shoenig/test/must"
 )
@@ -36,10 +37,10 @@ func (e *env) nothingLeft(t *testing.T, spec *ps.TaskSiteSpec) {
 func testDuplicateSite(t *testing.T, e *env) {
 	dir := e.content(t, map[string]string{"index.html": "first"})
 	name := e.name("dup")
-	port := freePort(t)
+	port := testkit.FreePort(t)
 	e.create(t, site(name, e.name("dup-a"), dir, port))
 
-	second := site(name, e.name("dup-b"), dir, freePort(t))
+	second := site(name, e.name("dup-b"), dir, testkit.FreePort(t))
 	_, err := e.iis.NewTaskSite(ctx(t), second)
 	errorKindIs(t, err, ps.ErrConflict, name)
 	second.SiteName = ""
@@ -50,9 +51,9 @@ func testDuplicateSite(t *testing.T, e *env) {
 func testDuplicatePool(t *testing.T, e *env) {
 	dir := e.content(t, map[string]string{"index.html": "first"})
 	poolName := e.name("dupp")
-	e.create(t, site(e.name("dupp-a"), poolName, dir, freePort(t)))
+	e.create(t, site(e.name("dupp-a"), poolName, dir, testkit.FreePort(t)))
 
-	second := site(e.name("dupp-b"), poolName, dir, freePort(t))
+	second := site(e.name("dupp-b"), poolName, dir, testkit.FreePort(t))
 	_, err := e.iis.NewTaskSite(ctx(t), second)
 	errorKindIs(t, err, ps.ErrConflict, poolName)
 	second.AppPools = nil
@@ -62,7 +63,7 @@ func testDuplicatePool(t *testing.T, e *env) {
 
 func testBindingOfAnotherSite(t *testing.T, e *env) {
 	dir := e.content(t, map[string]string{"index.html": "first"})
-	port := freePort(t)
+	port := testkit.FreePort(t)
 	e.create(t, site(e.name("bind-a"), e.name("bind-a"), dir, port))
 
 	second := site(e.name("bind-b"), e.name("bind-b"), dir, port)
@@ -150,7 +151,7 @@ func testBadInput(t *testing.T, e *env) {
 	for i, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			n := e.name(fmt.Sprintf("bad%d", i))
-			spec := site(n, n, dir, freePort(t))
+			spec := site(n, n, dir, testkit.FreePort(t))
 			c.mutate(spec)
 			_, err := e.iis.NewTaskSite(ctx(t), spec)
 			errorKindIs(t, err, ps.ErrInvalidArgument, c.mentions)
@@ -160,7 +161,7 @@ func testBadInput(t *testing.T, e *env) {
 
 	// An unknown certificate is not found, and nothing is created either.
 	n := e.name("badcert")
-	spec := site(n, n, dir, freePort(t))
+	spec := site(n, n, dir, testkit.FreePort(t))
 	spec.Bindings[0].Protocol = "https"
 	spec.Bindings[0].CertificateThumbprint = "0123456789ABCDEF0123456789ABCDEF01234567"
 	_, err := e.iis.NewTaskSite(ctx(t), spec)
@@ -185,7 +186,7 @@ func testRemoveMissing(t *testing.T, e *env) {
 
 	// Removing a site twice is fine too.
 	dir := e.content(t, map[string]string{"index.html": "x"})
-	port := freePort(t)
+	port := testkit.FreePort(t)
 	spec := site(e.name("twice"), e.name("twice"), dir, port)
 	e.create(t, spec)
 	e.remove(t, spec)

@@ -40,29 +40,6 @@ func ctx(t *testing.T) context.Context {
 	return c
 }
 
-// eventually waits until cond holds, polling; it fails the test when it
-// does not hold within a generous bound (a state change, not a timing).
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("gave up waiting until %s", what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-// freePort returns a TCP port of 127.0.0.1 nobody listens on.
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	must.NoError(t, err)
-	port := ln.Addr().(*net.TCPAddr).Port
-	must.NoError(t, ln.Close())
-	return port
-}
-
 // portFree reports whether nothing listens on 127.0.0.1:port.
 func portFree(port int) bool {
 	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nomad-iis/nomad-iis/internal/testkit"
 	"github.com/nomad-iis/nomad-iis/ps"
 	"github.com/shoenig/test/must"
 )
@@ -29,9 +30,9 @@ func testHostRestart(t *testing.T, e *env) {
 func testManagedResources(t *testing.T, e *env) {
 	dir := e.content(t, map[string]string{"index.html": "managed"})
 	managed := e.name("mr")
-	e.create(t, site(managed, managed, dir, freePort(t)))
+	e.create(t, site(managed, managed, dir, testkit.FreePort(t)))
 	other := "contract" + strings.TrimPrefix(e.prefix, "nomad-ct") + "-unmanaged"
-	e.create(t, site(other, other, dir, freePort(t)))
+	e.create(t, site(other, other, dir, testkit.FreePort(t)))
 
 	res, err := e.iis.GetManagedResources(ctx(t))
 	must.NoError(t, err)
@@ -45,7 +46,7 @@ func testManagedResources(t *testing.T, e *env) {
 func testDirectoryAcl(t *testing.T, e *env) {
 	dir := e.content(t, map[string]string{"index.html": "acl"})
 	name := e.name("acl")
-	e.create(t, site(name, name, dir, freePort(t)))
+	e.create(t, site(name, name, dir, testkit.FreePort(t)))
 	alloc := t.TempDir()
 	for _, d := range []string{"alloc/data", "alloc/logs", "alloc/tmp", "web/local", "web/secrets", "web/tmp", "web/private"} {
 		must.NoError(t, os.MkdirAll(filepath.Join(alloc, filepath.FromSlash(d)), 0o755))

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nomad-iis/nomad-iis/internal/testkit"
 	"github.com/nomad-iis/nomad-iis/ps"
 	"github.com/shoenig/test/must"
 )
@@ -17,7 +18,7 @@ func (e *env) poolSite(t *testing.T, suffix string, tune func(p *ps.AppPoolSpec)
 	t.Helper()
 	dir := e.content(t, map[string]string{"index.html": "pool " + suffix, "pid.aspx": pidPage, "env.aspx": envPage})
 	name := e.name(suffix)
-	port := freePort(t)
+	port := testkit.FreePort(t)
 	spec := site(name, name, dir, port)
 	if tune != nil {
 		tune(&spec.AppPools[0])
@@ -53,7 +54,7 @@ func testLifecycle(t *testing.T, e *env) {
 	must.NoError(t, err)
 	must.EqOp(t, ps.StateStarted, rp.State)
 	var second int
-	eventually(t, name+" has a new worker", func() bool {
+	testkit.Eventually(t, name+" has a new worker", func() bool {
 		got := pids(e.appPool(t, name))
 		if len(got) == 1 && got[0] != first {
 			second = got[0]
@@ -166,7 +167,7 @@ func testKilledWorker(t *testing.T, e *env) {
 	must.NoError(t, killProcess(first))
 	waitExited(t, first)
 	var second int
-	eventually(t, "a new worker answers", func() bool {
+	testkit.Eventually(t, "a new worker answers", func() bool {
 		r, err := tryGet(httpURL(port, "/pid.aspx"), "")
 		if err != nil || r.status != http.StatusOK {
 			return false

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nomad-iis/nomad-iis/internal/testkit"
 	"github.com/nomad-iis/nomad-iis/ps"
 	"github.com/shoenig/test/must"
 )
@@ -30,7 +31,7 @@ func testSiteServesFiles(t *testing.T, e *env) {
 		"sub/default.htm": "sub home",
 		"Docs/Guide.txt":  "guide",
 	})
-	port := freePort(t)
+	port := testkit.FreePort(t)
 	name := e.name("files")
 	ts := e.create(t, site(name, name, dir, port))
 	must.EqOp(t, name, ts.SiteName)
@@ -91,13 +92,13 @@ func testSiteServesFiles(t *testing.T, e *env) {
 
 func testSiteIDs(t *testing.T, e *env) {
 	dir := e.content(t, map[string]string{"index.html": "ids"})
-	a := site(e.name("ida"), e.name("ida"), dir, freePort(t))
-	b := site(e.name("idb"), e.name("idb"), dir, freePort(t))
+	a := site(e.name("ida"), e.name("ida"), dir, testkit.FreePort(t))
+	b := site(e.name("idb"), e.name("idb"), dir, testkit.FreePort(t))
 	tsA := e.create(t, a)
 	tsB := e.create(t, b)
 	must.NotEq(t, tsA.SiteID, tsB.SiteID)
 	e.remove(t, a)
-	c := site(e.name("idc"), e.name("idc"), dir, freePort(t))
+	c := site(e.name("idc"), e.name("idc"), dir, testkit.FreePort(t))
 	tsC := e.create(t, c)
 	must.EqOp(t, tsA.SiteID, tsC.SiteID)
 }
@@ -106,7 +107,7 @@ func testMultiPool(t *testing.T, e *env) {
 	front := e.content(t, map[string]string{"index.html": "front", "pid.aspx": pidPage})
 	api := e.content(t, map[string]string{"index.html": "api", "pid.aspx": pidPage})
 	pa, pb := e.name("mp-front"), e.name("mp-api")
-	port := freePort(t)
+	port := testkit.FreePort(t)
 	spec := &ps.TaskSiteSpec{
 		SiteName: e.name("mp"),
 		AppPools: []ps.AppPoolSpec{pool(pa), pool(pb)},
@@ -140,7 +141,7 @@ func testVirtualDirectories(t *testing.T, e *env) {
 	api := e.content(t, map[string]string{"index.html": "api"})
 	apiStatic := e.content(t, map[string]string{"s.txt": "api static"})
 	name := e.name("vdir")
-	port := freePort(t)
+	port := testkit.FreePort(t)
 	spec := &ps.TaskSiteSpec{
 		SiteName: name,
 		AppPools: []ps.AppPoolSpec{pool(name)},
@@ -187,7 +188,7 @@ func testVirtualDirectories(t *testing.T, e *env) {
 }
 
 func testHostHeaders(t *testing.T, e *env) {
-	port := freePort(t)
+	port := testkit.FreePort(t)
 	for _, h := range []string{"a", "b"} {
 		dir := e.content(t, map[string]string{"index.html": "site " + h})
 		spec := site(e.name("hh-"+h), e.name("hh-"+h), dir, port)
@@ -202,7 +203,7 @@ func testHostHeaders(t *testing.T, e *env) {
 func testTargetWebsite(t *testing.T, e *env) {
 	owner := "contract" + strings.TrimPrefix(e.prefix, "nomad-ct") + "-owner"
 	ownerDir := e.content(t, map[string]string{"index.html": "owner"})
-	port := freePort(t)
+	port := testkit.FreePort(t)
 	ownerSite := e.create(t, site(owner, owner, ownerDir, port))
 
 	childDir := e.content(t, map[string]string{"index.html": "child"})

@@ -12,6 +12,7 @@ import (
 )
 
 func TestAuth_Credentials(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	status := taskURL("/status")
 	wrongSecret := func() string {
@@ -80,6 +81,7 @@ func TestAuth_Credentials(t *testing.T) {
 }
 
 func TestAuth_CapabilitiesAndScope(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	missingTask := e.do("GET", "/api/v1/allocs/"+testAlloc+"/nosuchtask/status", nil)
 	must.Eq(t, 404, missingTask.Code)
@@ -141,6 +143,7 @@ func TestAuth_CapabilitiesAndScope(t *testing.T) {
 }
 
 func TestAuth_NoOracle(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	scoped := token(t, jwt.MapClaims{"namespace": "team-b", "capabilities": []string{"Status"}})
 	// The real task (outside the scope) and a task that does not exist.
@@ -155,6 +158,7 @@ func TestAuth_NoOracle(t *testing.T) {
 }
 
 func TestAuth_ScopedDebugSeesOwnHandlesOnly(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	rec := e.do("GET", "/api/v1/debug", nil, withBearer(token(t, jwt.MapClaims{"namespace": "team-b", "capabilities": []string{"Debug"}})))
 	must.Eq(t, 200, rec.Code)
@@ -166,6 +170,7 @@ func TestAuth_ScopedDebugSeesOwnHandlesOnly(t *testing.T) {
 }
 
 func TestAuth_OpenModeServesLoopbackOnly(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, func(c *Config) { c.APIKeys, c.JWTSecret = nil, nil })
 	do := func(remote, host string) int {
 		req, err := http.NewRequest("GET", "http://"+host+taskURL("/status"), nil)
@@ -183,6 +188,7 @@ func TestAuth_OpenModeServesLoopbackOnly(t *testing.T) {
 }
 
 func TestAuth_BrowserCrossSiteRefused(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	must.Eq(t, 403, e.do("GET", taskURL("/status"), nil, withKey(testKey), withHeader("Origin", "https://evil.example")).Code)
 	must.Eq(t, 403, e.do("GET", taskURL("/status"), nil, withKey(testKey), withHeader("Sec-Fetch-Site", "cross-site")).Code)
@@ -191,6 +197,7 @@ func TestAuth_BrowserCrossSiteRefused(t *testing.T) {
 }
 
 func TestConfig_WithDefaults(t *testing.T) {
+	t.Parallel()
 	got := Config{}.withDefaults()
 	must.Eq(t, DefaultBind, got.Bind)
 	must.Eq(t, DefaultMaxUploadBytes, got.MaxUploadBytes)
@@ -211,6 +218,7 @@ func TestConfig_WithDefaults(t *testing.T) {
 }
 
 func TestConfig_Validate(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name string
 		cfg  Config
@@ -242,6 +250,7 @@ func TestConfig_Validate(t *testing.T) {
 }
 
 func TestAuth_KeyCompareIsDigestBased(t *testing.T) {
+	t.Parallel()
 	a := newAuthenticator(Config{APIKeys: []string{"a", "bb", "ccc"}})
 	must.Eq(t, 1, a.matchKey("a"))
 	must.Eq(t, 3, a.matchKey("ccc"))

@@ -13,6 +13,7 @@ import (
 const testSite = "nomad-" + testAllocID + "-web"
 
 func TestConfig_DriverDefaults(t *testing.T) {
+	t.Parallel()
 	c, err := parseDriver(t, `config {}`)
 	must.NoError(t, err)
 	must.True(t, c.Enabled)
@@ -43,6 +44,7 @@ func TestConfig_DriverDefaults(t *testing.T) {
 }
 
 func TestConfig_DriverAllOptions(t *testing.T) {
+	t.Parallel()
 	c, err := parseDriver(t, `config {
   enabled                    = false
   fingerprint_interval       = "1m"
@@ -82,6 +84,7 @@ func TestConfig_DriverAllOptions(t *testing.T) {
 }
 
 func TestConfig_DriverProcdumpDefaults(t *testing.T) {
+	t.Parallel()
 	c, err := parseDriver(t, `config {
   procdump {}
 }`)
@@ -90,6 +93,7 @@ func TestConfig_DriverProcdumpDefaults(t *testing.T) {
 }
 
 func TestConfig_DriverRejects(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name, hcl string
 		want      []string
@@ -122,6 +126,7 @@ func TestConfig_DriverRejects(t *testing.T) {
 }
 
 func TestConfig_DriverSpecRejects(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name, hcl, want string
 	}{
@@ -141,6 +146,7 @@ func TestConfig_DriverSpecRejects(t *testing.T) {
 }
 
 func TestConfig_Minimal(t *testing.T) {
+	t.Parallel()
 	p, err := planFor(t, `config {
   application {
     path = "local"
@@ -176,6 +182,7 @@ func TestConfig_Minimal(t *testing.T) {
 }
 
 func TestConfig_ApplicationPool(t *testing.T) {
+	t.Parallel()
 	s := defaultDriverConfig()
 	s.AllowedAppPoolIdentities = []string{"ApplicationPoolIdentity", "SpecificUser", "NetworkService"}
 	s.AllowedAppPoolUsers = []string{`CORP\svc-web$`}
@@ -254,6 +261,7 @@ func TestConfig_ApplicationPool(t *testing.T) {
 }
 
 func TestConfig_DeprecatedApplicationPool(t *testing.T) {
+	t.Parallel()
 	p, err := planFor(t, `config {
   applicationPool {
     name = "old"
@@ -280,6 +288,7 @@ func TestConfig_DeprecatedApplicationPool(t *testing.T) {
 }
 
 func TestConfig_UnusedPoolIsNotCreated(t *testing.T) {
+	t.Parallel()
 	p, err := planFor(t, `config {
   application_pool {
     name = "spare"
@@ -294,6 +303,7 @@ func TestConfig_UnusedPoolIsNotCreated(t *testing.T) {
 }
 
 func TestConfig_Application(t *testing.T) {
+	t.Parallel()
 	abs := filepath.Join(t.TempDir(), "shared")
 	p, err := planFor(t, `config {
   application {
@@ -348,6 +358,7 @@ func TestConfig_Application(t *testing.T) {
 }
 
 func TestConfig_TargetWebsite(t *testing.T) {
+	t.Parallel()
 	s := defaultDriverConfig()
 	s.AllowedTargetWebsites = []string{"Default Web Site"}
 	p, err := planFor(t, `config {
@@ -381,6 +392,7 @@ func TestConfig_TargetWebsite(t *testing.T) {
 }
 
 func TestConfig_PermitIUSR(t *testing.T) {
+	t.Parallel()
 	tc, err := parseTask(t, `config {
   application { path = "local" }
 }`)
@@ -395,6 +407,7 @@ func TestConfig_PermitIUSR(t *testing.T) {
 }
 
 func TestConfig_Bindings(t *testing.T) {
+	t.Parallel()
 	p, err := planFor(t, `config {
   application { path = "local" }
   binding {
@@ -461,6 +474,7 @@ func TestConfig_Bindings(t *testing.T) {
 }
 
 func TestConfig_BindingIgnoredSettings(t *testing.T) {
+	t.Parallel()
 	p, err := planFor(t, `config {
   application { path = "local" }
   binding {
@@ -489,6 +503,7 @@ func TestConfig_BindingIgnoredSettings(t *testing.T) {
 }
 
 func TestConfig_AppLogFile(t *testing.T) {
+	t.Parallel()
 	p, err := planFor(t, `config {
   application { path = "local" }
   app_log_file = "local/logs/stdout*.log"
@@ -498,6 +513,7 @@ func TestConfig_AppLogFile(t *testing.T) {
 }
 
 func TestConfig_Placeholder(t *testing.T) {
+	t.Parallel()
 	s := defaultDriverConfig()
 	s.PlaceholderAppPath = t.TempDir()
 	p, err := planFor(t, `config {

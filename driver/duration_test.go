@@ -8,6 +8,7 @@ import (
 )
 
 func TestParseDuration(t *testing.T) {
+	t.Parallel()
 	day := 24 * time.Hour
 	cases := []struct {
 		in   string
@@ -48,6 +49,7 @@ func TestParseDuration(t *testing.T) {
 }
 
 func TestParseDuration_Rejects(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		in, msg string
 	}{

@@ -8,6 +8,7 @@ import (
 )
 
 func TestConfig_SpecRejects(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name, hcl, want string
 	}{
@@ -60,6 +61,7 @@ func TestConfig_SpecRejects(t *testing.T) {
 }
 
 func TestConfig_Rejects(t *testing.T) {
+	t.Parallel()
 	restricted := defaultDriverConfig()
 	restricted.AllowedAppPoolIdentities = []string{"ApplicationPoolIdentity", "SpecificUser"}
 	restricted.AllowedAppPoolUsers = []string{"svc-web"}
@@ -309,6 +311,7 @@ func TestConfig_Rejects(t *testing.T) {
 }
 
 func TestConfig_LongTaskName(t *testing.T) {
+	t.Parallel()
 	_, err := siteName(testAllocID, "a-task-name-that-is-far-too-long")
 	must.ErrorContains(t, err, "shorten the task name by 11 characters")
 	_, err = poolName(testAllocID, "web", "frontend")
@@ -318,6 +321,7 @@ func TestConfig_LongTaskName(t *testing.T) {
 }
 
 func TestNaming(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		alloc, task, pool, want string
 	}{
@@ -338,6 +342,7 @@ func TestNaming(t *testing.T) {
 }
 
 func TestBuildEnv(t *testing.T) {
+	t.Parallel()
 	env := buildEnv(map[string]string{
 		"GREETING":   "hello",
 		"Path":       "/usr/bin",

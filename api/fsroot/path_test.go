@@ -12,6 +12,7 @@ import (
 )
 
 func TestClean_Accepts(t *testing.T) {
+	t.Parallel()
 	cases := []struct{ in, want string }{
 		{"local", "local"},
 		{"local/", "local"},
@@ -35,6 +36,7 @@ func TestClean_Accepts(t *testing.T) {
 // TestClean_HostilePaths is the table of paths every file route refuses,
 // checked with Windows and POSIX rules on every OS.
 func TestClean_HostilePaths(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		in        string
 		forbidden bool
@@ -126,6 +128,7 @@ func newTaskDir(t *testing.T) string {
 }
 
 func TestLocate_LinksAreNotFollowedOut(t *testing.T) {
+	t.Parallel()
 	task := newTaskDir(t)
 	tree, err := Open(task)
 	must.NoError(t, err)
@@ -171,6 +174,7 @@ func TestLocate_LinksAreNotFollowedOut(t *testing.T) {
 }
 
 func TestLocate_RemoveDeletesLinksNotTargets(t *testing.T) {
+	t.Parallel()
 	task := newTaskDir(t)
 	tree, err := Open(task)
 	must.NoError(t, err)
@@ -187,6 +191,7 @@ func TestLocate_RemoveDeletesLinksNotTargets(t *testing.T) {
 }
 
 func TestLocate_CreatesAndRemovesParents(t *testing.T) {
+	t.Parallel()
 	task := newTaskDir(t)
 	tree, err := Open(task)
 	must.NoError(t, err)

@@ -73,6 +73,7 @@ func stageOf(t *testing.T, tr *Tree, rel string, files map[string]string, clean 
 }
 
 func TestStage_Apply(t *testing.T) {
+	t.Parallel()
 	old := map[string]string{"index.html": "v1", "keep.txt": "keep", "css/site.css": "old css", "img/logo.png": "png"}
 	staged := map[string]string{"index.html": "v2", "css/site.css": "new css", "js/app.js": "js", "img": ""}
 	cases := []struct {
@@ -113,6 +114,7 @@ func TestStage_Apply(t *testing.T) {
 }
 
 func TestStage_ApplyCreatesMissingTarget(t *testing.T) {
+	t.Parallel()
 	task := t.TempDir()
 	must.NoError(t, os.MkdirAll(filepath.Join(task, "local"), 0o755))
 	tr, err := Open(task)
@@ -130,6 +132,7 @@ func TestStage_ApplyCreatesMissingTarget(t *testing.T) {
 // TestStage_RollbackOnFailure fails the Nth rename of Apply, for every N,
 // and checks that the target is exactly as before each time.
 func TestStage_RollbackOnFailure(t *testing.T) {
+	t.Parallel()
 	old := map[string]string{"index.html": "v1", "keep.txt": "keep", "css/site.css": "old", "deep/a/b/c.txt": "c"}
 	staged := map[string]string{"index.html": "v2", "css/site.css": "new", "css/extra.css": "x", "deep/a/b/c.txt": "c2", "new/d.txt": "d"}
 	for _, clean := range []bool{false, true} {
@@ -164,6 +167,7 @@ func TestStage_RollbackOnFailure(t *testing.T) {
 }
 
 func TestPendingFile(t *testing.T) {
+	t.Parallel()
 	task := t.TempDir()
 	write(t, filepath.Join(task, "local"), map[string]string{"big.txt": strings.Repeat("x", 1000), "dir/a": "a"})
 	tr, err := Open(task)
@@ -192,6 +196,7 @@ func TestPendingFile(t *testing.T) {
 }
 
 func TestLoc_ClearAndRemove(t *testing.T) {
+	t.Parallel()
 	task := t.TempDir()
 	write(t, filepath.Join(task, "local"), map[string]string{"a": "a", "sub/b": "b"})
 	tr, err := Open(task)

@@ -65,6 +65,7 @@ func openStage(t testing.TB) (string, *os.Root) {
 }
 
 func TestExtract_Workers(t *testing.T) {
+	t.Parallel()
 	zr, want := siteArchive(t, 12, 45)
 	var total int64
 	for _, body := range want {
@@ -98,6 +99,7 @@ func TestExtract_Workers(t *testing.T) {
 }
 
 func TestExtract_FirstErrorStopsTheWorkers(t *testing.T) {
+	t.Parallel()
 	// Many good files, then one whose data is longer than declared.
 	entries := []entry{}
 	for i := range 200 {
@@ -118,6 +120,7 @@ func TestExtract_FirstErrorStopsTheWorkers(t *testing.T) {
 }
 
 func TestExtract_Cancelled(t *testing.T) {
+	t.Parallel()
 	zr, _ := siteArchive(t, 2, 5)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()

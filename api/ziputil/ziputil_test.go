@@ -61,6 +61,7 @@ func build(t *testing.T, entries ...entry) *zip.Reader {
 // TestValidate_HostileArchives is the table of archives an upload refuses
 // before anything is written.
 func TestValidate_HostileArchives(t *testing.T) {
+	t.Parallel()
 	zeros := strings.Repeat("\x00", 4<<20)
 	many := make([]entry, 11)
 	for i := range many {
@@ -111,6 +112,7 @@ func TestValidate_HostileArchives(t *testing.T) {
 }
 
 func TestValidate_Accepts(t *testing.T) {
+	t.Parallel()
 	zr := build(t,
 		entry{name: "index.html", body: "<h1>hi</h1>", method: zip.Deflate},
 		entry{name: "css/", body: ""},
@@ -126,6 +128,7 @@ func TestValidate_Accepts(t *testing.T) {
 }
 
 func TestExtract_RefusesLyingSizes(t *testing.T) {
+	t.Parallel()
 	// The header says 3 bytes, the data holds 10: archive/zip and Extract
 	// both stop at the declared size.
 	zr := build(t, entry{name: "a.txt", body: "0123456789", declared: 3})
@@ -140,6 +143,7 @@ func TestExtract_RefusesLyingSizes(t *testing.T) {
 }
 
 func TestWriteDir_RoundTrip(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	files := map[string]string{
 		"index.html":       strings.Repeat("<p>hello</p>", 100),
@@ -181,6 +185,7 @@ func TestWriteDir_RoundTrip(t *testing.T) {
 }
 
 func TestIsCompressed(t *testing.T) {
+	t.Parallel()
 	random := make([]byte, 16)
 	_, _ = rand.Read(random)
 	must.True(t, IsCompressed("a.JPG", nil))

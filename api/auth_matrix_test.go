@@ -139,6 +139,6 @@ func TestAuth_Matrix(t *testing.T) {
 	}
 	// Nothing was changed by any refused request.
 	must.SliceEmpty(t, e.iis.callLog())
-	must.SliceEmpty(t, e.reg.eventLog())
+	must.SliceEmpty(t, e.reg.Events())
 	t.Logf("FIGURE auth_routes=%d auth_cases=%d auth_requests=%d", len(routes), len(cases), checks)
 }

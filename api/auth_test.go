@@ -9,6 +9,8 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/shoenig/test/must"
+
+	"github.com/nomad-iis/nomad-iis/internal/testkit"
 )
 
 func TestAuth_Credentials(t *testing.T) {
@@ -245,7 +247,7 @@ func TestConfig_Validate(t *testing.T) {
 			must.ErrorContains(t, err, tc.want)
 		})
 	}
-	_, err := New(Config{Bind: "0.0.0.0"}, &fakeRegistry{}, downIIS{}, nil)
+	_, err := New(Config{Bind: "0.0.0.0"}, testkit.NewRegistry(), downIIS{}, nil)
 	must.ErrorContains(t, err, FlagKey)
 }
 

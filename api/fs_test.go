@@ -354,7 +354,7 @@ func TestFS_PutStopsAndRestoresPools(t *testing.T) {
 	var res uploadResult
 	must.NoError(t, json.Unmarshal(rec.Body.Bytes(), &res))
 	must.Eq(t, []string{"default"}, res.StoppedAppPools)
-	events := strings.Join(e.reg.eventLog(), "\n")
+	events := strings.Join(e.reg.Events(), "\n")
 	must.StrContains(t, events, "ApplicationPool default stopped")
 	must.StrContains(t, events, "ApplicationPool default started")
 	must.StrContains(t, events, "uploaded local")
@@ -433,7 +433,7 @@ func TestFS_Delete(t *testing.T) {
 	must.Eq(t, 200, rec.Code)
 	_, err = os.Stat(filepath.Join(e.task.TaskDir, "local", "a"))
 	must.True(t, os.IsNotExist(err))
-	must.StrContains(t, strings.Join(e.reg.eventLog(), "\n"), "deleted local/a")
+	must.StrContains(t, strings.Join(e.reg.Events(), "\n"), "deleted local/a")
 }
 
 func TestFS_UploadPreconditions(t *testing.T) {

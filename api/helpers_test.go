@@ -42,43 +42,6 @@ const (
 	otherAlloc = "0b0b0b0b-1111-2222-3333-444444444444"
 )
 
-// fakeRegistry is a Registry over a fixed task list that records events.
-type fakeRegistry struct {
-	// mu guards tasks and events.
-	mu     sync.Mutex
-	tasks  []Task
-	events []string
-}
-
-func (f *fakeRegistry) Lookup(allocID, taskName string) (Task, bool) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for _, t := range f.tasks {
-		if t.AllocID == allocID && t.TaskName == taskName {
-			return t, true
-		}
-	}
-	return Task{}, false
-}
-
-func (f *fakeRegistry) List() []Task {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]Task(nil), f.tasks...)
-}
-
-func (f *fakeRegistry) Emit(taskID, message string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.events = append(f.events, taskID+": "+message)
-}
-
-func (f *fakeRegistry) eventLog() []string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]string(nil), f.events...)
-}
-
 // fakeIIS implements IIS in memory and records the calls it gets.
 type fakeIIS struct {
 	// mu guards every field below.
@@ -212,7 +175,7 @@ func (f *fakeIIS) GetExtensions(ctx context.Context) (*ps.Extensions, error) {
 type env struct {
 	t      testing.TB
 	srv    *Server
-	reg    *fakeRegistry
+	reg    *testkit.Registry
 	iis    *fakeIIS
 	task   Task
 	logBuf *testkit.SyncBuffer
@@ -238,7 +201,7 @@ func newEnv(t testing.TB, mutate ...func(*Config)) *env {
 	}
 	other := Task{TaskID: otherAlloc + "/web", AllocID: otherAlloc, TaskName: "web", Namespace: "team-b",
 		JobName: "other-job", TaskDir: filepath.Join(dir, "web"), AppPools: map[string]string{"default": "nomad-other"}, DefaultAppPool: "default"}
-	reg := &fakeRegistry{tasks: []Task{task, other}}
+	reg := testkit.NewRegistry(task, other)
 	fiis := newFakeIIS(task.AppPools["default"], task.AppPools["api"], "nomad-other")
 	cfg := Config{APIKeys: []string{testKey, testKey2}, JWTSecret: []byte(testSecret), MaxZipStreams: 2}
 	for _, m := range mutate {

@@ -37,7 +37,7 @@ type simEnv struct {
 	t    *testing.T
 	sim  *simtest.Sim
 	srv  *Server
-	reg  *fakeRegistry
+	reg  *testkit.Registry
 	task Task
 	port int
 	// addr is where the API listens.
@@ -75,7 +75,7 @@ func newSimEnv(t *testing.T, hostname string, mutate ...func(*Config)) *simEnv {
 	task := Task{TaskID: testAlloc + "/app", AllocID: testAlloc, TaskName: "app", Namespace: "default", JobName: "job",
 		TaskDir: taskDir, SiteName: site, OwnsSite: true, AppPools: map[string]string{"default": pool},
 		DefaultAppPool: "default", Bindings: spec.Bindings}
-	reg := &fakeRegistry{tasks: []Task{task}}
+	reg := testkit.NewRegistry(task)
 	cfg := Config{APIKeys: []string{testKey}, PlaywrightDriverDir: playwrightDriverDir(t), ScreenshotBrowserPath: os.Getenv(envTestBrowser),
 		DumpDir: t.TempDir(), StatusCacheTTL: time.Millisecond, PoolStopTimeout: 30 * time.Second}
 	for _, m := range mutate {
@@ -180,7 +180,7 @@ func TestIISSim_StatusLifecycleAndDeploy(t *testing.T) {
 		st := s.status()
 		return len(st.DefaultApplicationPool.WorkerProcesses) > 0 && st.DefaultApplicationPool.WorkerProcesses[0].ProcessID != wp.ProcessID
 	})
-	events := strings.Join(s.reg.eventLog(), "\n")
+	events := strings.Join(s.reg.Events(), "\n")
 	must.StrContains(t, events, "ApplicationPool default stopped")
 	must.StrContains(t, events, "ApplicationPool default started")
 

@@ -146,9 +146,9 @@ func (missingTool) Dump(ctx context.Context, pid int, dir string) (string, strin
 }
 
 func (e *env) setBindings(b []ps.BindingSpec) {
-	e.reg.mu.Lock()
-	defer e.reg.mu.Unlock()
-	e.reg.tasks[0].Bindings = b
+	t := e.reg.List()[0]
+	t.Bindings = b
+	e.reg.Update(t)
 }
 
 func (e *env) clearWorkers() {
@@ -214,7 +214,7 @@ func TestStatus_CachedSingleFlightAndInvalidated(t *testing.T) {
 	var st statusResponse
 	must.NoError(t, json.Unmarshal(rec.Body.Bytes(), &st))
 	must.Eq(t, "Stopped", st.DefaultApplicationPool.Status)
-	must.StrContains(t, strings.Join(e.reg.eventLog(), "\n"), "ApplicationPool default stopped")
+	must.StrContains(t, strings.Join(e.reg.Events(), "\n"), "ApplicationPool default stopped")
 }
 
 func TestLifecycle_ActsOnAllOrOnePool(t *testing.T) {

@@ -75,7 +75,7 @@ func TestNew_RequiresRegistryAndIIS(t *testing.T) {
 		iis  IIS
 	}{
 		{"no registry", nil, downIIS{}},
-		{"no IIS client", &fakeRegistry{}, nil},
+		{"no IIS client", testkit.NewRegistry(), nil},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

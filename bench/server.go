@@ -21,6 +21,7 @@ import (
 
 	"github.com/nomad-iis/nomad-iis/api"
 	"github.com/nomad-iis/nomad-iis/iissim"
+	"github.com/nomad-iis/nomad-iis/internal/testkit"
 	"github.com/nomad-iis/nomad-iis/ps"
 )
 
@@ -46,18 +47,6 @@ type ServerStats struct {
 	// "stats".
 	PoolReads int64 `json:"poolReads"`
 }
-
-// staticRegistry is a driver registry of one task.
-type staticRegistry struct{ task api.Task }
-
-func (r staticRegistry) Lookup(allocID, taskName string) (api.Task, bool) {
-	if allocID == r.task.AllocID && taskName == r.task.TaskName {
-		return r.task, true
-	}
-	return api.Task{}, false
-}
-func (r staticRegistry) List() []api.Task    { return []api.Task{r.task} }
-func (r staticRegistry) Emit(string, string) {}
 
 // countingIIS counts the pool reads the API makes, to show that status
 // answers from its cache.
@@ -136,7 +125,7 @@ func serve(self []string, stateDir, taskDir, driverDir, browser string) error {
 		AppPools: map[string]string{"default": site}, DefaultAppPool: "default", Bindings: spec.Bindings, StartedAt: time.Now()}
 	cfg := api.Config{APIKeys: []string{APIKey}, PlaywrightDriverDir: driverDir, ScreenshotBrowserPath: browser,
 		MaxUploadBytes: 4 << 30}
-	srv, err := api.New(cfg, staticRegistry{task: task}, iis, hclog.NewNullLogger())
+	srv, err := api.New(cfg, testkit.NewRegistry(task), iis, hclog.NewNullLogger())
 	if err != nil {
 		return err
 	}

@@ -20,7 +20,6 @@ import (
 	"github.com/shoenig/test/must"
 	"golang.org/x/sys/unix"
 
-	"github.com/nomad-iis/nomad-iis/api"
 	"github.com/nomad-iis/nomad-iis/internal/testkit"
 )
 
@@ -92,7 +91,7 @@ func TestFault_DiskFullDuringUpload(t *testing.T) {
 	var st0 syscall.Statfs_t
 	must.NoError(t, syscall.Statfs(vol, &st0))
 
-	base := startAPI(t, &staticRegistry{tasks: []api.Task{task}}, downIIS{})
+	base := startAPI(t, testkit.NewRegistry(task), downIIS{})
 	big := map[string]string{"index.html": "<h1>new</h1>"}
 	for i := range 16 {
 		big["data/"+string(rune('a'+i))+".bin"] = randomText(1 << 20)

@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -26,31 +25,6 @@ import (
 
 // apiKey is the key of the scenarios' Management API.
 const apiKey = "reliability-key"
-
-// staticRegistry is an api.Registry over a fixed list of tasks.
-type staticRegistry struct {
-	// mu guards events.
-	mu     sync.Mutex
-	tasks  []api.Task
-	events int
-}
-
-func (r *staticRegistry) Lookup(allocID, taskName string) (api.Task, bool) {
-	for _, t := range r.tasks {
-		if t.AllocID == allocID && t.TaskName == taskName {
-			return t, true
-		}
-	}
-	return api.Task{}, false
-}
-
-func (r *staticRegistry) List() []api.Task { return append([]api.Task(nil), r.tasks...) }
-
-func (r *staticRegistry) Emit(string, string) {
-	r.mu.Lock()
-	r.events++
-	r.mu.Unlock()
-}
 
 // downIIS is an IIS backend that is down, as the driver's client is before
 // the driver has its configuration: every call fails with ps.ErrUnavailable.

@@ -18,6 +18,7 @@ import (
 
 	"github.com/shoenig/test/must"
 
+	"github.com/nomad-iis/nomad-iis/api"
 	"github.com/nomad-iis/nomad-iis/internal/testkit"
 )
 
@@ -134,23 +135,23 @@ func TestLoad_UploadersDownloadersPollers(t *testing.T) {
 	const nTasks, nUploaders, nDownloaders, nPollers = 5, 4, 16, 2
 	sim := simIIS(t)
 	parent := t.TempDir()
-	reg := &staticRegistry{}
+	var tasks []api.Task
 	vs := &versions{last: make([]int, nTasks), lastAt: make([]time.Time, nTasks)}
 	for i := range nTasks {
 		initial := map[string]string{"index.html": fmt.Sprintf("<h1>task %d initial</h1>", i), "css/site.css": "body{}"}
 		dir := newTaskDir(t, parent, fmt.Sprintf("task%d", i), initial)
 		task := taskFor(i+1, dir)
 		createSite(t, sim.IIS, task)
-		reg.tasks = append(reg.tasks, task)
+		tasks = append(tasks, task)
 		vs.last[i] = vs.add(i, initial)
 	}
-	base := startAPI(t, reg, sim.IIS)
+	base := startAPI(t, testkit.NewRegistry(tasks...), sim.IIS)
 	tr := &http.Transport{MaxIdleConnsPerHost: 64}
 	client := &http.Client{Transport: tr, Timeout: time.Minute}
 
 	// Baseline after setup and one warm-up request per route family.
 	warm, cancelWarm := context.WithTimeout(context.Background(), time.Minute)
-	for _, task := range reg.tasks {
+	for _, task := range tasks {
 		code, _, err := do(warm, client, http.MethodGet, taskURL(base, task, "/status"), "", nil)
 		must.NoError(t, err)
 		must.Eq(t, http.StatusOK, code)
@@ -186,7 +187,7 @@ func TestLoad_UploadersDownloadersPollers(t *testing.T) {
 			rng := rand.New(rand.NewPCG(uint64(w), 1))
 			for ctx.Err() == nil {
 				ti := rng.IntN(nTasks)
-				task := reg.tasks[ti]
+				task := tasks[ti]
 				n := seq.Add(1)
 				files := map[string]string{
 					"index.html":   fmt.Sprintf("<h1>task %d version %d by uploader %d</h1>", ti, n, w),
@@ -220,7 +221,7 @@ func TestLoad_UploadersDownloadersPollers(t *testing.T) {
 		wg.Go(func() {
 			rng := rand.New(rand.NewPCG(uint64(w), 2))
 			for ctx.Err() == nil {
-				task := reg.tasks[rng.IntN(nTasks)]
+				task := tasks[rng.IntN(nTasks)]
 				if rng.IntN(2) == 0 {
 					code, body, err := do(context.Background(), client, http.MethodGet, taskURL(base, task, "/fs/local"), "", nil)
 					if err != nil {
@@ -260,7 +261,7 @@ func TestLoad_UploadersDownloadersPollers(t *testing.T) {
 		wg.Go(func() {
 			rng := rand.New(rand.NewPCG(uint64(w), 3))
 			for ctx.Err() == nil {
-				task := reg.tasks[rng.IntN(nTasks)]
+				task := tasks[rng.IntN(nTasks)]
 				code, body, err := do(context.Background(), client, http.MethodGet, taskURL(base, task, "/status"), "", nil)
 				if err != nil {
 					fail("status: %v", err)
@@ -283,7 +284,7 @@ func TestLoad_UploadersDownloadersPollers(t *testing.T) {
 
 	// Content: each task holds its last successful upload, with no staging
 	// entry left anywhere.
-	for i, task := range reg.tasks {
+	for i, task := range tasks {
 		vs.mu.Lock()
 		want := vs.all[vs.last[i]]
 		vs.mu.Unlock()

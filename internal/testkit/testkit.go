@@ -1,7 +1,8 @@
 // Package testkit holds the helpers that the tests of several packages
-// share: a free port, a wait for a condition, a log buffer and a zip
-// archive. It is for tests only: import it from _test.go files and from
-// test-only helper packages, never from the plugin or iissim.
+// share: a free port, a wait for a condition, a log buffer, a zip archive
+// and a fixed task registry for the Management API. It is for tests and
+// benchmarks only: import it from _test.go files, test-only helper packages
+// and bench/, never from the plugin or iissim.
 package testkit
 
 import (

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/nomad-iis/nomad-iis/internal/task"
 	"github.com/shoenig/test/must"
 )
 
@@ -51,4 +52,24 @@ func TestMakeZip(t *testing.T) {
 	body, err := io.ReadAll(r)
 	must.NoError(t, err)
 	must.EqOp(t, "b", string(body))
+}
+
+func TestRegistry(t *testing.T) {
+	a := task.Info{AllocID: "a1", TaskName: "web", TaskID: "a1/web"}
+	b := task.Info{AllocID: "a2", TaskName: "web", TaskID: "a2/web"}
+	r := NewRegistry(a, b)
+
+	got, ok := r.Lookup("a2", "web")
+	must.True(t, ok)
+	must.Eq(t, "a2/web", got.TaskID)
+	_, ok = r.Lookup("a2", "api")
+	must.False(t, ok)
+
+	a.SiteName = "moved"
+	must.True(t, r.Update(a))
+	must.False(t, r.Update(task.Info{AllocID: "a3", TaskName: "web"}))
+	must.Eq(t, "moved", r.List()[0].SiteName)
+
+	r.Emit("a1/web", "uploaded")
+	must.Eq(t, []string{"a1/web: uploaded"}, r.Events())
 }

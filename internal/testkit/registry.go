@@ -1,0 +1,72 @@
+package testkit
+
+import (
+	"sync"
+
+	"github.com/nomad-iis/nomad-iis/internal/task"
+)
+
+// Registry is a fixed list of tasks with the methods of the Management
+// API's Registry (Lookup, List, Emit), for tests and benchmarks that run
+// the API without a driver. It records the task events it is sent.
+type Registry struct {
+	// mu guards tasks and events.
+	mu sync.Mutex
+	// tasks are the tasks the registry knows.
+	tasks []task.Info
+	// events holds each event sent, as "<task id>: <message>".
+	events []string
+}
+
+// NewRegistry returns a registry of tasks.
+func NewRegistry(tasks ...task.Info) *Registry {
+	return &Registry{tasks: append([]task.Info(nil), tasks...)}
+}
+
+// Lookup finds the task of an allocation by task name.
+func (r *Registry) Lookup(allocID, taskName string) (task.Info, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, t := range r.tasks {
+		if t.AllocID == allocID && t.TaskName == taskName {
+			return t, true
+		}
+	}
+	return task.Info{}, false
+}
+
+// List returns a copy of the tasks.
+func (r *Registry) List() []task.Info {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]task.Info(nil), r.tasks...)
+}
+
+// Update replaces the task of the same allocation and task name with t, as
+// the driver's view changes when a task is recovered or its bindings move.
+// It reports whether there was such a task.
+func (r *Registry) Update(t task.Info) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for i := range r.tasks {
+		if r.tasks[i].AllocID == t.AllocID && r.tasks[i].TaskName == t.TaskName {
+			r.tasks[i] = t
+			return true
+		}
+	}
+	return false
+}
+
+// Emit records a task event.
+func (r *Registry) Emit(taskID, message string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.events = append(r.events, taskID+": "+message)
+}
+
+// Events returns the events recorded so far, oldest first.
+func (r *Registry) Events() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.events...)
+}

@@ -247,7 +247,7 @@ func TestConfig_Validate(t *testing.T) {
 			must.ErrorContains(t, err, tc.want)
 		})
 	}
-	_, err := New(Config{Bind: "0.0.0.0"}, testkit.NewRegistry(), downIIS{}, nil)
+	_, err := New(Config{Bind: "0.0.0.0"}, testkit.NewRegistry(), testkit.DownIIS{}, nil)
 	must.ErrorContains(t, err, FlagKey)
 }
 

@@ -71,24 +71,6 @@ func (f *fakeIIS) record(op, name string) error {
 	return f.fail[op]
 }
 
-// downIIS is a backend that is down: every call fails as the driver's
-// PoolClient does before SetConfig.
-type downIIS struct{}
-
-// errDown is downIIS's answer.
-var errDown = &ps.Error{Kind: ps.KindUnavailable, Message: "the iis driver has no configuration yet"}
-
-func (downIIS) GetAppPools(context.Context, ...string) ([]ps.AppPool, error) { return nil, errDown }
-func (downIIS) StartAppPool(context.Context, string) (*ps.AppPool, error)    { return nil, errDown }
-func (downIIS) StopAppPool(context.Context, string, int64) (*ps.AppPool, error) {
-	return nil, errDown
-}
-func (downIIS) RecycleAppPool(context.Context, string) (*ps.AppPool, error) { return nil, errDown }
-func (downIIS) GetManagedResources(context.Context) (*ps.ManagedResources, error) {
-	return nil, errDown
-}
-func (downIIS) GetExtensions(context.Context) (*ps.Extensions, error) { return nil, errDown }
-
 func (f *fakeIIS) callLog() []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -72,7 +72,7 @@ func TestRoutes_Matrix(t *testing.T) {
 		{"upload not a zip", "PUT", taskURL("/fs/local"), none, "application/zip", nil, nil, 400},
 		{"upload conflict", "PUT", taskURL("/fs/local"), zipBody, "application/zip", nil, func(e *env) { e.srv.locks.tryLock(e.task.TaskID, "test") }, 409},
 		{"upload too large", "PUT", taskURL("/fs/local"), zipBody, "application/zip", nil, func(e *env) { e.srv.cfg.MaxUploadBytes = 10 }, 413},
-		{"upload, backend down", "PUT", taskURL("/fs/local"), zipBody, "application/zip", nil, func(e *env) { e.srv.iis = downIIS{} }, 503},
+		{"upload, backend down", "PUT", taskURL("/fs/local"), zipBody, "application/zip", nil, func(e *env) { e.srv.iis = testkit.DownIIS{} }, 503},
 		{"upload secrets", "PUT", taskURL("/fs/secrets%2Fx"), zipBody, "text/plain", nil, nil, 403},
 		{"delete", "DELETE", taskURL("/fs/local%2Findex.html"), none, "", nil, nil, 200},
 		{"delete missing", "DELETE", taskURL("/fs/local%2Fnope"), none, "", nil, nil, 404},
@@ -106,7 +106,7 @@ func TestRoutes_Matrix(t *testing.T) {
 		{"procdump tool missing", "GET", taskURL("/procdump"), none, "", nil, func(e *env) { e.srv.dumper = missingTool{} }, 503},
 		// debug, openapi, version, unknown routes
 		{"debug", "GET", "/api/v1/debug", none, "", nil, nil, 200},
-		{"debug backend down", "GET", "/api/v1/debug", none, "", nil, func(e *env) { e.srv.iis = downIIS{} }, 503},
+		{"debug backend down", "GET", "/api/v1/debug", none, "", nil, func(e *env) { e.srv.iis = testkit.DownIIS{} }, 503},
 		{"openapi", "GET", "/api/v1/openapi.json", none, "", nil, nil, 200},
 		{"version", "GET", "/api/v1/version", none, "", nil, nil, 200},
 		{"version unauthenticated", "GET", "/api/v1/version", none, "", []reqOpt{withHeader("X", "1")}, nil, 401},

@@ -74,7 +74,7 @@ func TestNew_RequiresRegistryAndIIS(t *testing.T) {
 		reg  Registry
 		iis  IIS
 	}{
-		{"no registry", nil, downIIS{}},
+		{"no registry", nil, testkit.DownIIS{}},
 		{"no IIS client", testkit.NewRegistry(), nil},
 	}
 	for _, c := range cases {

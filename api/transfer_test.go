@@ -172,7 +172,7 @@ func TestTransfer_TLS(t *testing.T) {
 		must.Eq(t, http.StatusBadRequest, plain.StatusCode)
 		_ = plain.Body.Close()
 	}
-	_, err = New(Config{TLSCertFile: filepath.Join(dir, "missing.pem"), TLSKeyFile: keyFile}, testkit.NewRegistry(), downIIS{}, nil)
+	_, err = New(Config{TLSCertFile: filepath.Join(dir, "missing.pem"), TLSKeyFile: keyFile}, testkit.NewRegistry(), testkit.DownIIS{}, nil)
 	must.ErrorContains(t, err, FlagTLSCert)
 }
 

@@ -91,7 +91,7 @@ func TestFault_DiskFullDuringUpload(t *testing.T) {
 	var st0 syscall.Statfs_t
 	must.NoError(t, syscall.Statfs(vol, &st0))
 
-	base := startAPI(t, testkit.NewRegistry(task), downIIS{})
+	base := startAPI(t, testkit.NewRegistry(task), testkit.DownIIS{})
 	big := map[string]string{"index.html": "<h1>new</h1>"}
 	for i := range 16 {
 		big["data/"+string(rune('a'+i))+".bin"] = randomText(1 << 20)

@@ -26,29 +26,6 @@ import (
 // apiKey is the key of the scenarios' Management API.
 const apiKey = "reliability-key"
 
-// downIIS is an IIS backend that is down, as the driver's client is before
-// the driver has its configuration: every call fails with ps.ErrUnavailable.
-type downIIS struct{}
-
-func (downIIS) GetAppPools(context.Context, ...string) ([]ps.AppPool, error) {
-	return nil, ps.ErrUnavailable
-}
-func (downIIS) StartAppPool(context.Context, string) (*ps.AppPool, error) {
-	return nil, ps.ErrUnavailable
-}
-func (downIIS) StopAppPool(context.Context, string, int64) (*ps.AppPool, error) {
-	return nil, ps.ErrUnavailable
-}
-func (downIIS) RecycleAppPool(context.Context, string) (*ps.AppPool, error) {
-	return nil, ps.ErrUnavailable
-}
-func (downIIS) GetManagedResources(context.Context) (*ps.ManagedResources, error) {
-	return nil, ps.ErrUnavailable
-}
-func (downIIS) GetExtensions(context.Context) (*ps.Extensions, error) {
-	return nil, ps.ErrUnavailable
-}
-
 // newTaskDir makes a task directory under parent with local/, secrets/ and
 // tmp/, and the files (relative to local/) given.
 func newTaskDir(t testing.TB, parent, name string, files map[string]string) string {

@@ -32,7 +32,7 @@ const (
 // serverMode serves the API until killed; it prints "LISTEN <addr>" once ready.
 func serverMode() int {
 	reg := testkit.NewRegistry(taskFor(1, os.Getenv(serverTaskDirEnv)))
-	srv, err := api.New(api.Config{APIKeys: []string{apiKey}}, reg, downIIS{}, hclog.NewNullLogger())
+	srv, err := api.New(api.Config{APIKeys: []string{apiKey}}, reg, testkit.DownIIS{}, hclog.NewNullLogger())
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1

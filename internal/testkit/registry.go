@@ -1,9 +1,11 @@
 package testkit
 
 import (
+	"context"
 	"sync"
 
 	"github.com/nomad-iis/nomad-iis/internal/task"
+	"github.com/nomad-iis/nomad-iis/ps"
 )
 
 // Registry is a fixed list of tasks with the methods of the Management
@@ -70,3 +72,33 @@ func (r *Registry) Events() []string {
 	defer r.mu.Unlock()
 	return append([]string(nil), r.events...)
 }
+
+// DownIIS is an IIS backend that is down, as the driver's client is before
+// the driver has its configuration: every call the Management API makes
+// fails with a ps.KindUnavailable error.
+type DownIIS struct{}
+
+// errDown is DownIIS's answer to every call.
+var errDown = &ps.Error{Kind: ps.KindUnavailable, Message: "the iis driver has no configuration yet"}
+
+// GetAppPools fails: the backend is down.
+func (DownIIS) GetAppPools(context.Context, ...string) ([]ps.AppPool, error) { return nil, errDown }
+
+// StartAppPool fails: the backend is down.
+func (DownIIS) StartAppPool(context.Context, string) (*ps.AppPool, error) { return nil, errDown }
+
+// StopAppPool fails: the backend is down.
+func (DownIIS) StopAppPool(context.Context, string, int64) (*ps.AppPool, error) {
+	return nil, errDown
+}
+
+// RecycleAppPool fails: the backend is down.
+func (DownIIS) RecycleAppPool(context.Context, string) (*ps.AppPool, error) { return nil, errDown }
+
+// GetManagedResources fails: the backend is down.
+func (DownIIS) GetManagedResources(context.Context) (*ps.ManagedResources, error) {
+	return nil, errDown
+}
+
+// GetExtensions fails: the backend is down.
+func (DownIIS) GetExtensions(context.Context) (*ps.Extensions, error) { return nil, errDown }

@@ -39,7 +39,9 @@ func (i *IIS) GetServerInfo(ctx context.Context) (*ServerInfo, error) {
 	return call[ServerInfo](ctx, i.c, OpGetServerInfo, struct{}{})
 }
 
-// NewTaskSite creates everything a task needs in one commit.
+// NewTaskSite creates a task's pools, its site (or its applications in a target
+// website) and bindings in one IIS commit. Certificates are not part of it:
+// the driver imports them first with ImportCertificate.
 func (i *IIS) NewTaskSite(ctx context.Context, spec *TaskSiteSpec) (*TaskSite, error) {
 	return call[TaskSite](ctx, i.c, OpNewTaskSite, spec)
 }

@@ -44,6 +44,7 @@ var configSpec = hclspec.NewObject(map[string]*hclspec.Spec{
 		hclspec.NewAttr("allowed_apppool_identities", "list(string)", false),
 		hclspec.NewLiteral(`["ApplicationPoolIdentity"]`)),
 	"allowed_apppool_users": hclspec.NewAttr("allowed_apppool_users", "list(string)", false),
+	"allowed_host_paths":    hclspec.NewAttr("allowed_host_paths", "list(string)", false),
 	"placeholder_app_path": hclspec.NewDefault(
 		hclspec.NewAttr("placeholder_app_path", "string", false), hclspec.NewLiteral(`"C:\\inetpub\\wwwroot"`)),
 	"procdump": hclspec.NewBlock("procdump", false, hclspec.NewObject(map[string]*hclspec.Spec{
@@ -84,6 +85,11 @@ type DriverConfig struct {
 	// AllowedAppPoolUsers are the usernames a SpecificUser identity may
 	// name; "*" allows any. Empty refuses SpecificUser.
 	AllowedAppPoolUsers []string `codec:"allowed_apppool_users"`
+	// AllowedHostPaths are host directories, besides the allocation
+	// directory, that application and virtual directory paths may be in; absolute paths. Empty (the default)
+	// confines tasks to their allocation directory. Added by this driver;
+	// nomad-iis 0.20 accepted any path.
+	AllowedHostPaths []string `codec:"allowed_host_paths"`
 	// PlaceholderAppPath is a directory whose files are copied into an
 	// application's directory when that is missing or empty. Default
 	// C:\inetpub\wwwroot. Sharp edge kept from nomad-iis: `null` means the
@@ -194,6 +200,13 @@ func (c DriverConfig) resolve() (*driverSettings, error) {
 			fail("allowed_apppool_identities[%d]: %q is not an identity; use %s", i, id, quoteList(identities))
 		}
 	}
+	for i, p := range c.AllowedHostPaths {
+		if _, abs, problem := hostSyntax.normalize(strings.TrimSpace(p)); problem != "" {
+			fail("allowed_host_paths[%d]: %q %s", i, p, problem)
+		} else if !abs {
+			fail("allowed_host_paths[%d]: %q is not an absolute path; list host directories such as %s", i, p, examplePath())
+		}
+	}
 	if c.Procdump != nil && c.Procdump.BinaryPath == "" {
 		pd := *c.Procdump
 		pd.BinaryPath = defaultProcdumpPath
@@ -203,6 +216,14 @@ func (c DriverConfig) resolve() (*driverSettings, error) {
 		return nil, joinErrors("invalid plugin config", errs)
 	}
 	return s, nil
+}
+
+// examplePath is an absolute directory in the node's syntax, for messages.
+func examplePath() string {
+	if hostSyntax.windows {
+		return `"D:\\sites"`
+	}
+	return `"/srv/sites"`
 }
 
 // defaultIISLogDir is where the backend writes W3C request logs by default.

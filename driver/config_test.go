@@ -305,6 +305,9 @@ func TestConfig_UnusedPoolIsNotCreated(t *testing.T) {
 func TestConfig_Application(t *testing.T) {
 	t.Parallel()
 	abs := filepath.Join(t.TempDir(), "shared")
+	// A path outside the allocation needs allowed_host_paths.
+	node := defaultDriverConfig()
+	node.AllowedHostPaths = []string{abs}
 	p, err := planFor(t, `config {
   application {
     path = "local/site"
@@ -336,7 +339,7 @@ func TestConfig_Application(t *testing.T) {
     name = "Warmup"
     type = "Contoso.Warmup, Contoso"
   }
-}`, nil)
+}`, &node)
 	must.NoError(t, err)
 	must.Len(t, 2, p.spec.Applications)
 	app := p.spec.Applications[1]

@@ -62,6 +62,12 @@ const testAllocID = "0c1f6e3a-8d4b-4c2e-9a57-3f1b2c4d5e6f"
 // directory first.
 func planFor(t *testing.T, hcl string, s *DriverConfig, files ...string) (*taskPlan, error) {
 	t.Helper()
+	return planIn(t, t.TempDir(), hcl, s, files...)
+}
+
+// planIn is planFor in the allocation directory allocDir.
+func planIn(t *testing.T, allocDir, hcl string, s *DriverConfig, files ...string) (*taskPlan, error) {
+	t.Helper()
 	tc, err := parseTask(t, hcl)
 	must.NoError(t, err)
 	if s == nil {
@@ -74,7 +80,6 @@ func planFor(t *testing.T, hcl string, s *DriverConfig, files ...string) (*taskP
 		{Label: "http", Value: 8080, HostIP: "127.0.0.1"},
 		{Label: "https", Value: 8443, HostIP: "127.0.0.1"},
 	}
-	allocDir := t.TempDir()
 	for _, f := range files {
 		path := filepath.Join(allocDir, "web", filepath.FromSlash(f))
 		must.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))

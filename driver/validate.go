@@ -85,6 +85,8 @@ type certImport struct {
 type validator struct {
 	errs     []error
 	warnings []string
+	// paths confines the host paths the task names.
+	paths hostPaths
 }
 
 func (v *validator) fail(field, format string, a ...any) {
@@ -99,8 +101,8 @@ func (v *validator) warn(field, format string, a ...any) {
 // returns the plan StartTask carries out. hostEnv is the plugin's own
 // environment, which the pools inherit anyway.
 func planTask(tc *TaskConfig, cfg *drivers.TaskConfig, s *driverSettings, hostEnv []string) (*taskPlan, error) {
-	v := &validator{}
 	taskDir := filepath.Join(cfg.AllocDir, cfg.Name)
+	v := &validator{paths: hostPaths{taskDir: taskDir, allocDir: cfg.AllocDir, allowed: s.AllowedHostPaths}}
 	p := &taskPlan{poolNames: map[string]string{}, permitIUSR: tc.PermitIUSR}
 
 	apps := v.applications(tc, taskDir)

@@ -79,14 +79,20 @@ func (v *validator) alias(field, alias string) string {
 	return a
 }
 
-// physicalPath resolves a path below the task directory unless absolute.
+// physicalPath resolves a path below the task directory unless absolute,
+// and checks that it stays in the allocation (hostpaths.go).
 func (v *validator) physicalPath(field, path, taskDir string) string {
 	path = strings.TrimSpace(path)
 	if path == "" {
 		v.fail(field, "must not be empty; use a directory such as \"local\"")
 		return ""
 	}
-	return resolvePath(path, taskDir)
+	abs := resolvePath(path, taskDir)
+	if problem := v.paths.check(path, abs); problem != "" {
+		v.fail(field, "%q %s", path, problem)
+		return ""
+	}
+	return abs
 }
 
 // existingFile resolves a file below the task directory and checks that it

@@ -86,7 +86,8 @@ type DriverConfig struct {
 	// name; "*" allows any. Empty refuses SpecificUser.
 	AllowedAppPoolUsers []string `codec:"allowed_apppool_users"`
 	// AllowedHostPaths are host directories, besides the allocation
-	// directory, that application and virtual directory paths may be in; absolute paths. Empty (the default)
+	// directory, that application and virtual directory paths and
+	// certificate files may be in; absolute paths. Empty (the default)
 	// confines tasks to their allocation directory. Added by this driver;
 	// nomad-iis 0.20 accepted any path.
 	AllowedHostPaths []string `codec:"allowed_host_paths"`

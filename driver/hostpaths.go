@@ -12,7 +12,8 @@ import (
 )
 
 // A task's files stay in its allocation. The host paths a job names —
-// application and virtual directory paths — must be inside the allocation directory, after ".." and
+// application and virtual directory paths, pfx_file, cert_file and
+// key_file — must be inside the allocation directory, after ".." and
 // symbolic links are resolved, or inside a directory the node lists in
 // allowed_host_paths. The literal path is checked first; then the links
 // of the part of it that exists are resolved and the result is checked

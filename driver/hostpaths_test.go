@@ -86,6 +86,10 @@ func TestConfig_HostPaths(t *testing.T) {
 		return "config {\n  application {\n    path = \"local\"\n    virtual_directory {\n      alias = \"v\"\n      path = \"" +
 			filepath.ToSlash(path) + "\"\n    }\n  }\n}"
 	}
+	cert := func(attrs string) string {
+		return "config {\n  application { path = \"local\" }\n  binding {\n    type = \"https\"\n    port = \"https\"\n    certificate {\n" +
+			attrs + "\n    }\n  }\n}"
+	}
 	// links are made below the task directory web/ of the allocation.
 	type link struct{ name, target string }
 	cases := []struct {
@@ -119,6 +123,20 @@ func TestConfig_HostPaths(t *testing.T) {
 			[]link{{"local/link", "../secrets"}}, nil, ""},
 		{"link to an allowed path", func(string) string { return app("local/link") },
 			[]link{{"local/link", allowedDir}}, &allowing, ""},
+		{"pfx file outside", func(string) string { return cert(`pfx_file = "/etc/ssl/private/site.pfx"`) }, nil, nil,
+			`binding[0].certificate.pfx_file: "/etc/ssl/private/site.pfx" is outside the allocation directory; allowed_host_paths permits none`},
+		{"pfx file escape", func(string) string { return cert(`pfx_file = "../../../site.pfx"`) }, nil, nil,
+			`binding[0].certificate.pfx_file: "../../../site.pfx" is outside the allocation directory`},
+		{"pfx file allowed", func(string) string {
+			return cert(`pfx_file = "` + filepath.ToSlash(filepath.Join(allowedDir, "site.pfx")) + `"`)
+		}, nil, &allowing, ""},
+		{"cert and key outside", func(string) string {
+			return cert(`cert_file = "/etc/ssl/certs/site.pem"` + "\n" + `key_file = "/etc/ssl/private/site.key"`)
+		}, nil, nil, `binding[0].certificate.cert_file: "/etc/ssl/certs/site.pem" is outside the allocation directory`},
+		{"key through a link", func(string) string {
+			return cert(`cert_file = "secrets/bundle.pem"` + "\n" + `key_file = "secrets/key.pem"`)
+		}, []link{{"secrets/key.pem", filepath.Join(outsideDir, "key.pem")}}, nil,
+			`binding[0].certificate.key_file: "secrets/key.pem" leads through a symbolic link to "` + filepath.Join(outsideDir, "key.pem") + `"`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -95,10 +95,15 @@ func (v *validator) physicalPath(field, path, taskDir string) string {
 	return abs
 }
 
-// existingFile resolves a file below the task directory and checks that it
-// exists and is not empty.
+// existingFile resolves a file below the task directory, checks that it
+// stays in the allocation (hostpaths.go), exists and is not empty. Files
+// outside are not looked at, so that errors tell nothing about them.
 func (v *validator) existingFile(field, path, taskDir string) string {
 	abs := resolvePath(path, taskDir)
+	if problem := v.paths.check(path, abs); problem != "" {
+		v.fail(field, "%q %s", path, problem)
+		return ""
+	}
 	fi, err := os.Stat(abs)
 	switch {
 	case err != nil:

@@ -361,3 +361,33 @@ func TestService_PrunesAclRecords(t *testing.T) {
 	must.NoError(t, err)
 	must.Eq(t, []string{filepath.Join(allocDir, "other")}, aclRecords(t, s.StateDir))
 }
+
+func TestPool_RapidFailProtectionSaysWhy(t *testing.T) {
+	s := simtest.Start(t)
+	newSite(t, s, "nomad-crashes", func(p *ps.AppPoolSpec) {
+		p.StartMode = "AlwaysRunning"
+		p.Attributes = []ps.Attribute{{Name: "failure.rapidFailProtectionMaxCrashes", Value: "2"}}
+	})
+	for crash := 1; crash <= 2; crash++ {
+		var workers []int
+		testkit.Eventually(t, "a worker runs", func() bool { workers = workerPIDs(t, s, "nomad-crashes"); return len(workers) == 1 })
+		must.NoError(t, syscall.Kill(workers[0], syscall.SIGKILL))
+		testkit.Eventually(t, "the worker is gone", func() bool { return !pidAlive(workers[0]) })
+	}
+	var p *ps.AppPool
+	testkit.Eventually(t, "rapid-fail protection stops the pool", func() bool {
+		var err error
+		p, err = s.IIS.GetAppPool(ctx(t), "nomad-crashes")
+		must.NoError(t, err)
+		return p.State == ps.StateStopped
+	})
+	must.EqOp(t, ps.StopReasonRapidFailProtection, p.StopReason)
+
+	// Started again, then stopped by someone: no reason.
+	_, err := s.IIS.StartAppPool(ctx(t), "nomad-crashes")
+	must.NoError(t, err)
+	p, err = s.IIS.StopAppPool(ctx(t), "nomad-crashes", 10_000)
+	must.NoError(t, err)
+	must.EqOp(t, ps.StateStopped, p.State)
+	must.EqOp(t, "", p.StopReason)
+}

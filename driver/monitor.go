@@ -111,6 +111,8 @@ func judge(s *TaskState, pools []ps.AppPool, site *ps.Website, held map[string]b
 		switch {
 		case !ok:
 			return fmt.Sprintf("application pool %s was removed outside Nomad", name)
+		case p.State == ps.StateStopped && !held[name] && p.StopReason == ps.StopReasonRapidFailProtection:
+			return fmt.Sprintf("application pool %s was stopped by rapid-fail protection (its worker processes crashed too often: by default 5 times within 5 minutes)", name)
 		case p.State == ps.StateStopped && !held[name]:
 			return fmt.Sprintf("application pool %s was stopped outside Nomad", name)
 		}

@@ -61,3 +61,15 @@ func TestTaskHandle_Poll_RacingDeliberateStartDoesNotEndTask(t *testing.T) {
 	iis.onGetAppPool = nil
 	must.StrContains(t, h.poll(), "was stopped outside Nomad")
 }
+
+func TestJudge_RapidFailProtectionSaysWhy(t *testing.T) {
+	s := TaskState{SiteName: "nomad-a-app", OwnsSite: true, AppPools: map[string]string{"default": "nomad-a-app"}}
+	site := &ps.Website{Name: "nomad-a-app", State: ps.StateStarted}
+	stopped := ps.AppPool{Name: "nomad-a-app", State: ps.StateStopped, StopReason: ps.StopReasonRapidFailProtection}
+	msg := judge(&s, []ps.AppPool{stopped}, site, nil)
+	must.StrContains(t, msg, "application pool nomad-a-app was stopped by rapid-fail protection")
+	must.StrNotContains(t, msg, "outside Nomad")
+
+	stopped.StopReason = ""
+	must.EqOp(t, "application pool nomad-a-app was stopped outside Nomad", judge(&s, []ps.AppPool{stopped}, site, nil))
+}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -73,6 +74,39 @@ type poolConfig struct {
 type aclRecord struct {
 	ps.TaskDirectoryAclArgs
 	SetAt time.Time `json:"setAt"`
+}
+
+// belongsTo reports whether the record is for the task whose applications
+// and pools were removed: one of their virtual directories lies in the
+// record's task directory, or its identities name one of the pools.
+func (r aclRecord) belongsTo(apps []*appConfig, pools []string) bool {
+	taskDir := filepath.Join(r.AllocDir, r.TaskName)
+	for _, a := range apps {
+		for _, v := range a.VirtualDirectories {
+			if rel, err := filepath.Rel(taskDir, v.PhysicalPath); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+				return true
+			}
+		}
+	}
+	for _, id := range r.Identities {
+		for _, pool := range pools {
+			if strings.EqualFold(id, `IIS AppPool\`+pool) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// pruneAcls drops the records whose task directory no longer exists, as
+// when Nomad garbage-collected the allocation, and returns how many.
+func (c *appHostConfig) pruneAcls() int {
+	n := len(c.DirectoryAcls)
+	c.DirectoryAcls = slices.DeleteFunc(c.DirectoryAcls, func(r aclRecord) bool {
+		_, err := os.Stat(filepath.Join(r.AllocDir, r.TaskName))
+		return errors.Is(err, os.ErrNotExist)
+	})
+	return n - len(c.DirectoryAcls)
 }
 
 // loadConfig reads the configuration; a missing file is an empty server.

@@ -139,6 +139,8 @@
 //     and stored but change nothing: every worker runs as the service's user.
 //   - SetTaskDirectoryAcl validates its arguments and records the request in
 //     the configuration; Linux and macOS have no Windows ACLs to set.
+//     RemoveTaskSite drops the record of the task it removes, and the
+//     service drops those of missing task directories when it starts.
 //   - Auto-start providers and preload are stored, not run. CPU limits,
 //     request queue limits and memory- or request-count-based recycling are
 //     not applied.

@@ -68,6 +68,9 @@ type poolRun struct {
 	recycling   bool
 	// crashes are the recent unexpected worker exits (rapid-fail protection).
 	crashes []time.Time
+	// stopReason is ps.StopReasonRapidFailProtection while rapid-fail
+	// protection holds the pool stopped.
+	stopReason string
 }
 
 func newPoolRun(cfg *poolConfig, sp *spawner) *poolRun {
@@ -90,6 +93,7 @@ func (p *poolRun) start() {
 		return
 	}
 	p.state = ps.StateStarted
+	p.stopReason = ""
 	if p.cfg.startMode() == "AlwaysRunning" {
 		p.fillLocked()
 	}
@@ -224,6 +228,7 @@ func (p *poolRun) rapidFailLocked() bool {
 	}
 	p.workers = nil
 	p.state = ps.StateStopped
+	p.stopReason = ps.StopReasonRapidFailProtection
 	return true
 }
 
@@ -426,6 +431,7 @@ func (p *poolRun) info() ps.AppPool {
 		State:           p.state,
 		StartMode:       p.cfg.startMode(),
 		WorkerProcesses: []ps.WorkerProcess{},
+		StopReason:      p.stopReason,
 	}
 	for _, w := range p.workers {
 		out.WorkerProcesses = append(out.WorkerProcesses, ps.WorkerProcess{ProcessID: w.pid, StartTime: w.start, State: "Running"})

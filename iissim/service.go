@@ -246,6 +246,13 @@ func (s *service) load() error {
 	if err != nil {
 		return err
 	}
+	if n := cfg.pruneAcls(); n > 0 {
+		if err := cfg.save(s.lay.config()); err != nil {
+			s.log.Warn("cannot save the pruned ACL records", "error", err)
+		} else {
+			s.log.Info("ACL records of removed task directories pruned", "count", n)
+		}
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.cfg = cfg

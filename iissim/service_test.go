@@ -4,6 +4,7 @@ package iissim_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net"
@@ -307,4 +308,86 @@ func TestService_LongStateDirPath(t *testing.T) {
 	must.NoError(t, err)
 	must.EqOp(t, 200, code)
 	must.EqOp(t, "site nomad-long", body)
+}
+
+// aclRecords reads the task directories of the ACL records the service keeps.
+func aclRecords(t *testing.T, stateDir string) []string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(stateDir, "applicationHost.json"))
+	must.NoError(t, err)
+	var cfg struct {
+		DirectoryAcls []ps.TaskDirectoryAclArgs `json:"directoryAcls"`
+	}
+	must.NoError(t, json.Unmarshal(b, &cfg))
+	var out []string
+	for _, r := range cfg.DirectoryAcls {
+		out = append(out, filepath.Join(r.AllocDir, r.TaskName))
+	}
+	return out
+}
+
+func TestService_PrunesAclRecords(t *testing.T) {
+	s := simtest.Start(t)
+	allocDir := t.TempDir()
+	newTask := func(name string) string {
+		local := filepath.Join(allocDir, name, "local")
+		must.NoError(t, os.MkdirAll(local, 0o755))
+		must.NoError(t, s.IIS.SetTaskDirectoryAcl(ctx(t), &ps.TaskDirectoryAclArgs{
+			AllocDir: allocDir, TaskName: name, Identities: []string{`IIS AppPool\nomad-` + name},
+		}))
+		return local
+	}
+	local := newTask("web")
+	_, err := s.IIS.NewTaskSite(ctx(t), &ps.TaskSiteSpec{
+		SiteName:     "nomad-web",
+		AppPools:     []ps.AppPoolSpec{{Name: "nomad-web"}},
+		Applications: []ps.ApplicationSpec{{PhysicalPath: local, AppPool: "nomad-web"}},
+		Bindings:     []ps.BindingSpec{{Protocol: "http", IPAddress: "*", Port: testkit.FreePort(t)}},
+	})
+	must.NoError(t, err)
+	newTask("other")
+	gone := newTask("gone")
+	must.Eq(t, []string{filepath.Join(allocDir, "web"), filepath.Join(allocDir, "other"), filepath.Join(allocDir, "gone")}, aclRecords(t, s.StateDir))
+
+	// Removing the task's site removes its record.
+	_, err = s.IIS.RemoveTaskSite(ctx(t), &ps.RemoveTaskSiteArgs{SiteName: "nomad-web", AppPools: []string{"nomad-web"}})
+	must.NoError(t, err)
+	must.Eq(t, []string{filepath.Join(allocDir, "other"), filepath.Join(allocDir, "gone")}, aclRecords(t, s.StateDir))
+
+	// A record whose task directory was removed is pruned when the service starts.
+	must.NoError(t, os.RemoveAll(filepath.Dir(gone)))
+	s.Stop(t)
+	_, err = s.IIS.GetServerInfo(ctx(t))
+	must.NoError(t, err)
+	must.Eq(t, []string{filepath.Join(allocDir, "other")}, aclRecords(t, s.StateDir))
+}
+
+func TestPool_RapidFailProtectionSaysWhy(t *testing.T) {
+	s := simtest.Start(t)
+	newSite(t, s, "nomad-crashes", func(p *ps.AppPoolSpec) {
+		p.StartMode = "AlwaysRunning"
+		p.Attributes = []ps.Attribute{{Name: "failure.rapidFailProtectionMaxCrashes", Value: "2"}}
+	})
+	for crash := 1; crash <= 2; crash++ {
+		var workers []int
+		testkit.Eventually(t, "a worker runs", func() bool { workers = workerPIDs(t, s, "nomad-crashes"); return len(workers) == 1 })
+		must.NoError(t, syscall.Kill(workers[0], syscall.SIGKILL))
+		testkit.Eventually(t, "the worker is gone", func() bool { return !pidAlive(workers[0]) })
+	}
+	var p *ps.AppPool
+	testkit.Eventually(t, "rapid-fail protection stops the pool", func() bool {
+		var err error
+		p, err = s.IIS.GetAppPool(ctx(t), "nomad-crashes")
+		must.NoError(t, err)
+		return p.State == ps.StateStopped
+	})
+	must.EqOp(t, ps.StopReasonRapidFailProtection, p.StopReason)
+
+	// Started again, then stopped by someone: no reason.
+	_, err := s.IIS.StartAppPool(ctx(t), "nomad-crashes")
+	must.NoError(t, err)
+	p, err = s.IIS.StopAppPool(ctx(t), "nomad-crashes", 10_000)
+	must.NoError(t, err)
+	must.EqOp(t, ps.StateStopped, p.State)
+	must.EqOp(t, "", p.StopReason)
 }

@@ -211,8 +211,12 @@ func (s *service) opRemoveTaskSite(_ context.Context, args *ps.RemoveTaskSiteArg
 		return nil, err
 	}
 	var removedSite *siteConfig
+	var removedApps []*appConfig
 	if args.SiteName != "" {
 		removedSite = next.site(args.SiteName)
+		if removedSite != nil {
+			removedApps = append(removedApps, removedSite.Applications...)
+		}
 		next.removeSite(args.SiteName)
 	}
 	if args.TargetWebsite != "" {
@@ -222,7 +226,13 @@ func (s *service) opRemoveTaskSite(_ context.Context, args *ps.RemoveTaskSiteArg
 				if p == "/" {
 					continue
 				}
-				site.Applications = slices.DeleteFunc(site.Applications, func(a *appConfig) bool { return strings.EqualFold(a.Path, p) })
+				site.Applications = slices.DeleteFunc(site.Applications, func(a *appConfig) bool {
+					if strings.EqualFold(a.Path, p) {
+						removedApps = append(removedApps, a)
+						return true
+					}
+					return false
+				})
 			}
 		}
 	}
@@ -233,6 +243,9 @@ func (s *service) opRemoveTaskSite(_ context.Context, args *ps.RemoveTaskSiteArg
 			next.removePool(name)
 		}
 	}
+	next.DirectoryAcls = slices.DeleteFunc(next.DirectoryAcls, func(r aclRecord) bool {
+		return r.belongsTo(removedApps, removedPools)
+	})
 	for _, name := range args.AutoStartProviders {
 		if providerInUse(next, name) {
 			continue

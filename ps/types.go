@@ -227,7 +227,16 @@ type AppPool struct {
 	State           string          `json:"state"`
 	StartMode       string          `json:"startMode,omitempty"`
 	WorkerProcesses []WorkerProcess `json:"workerProcesses"`
+	// StopReason says why IIS itself stopped a stopped pool:
+	// StopReasonRapidFailProtection, or "" when it is not known (a stop by
+	// someone, or a backend that cannot tell: the PowerShell backend never
+	// sets it, since IIS records it only in the WAS event log).
+	StopReason string `json:"stopReason,omitempty"`
 }
+
+// StopReasonRapidFailProtection is the AppPool.StopReason of a pool that
+// rapid-fail protection stopped because its worker processes crashed.
+const StopReasonRapidFailProtection = "RapidFailProtection"
 
 // Binding is a site binding as configured.
 type Binding struct {

@@ -53,6 +53,9 @@ function ConvertTo-AppPoolResult
         state           = Get-ObjectStateName -InputObject $Pool
         startMode       = [System.String] $Pool.StartMode
         workerProcesses = $workers.ToArray()
+        # IIS records why WAS stopped a pool (rapid-fail protection) only in
+        # the WAS event log, not on the pool: the reason stays unknown.
+        stopReason      = ''
     }
 }
 

@@ -177,6 +177,13 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 // worker answers it.
 func (s *Server) serveRequest(f *Frontend, w http.ResponseWriter, r *http.Request) {
 	began := time.Now()
+	if hasControlChar(r.URL.Path) {
+		// HTTP.sys refuses an encoded control character in the path before
+		// routing; IIS logs it in HTTPERR, not in the site's log.
+		s.log.Debug("bad request: control character in the URL path", "path", strconv.Quote(r.URL.Path))
+		httpError(w, http.StatusBadRequest, 0, "Bad Request - Invalid URL")
+		return
+	}
 	rt := s.svc.Routes()
 	ar := rt.byAddr[f.addr]
 	var localIP net.IP
@@ -304,6 +311,12 @@ func httpError(w http.ResponseWriter, status, substatus int, text string) {
 	w.Header().Set("Server", serverHeader)
 	w.WriteHeader(status)
 	_, _ = fmt.Fprintf(w, "<!DOCTYPE html>\n<html><head><title>%s</title></head><body><h1>HTTP Error %s - %s</h1></body></html>\n", text, code, text)
+}
+
+// hasControlChar reports whether a decoded URL path holds a control
+// character (below 0x20, or DEL), such as an encoded NUL or newline.
+func hasControlChar(p string) bool {
+	return strings.ContainsFunc(p, func(r rune) bool { return r < 0x20 || r == 0x7f })
 }
 
 // cleanURLPath normalises a request path as IIS does before routing: one

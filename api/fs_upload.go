@@ -184,7 +184,7 @@ func (u *upload) stageZip(ctx context.Context, body io.Reader) error {
 		return err
 	}
 	cfg := u.s.cfg
-	m, err := ziputil.Validate(zr, ziputil.Limits{MaxEntries: cfg.MaxZipEntries, MaxTotalBytes: cfg.MaxZipBytes, MaxRatio: cfg.MaxZipRatio})
+	m, err := ziputil.Validate(zr, ziputil.Limits{MaxEntries: cfg.MaxZipEntries, MaxTotalBytes: cfg.MaxZipBytes, MaxRatio: cfg.MaxZipRatio, Dir: u.loc.Rel})
 	if err != nil {
 		return err
 	}

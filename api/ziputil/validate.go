@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io/fs"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/nomad-iis/nomad-iis/api/fsroot"
 )
@@ -24,6 +25,12 @@ type Limits struct {
 	// MaxRatio bounds uncompressed/compressed, per entry and for the whole
 	// archive, once the uncompressed size passes RatioFloorBytes.
 	MaxRatio float64
+	// Dir is the folder the archive is extracted into, relative to the task
+	// directory ("" for the archive alone). Each entry's path under Dir is
+	// held to the API's path limits (fsroot.MaxDepth levels and
+	// fsroot.MaxPathLength bytes), so that the API can address every file
+	// it extracts.
+	Dir string
 }
 
 // Defaults of Limits.
@@ -77,8 +84,8 @@ func (e *Error) Error() string {
 // path rules of fsroot.CheckName on every segment; no absolute, "..", drive,
 // device or backslash names), duplicates and file/folder clashes (compared
 // case-insensitively, as Windows does), entry types (no links or devices),
-// encryption, compression methods, the entry count, the total declared size
-// and the compression ratio.
+// encryption, compression methods, the path limits of fsroot (under l.Dir),
+// the entry count, the total declared size and the compression ratio.
 func Validate(zr *zip.Reader, l Limits) (*Manifest, error) {
 	l = l.WithDefaults()
 	if len(zr.File) > l.MaxEntries {
@@ -90,6 +97,9 @@ func Validate(zr *zip.Reader, l Limits) (*Manifest, error) {
 	for _, f := range zr.File {
 		name, isDir, err := entryName(f)
 		if err != nil {
+			return nil, err
+		}
+		if err := checkPathLimits(f, name, l.Dir); err != nil {
 			return nil, err
 		}
 		if err := checkEntry(f, isDir, l); err != nil {
@@ -150,6 +160,39 @@ func entryName(f *zip.File) (string, bool, error) {
 		}
 	}
 	return name, isDir || f.Mode().IsDir(), nil
+}
+
+// checkPathLimits refuses an entry (name, cleaned by entryName) whose path
+// under dir would pass the API's limits of depth or length: the API could
+// not address it afterwards.
+func checkPathLimits(f *zip.File, name, dir string) error {
+	full := name
+	if dir != "" {
+		full = dir + "/" + name
+	}
+	if len(full) > fsroot.MaxPathLength {
+		return &Error{Entry: truncateName(f.Name), Reason: fmt.Sprintf(
+			"makes a path of %d bytes; the limit is %d bytes per path", len(full), fsroot.MaxPathLength)}
+	}
+	if depth := strings.Count(full, "/") + 1; depth > fsroot.MaxDepth {
+		return &Error{Entry: truncateName(f.Name), Reason: fmt.Sprintf(
+			"makes a path %d levels deep; the limit is %d levels", depth, fsroot.MaxDepth)}
+	}
+	return nil
+}
+
+// truncateName shortens an entry name for an error message, at a rune
+// boundary.
+func truncateName(name string) string {
+	const keep = 64
+	if len(name) <= keep {
+		return name
+	}
+	cut := keep
+	for cut > 0 && !utf8.RuneStart(name[cut]) {
+		cut--
+	}
+	return name[:cut] + "..."
 }
 
 func checkEntry(f *zip.File, isDir bool, l Limits) error {

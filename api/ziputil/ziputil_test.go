@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -15,6 +16,8 @@ import (
 	"time"
 
 	"github.com/shoenig/test/must"
+
+	"github.com/nomad-iis/nomad-iis/api/fsroot"
 )
 
 type entry struct {
@@ -193,4 +196,59 @@ func TestIsCompressed(t *testing.T) {
 	must.True(t, IsCompressed("a.bin", []byte("RIFF\x00\x00\x00\x00WEBPVP8 ")))
 	must.True(t, IsCompressed("movie", []byte("\x00\x00\x00\x18ftypmp42")))
 	must.False(t, IsCompressed("a.txt", []byte("hello world, text")))
+}
+
+// TestValidate_PathLimits: an entry's path under the folder it is extracted
+// into is held to the API's limits, so that the API can address every file
+// it extracts.
+func TestValidate_PathLimits(t *testing.T) {
+	t.Parallel()
+	deep := func(levels int) string { return strings.Repeat("d/", levels-1) + "f" }
+	long := func(n int) string {
+		// Segments of 200 bytes, then one that brings the path to n bytes.
+		seg := strings.Repeat("a", 200)
+		var b strings.Builder
+		for b.Len()+len(seg)+1 < n-1 {
+			b.WriteString(seg + "/")
+		}
+		b.WriteString(strings.Repeat("b", n-b.Len()))
+		return b.String()
+	}
+	const dir = "local/site"
+	cases := []struct {
+		name   string
+		entry  string
+		dir    string
+		refuse string // part of the reason, "" when accepted
+	}{
+		{"at the depth limit", deep(fsroot.MaxDepth), "", ""},
+		{"past the depth limit", deep(fsroot.MaxDepth + 1), "", fmt.Sprintf("the limit is %d levels", fsroot.MaxDepth)},
+		{"folder past the depth limit", strings.Repeat("d/", fsroot.MaxDepth+1), "", fmt.Sprintf("the limit is %d levels", fsroot.MaxDepth)},
+		{"a 1,500-level path", deep(1500), "", fmt.Sprintf("the limit is %d levels", fsroot.MaxDepth)},
+		{"at the depth limit under the folder", deep(fsroot.MaxDepth - 2), dir, ""},
+		{"past the depth limit under the folder", deep(fsroot.MaxDepth - 1), dir, fmt.Sprintf("the limit is %d levels", fsroot.MaxDepth)},
+		{"at the length limit", long(fsroot.MaxPathLength), "", ""},
+		{"past the length limit", long(fsroot.MaxPathLength + 1), "", fmt.Sprintf("the limit is %d bytes per path", fsroot.MaxPathLength)},
+		{"at the length limit under the folder", long(fsroot.MaxPathLength - len(dir) - 1), dir, ""},
+		{"past the length limit under the folder", long(fsroot.MaxPathLength - len(dir)), dir, fmt.Sprintf("the limit is %d bytes per path", fsroot.MaxPathLength)},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			e := entry{name: tc.entry, body: "x"}
+			if strings.HasSuffix(tc.entry, "/") {
+				e.body = "" // a folder
+			}
+			_, err := Validate(build(t, e), Limits{Dir: tc.dir})
+			if tc.refuse == "" {
+				must.NoError(t, err)
+				return
+			}
+			var ze *Error
+			must.True(t, errors.As(err, &ze), must.Sprintf("err = %v", err))
+			must.StrContains(t, ze.Reason, tc.refuse)
+			must.False(t, ze.TooLarge)
+			must.StrHasPrefix(t, tc.entry[:32], ze.Entry, must.Sprint("the error names the entry"))
+			must.LessEq(t, 64+len("..."), len(ze.Entry), must.Sprint("the entry's name is truncated"))
+		})
+	}
 }

@@ -3,12 +3,16 @@ package ziputil
 import (
 	"archive/zip"
 	"bytes"
+	"compress/flate"
 	"context"
 	"crypto/rand"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"io/fs"
+	mrand "math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -140,7 +144,7 @@ func TestExtract_RefusesLyingSizes(t *testing.T) {
 	dst, err := os.OpenRoot(t.TempDir())
 	must.NoError(t, err)
 	defer dst.Close()
-	_, err = Extract(context.Background(), zr, dst)
+	_, err = Extract(context.Background(), zr, dst, unbounded)
 	var ze *Error
 	must.True(t, errors.As(err, &ze), must.Sprintf("err = %v", err))
 }
@@ -251,4 +255,92 @@ func TestValidate_PathLimits(t *testing.T) {
 			must.LessEq(t, 64+len("..."), len(ze.Entry), must.Sprint("the entry's name is truncated"))
 		})
 	}
+}
+
+// sharedDataZip writes, by hand, an archive of n Deflate entries whose
+// central directory records all point at the one local header and deflate
+// stream of body: a ZIP bomb that passes every per-entry check.
+func sharedDataZip(t *testing.T, n int, body []byte) []byte {
+	t.Helper()
+	var comp bytes.Buffer
+	fw, err := flate.NewWriter(&comp, flate.BestSpeed)
+	must.NoError(t, err)
+	_, err = fw.Write(body)
+	must.NoError(t, err)
+	must.NoError(t, fw.Close())
+	crc := crc32.ChecksumIEEE(body)
+	le := binary.LittleEndian
+	var out []byte
+	// Local file header (APPNOTE 4.3.7) and the data.
+	out = le.AppendUint32(out, 0x04034b50)
+	out = le.AppendUint16(out, 20)          // version needed
+	out = le.AppendUint16(out, 0)           // flags
+	out = le.AppendUint16(out, zip.Deflate) // method
+	out = le.AppendUint32(out, 0)           // time, date
+	out = le.AppendUint32(out, crc)         // crc-32
+	out = le.AppendUint32(out, uint32(comp.Len()))
+	out = le.AppendUint32(out, uint32(len(body)))
+	out = le.AppendUint16(out, uint16(len("f00")))
+	out = le.AppendUint16(out, 0) // extra length
+	out = append(out, "f00"...)
+	out = append(out, comp.Bytes()...)
+	// Central directory (APPNOTE 4.3.12): n records, all at offset 0.
+	cdStart := len(out)
+	for i := range n {
+		name := fmt.Sprintf("f%02d", i)
+		out = le.AppendUint32(out, 0x02014b50)
+		out = le.AppendUint16(out, 20)          // version made by
+		out = le.AppendUint16(out, 20)          // version needed
+		out = le.AppendUint16(out, 0)           // flags
+		out = le.AppendUint16(out, zip.Deflate) // method
+		out = le.AppendUint32(out, 0)           // time, date
+		out = le.AppendUint32(out, crc)
+		out = le.AppendUint32(out, uint32(comp.Len()))
+		out = le.AppendUint32(out, uint32(len(body)))
+		out = le.AppendUint16(out, uint16(len(name)))
+		out = le.AppendUint16(out, 0) // extra length
+		out = le.AppendUint16(out, 0) // comment length
+		out = le.AppendUint16(out, 0) // disk number
+		out = le.AppendUint16(out, 0) // internal attributes
+		out = le.AppendUint32(out, 0) // external attributes
+		out = le.AppendUint32(out, 0) // local header offset: the shared one
+		out = append(out, name...)
+	}
+	cdSize := len(out) - cdStart
+	// End of central directory (APPNOTE 4.3.16).
+	out = le.AppendUint32(out, 0x06054b50)
+	out = le.AppendUint32(out, 0) // disk numbers
+	out = le.AppendUint16(out, uint16(n))
+	out = le.AppendUint16(out, uint16(n))
+	out = le.AppendUint32(out, uint32(cdSize))
+	out = le.AppendUint32(out, uint32(cdStart))
+	out = le.AppendUint16(out, 0) // comment length
+	return out
+}
+
+// lowEntropy is n bytes that deflate about 4 times: well under the ratio
+// limit, so that only the sharing of data makes a bomb of them.
+func lowEntropy(n int) []byte {
+	rng := mrand.New(mrand.NewPCG(1, 2))
+	b := make([]byte, n)
+	for i := 0; i < n; i += 32 {
+		bits := rng.Uint64()
+		for j := i; j < min(i+32, n); j++ {
+			b[j] = "abcd"[bits&3]
+			bits >>= 2
+		}
+	}
+	return b
+}
+
+func TestValidate_RefusesOverlappingEntries(t *testing.T) {
+	t.Parallel()
+	data := sharedDataZip(t, 10, lowEntropy(1<<20))
+	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	must.NoError(t, err)
+	_, err = Validate(zr, Limits{})
+	var ze *Error
+	must.True(t, errors.As(err, &ze), must.Sprintf("an archive of %d bytes that expands to 10 MiB: err = %v", len(data), err))
+	must.StrContains(t, ze.Error(), `shares compressed data with entry "f0`)
+	must.StrHasPrefix(t, "f0", ze.Entry)
 }

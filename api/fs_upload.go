@@ -156,35 +156,37 @@ type upload struct {
 	res    uploadResult
 }
 
-// spoolZip copies the body into the spool and opens it as an archive.
-func (u *upload) spoolZip(body io.Reader) (*zip.Reader, error) {
+// spoolZip copies the body into the spool and opens it as an archive of
+// the returned size.
+func (u *upload) spoolZip(body io.Reader) (*zip.Reader, int64, error) {
 	name := fsroot.StagingName(".zip")
 	spool, err := u.tree.Root().OpenFile(name, os.O_CREATE|os.O_EXCL|os.O_RDWR, 0o600)
 	if err != nil {
-		return nil, fmt.Errorf("create upload spool: %w", fsroot.MapError(u.loc.Rel, err))
+		return nil, 0, fmt.Errorf("create upload spool: %w", fsroot.MapError(u.loc.Rel, err))
 	}
 	u.spool, u.spoolName = spool, name
 	n, err := io.Copy(spool, body)
 	if err != nil {
-		return nil, bodyError(err)
+		return nil, 0, bodyError(err)
 	}
 	zr, err := zip.NewReader(spool, n)
 	if err != nil {
-		return nil, apiErr(http.StatusBadRequest, "the body is not a ZIP archive (%v); send Content-Type: application/octet-stream to upload a file as it is", err)
+		return nil, 0, apiErr(http.StatusBadRequest, "the body is not a ZIP archive (%v); send Content-Type: application/octet-stream to upload a file as it is", err)
 	}
-	return zr, nil
+	return zr, n, nil
 }
 
 // stageZip spools and validates the archive, checks the preconditions, and
 // extracts the archive into a stage next to the target folder.
 func (u *upload) stageZip(ctx context.Context, body io.Reader) error {
 	u.res.Kind = "zip"
-	zr, err := u.spoolZip(body)
+	zr, size, err := u.spoolZip(body)
 	if err != nil {
 		return err
 	}
 	cfg := u.s.cfg
-	m, err := ziputil.Validate(zr, ziputil.Limits{MaxEntries: cfg.MaxZipEntries, MaxTotalBytes: cfg.MaxZipBytes, MaxRatio: cfg.MaxZipRatio})
+	limits := ziputil.Limits{MaxEntries: cfg.MaxZipEntries, MaxTotalBytes: cfg.MaxZipBytes, MaxRatio: cfg.MaxZipRatio, Dir: u.loc.Rel}
+	m, err := ziputil.Validate(zr, limits)
 	if err != nil {
 		return err
 	}
@@ -202,7 +204,7 @@ func (u *upload) stageZip(ctx context.Context, body io.Reader) error {
 		return err
 	}
 	u.staged = stage
-	written, err := ziputil.Extract(ctx, zr, stage.Root)
+	written, err := ziputil.Extract(ctx, zr, stage.Root, limits.MaxExtracted(size))
 	if err != nil {
 		return fmt.Errorf("extract the archive (nothing was changed): %w", err)
 	}

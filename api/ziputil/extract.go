@@ -23,14 +23,19 @@ import (
 // ctx is checked between entries. Deflate entries are inflated with
 // klauspost/compress (registered on zr).
 //
+// maxBytes bounds the bytes written in all (Limits.MaxExtracted gives it
+// from the archive's real size): the bytes are counted as they are written,
+// so entries with lying sizes or sharing data cannot pass it. The file that
+// would pass it is refused with a TooLarge *Error.
+//
 // The folders are made first, in archive order; then several workers
 // (extractWorkers) create the files, each taking runs of consecutive files
 // of one folder. Inflating uses a core and creating a file waits on the
 // file system: on 2 cores, two workers extract a site of small files in
 // about half the time of one (BenchmarkExtract). The first error stops the
 // other workers; the caller discards the staging folder.
-func Extract(ctx context.Context, zr *zip.Reader, dst *os.Root) (written int64, err error) {
-	return extract(ctx, zr, dst, extractWorkers())
+func Extract(ctx context.Context, zr *zip.Reader, dst *os.Root, maxBytes int64) (written int64, err error) {
+	return extract(ctx, zr, dst, maxBytes, extractWorkers())
 }
 
 // extractWorkers is how many files Extract writes at once: one per core,
@@ -52,7 +57,7 @@ const (
 )
 
 // extract is Extract with the number of workers given.
-func extract(ctx context.Context, zr *zip.Reader, dst *os.Root, workers int) (int64, error) {
+func extract(ctx context.Context, zr *zip.Reader, dst *os.Root, maxBytes int64, workers int) (int64, error) {
 	zr.RegisterDecompressor(zip.Deflate, decompressor)
 	batches, err := makeFolders(ctx, zr, dst)
 	if err != nil {
@@ -60,6 +65,7 @@ func extract(ctx context.Context, zr *zip.Reader, dst *os.Root, workers int) (in
 	}
 	workCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	budget := &budget{max: maxBytes}
 	var (
 		written  atomic.Int64
 		errOnce  sync.Once
@@ -87,7 +93,7 @@ func extract(ctx context.Context, zr *zip.Reader, dst *os.Root, workers int) (in
 						return
 					}
 					// Names of files never end in "/" (makeFolders took those).
-					n, err := extractFile(f, f.Name, dir, path.Base(f.Name), buf)
+					n, err := extractFile(f, f.Name, dir, path.Base(f.Name), buf, budget)
 					written.Add(n)
 					if err != nil {
 						fail(err)
@@ -221,8 +227,32 @@ func (c *dirCache) close() {
 	c.name, c.dir = "", nil
 }
 
+// budget counts the bytes the workers of one extraction write.
+type budget struct {
+	max  int64
+	used atomic.Int64
+}
+
+// budgetWriter writes to w what the budget allows, and refuses the write
+// that would pass it (before writing any of it) with a TooLarge *Error
+// naming entry.
+type budgetWriter struct {
+	w     io.Writer
+	b     *budget
+	entry string
+}
+
+func (bw budgetWriter) Write(p []byte) (int, error) {
+	if bw.b.used.Add(int64(len(p))) > bw.b.max {
+		return 0, &Error{Entry: bw.entry, TooLarge: true, Reason: fmt.Sprintf(
+			"takes the extracted bytes past %d, the archive's size times the ratio limit (a ZIP bomb?)", bw.b.max)}
+	}
+	return bw.w.Write(p)
+}
+
 // extractFile writes f as file base of dir; name is its path in the archive.
-func extractFile(f *zip.File, name string, dir *os.Root, base string, buf []byte) (int64, error) {
+// What it writes counts against b.
+func extractFile(f *zip.File, name string, dir *os.Root, base string, buf []byte, b *budget) (int64, error) {
 	mode := os.FileMode(0o644)
 	if f.Mode()&0o111 != 0 {
 		mode = 0o755
@@ -237,7 +267,7 @@ func extractFile(f *zip.File, name string, dir *os.Root, base string, buf []byte
 		return 0, fmt.Errorf("create %q: %w", name, err)
 	}
 	want := f.UncompressedSize64
-	n, err := io.CopyBuffer(out, io.LimitReader(rc, int64(want)+1), buf)
+	n, err := io.CopyBuffer(budgetWriter{w: out, b: b, entry: f.Name}, io.LimitReader(rc, int64(want)+1), buf)
 	if err == nil && uint64(n) != want {
 		err = &Error{Entry: f.Name, Reason: fmt.Sprintf("holds %d bytes but declares %d", n, want)}
 	}

@@ -3,9 +3,12 @@ package ziputil
 import (
 	"archive/zip"
 	"bytes"
+	"compress/flate"
 	"context"
 	"errors"
 	"fmt"
+	"hash/crc32"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -14,6 +17,9 @@ import (
 
 	"github.com/shoenig/test/must"
 )
+
+// unbounded is Extract's maxBytes for the tests that are not about it.
+const unbounded int64 = math.MaxInt64
 
 // siteArchive builds an archive like a web site's: folders of small files
 // (text, deflated) and some larger incompressible ones (stored), listed
@@ -74,7 +80,7 @@ func TestExtract_Workers(t *testing.T) {
 	for _, workers := range []int{1, 2, 7} {
 		t.Run(fmt.Sprint(workers), func(t *testing.T) {
 			dir, root := openStage(t)
-			n, err := extract(context.Background(), zr, root, workers)
+			n, err := extract(context.Background(), zr, root, unbounded, workers)
 			must.NoError(t, err)
 			must.EqOp(t, total, n)
 			got := 0
@@ -113,7 +119,7 @@ func TestExtract_FirstErrorStopsTheWorkers(t *testing.T) {
 	_, err := Validate(zr, Limits{})
 	must.NoError(t, err)
 	_, root := openStage(t)
-	_, err = extract(context.Background(), zr, root, 4)
+	_, err = extract(context.Background(), zr, root, unbounded, 4)
 	var ze *Error
 	must.True(t, errors.As(err, &ze), must.Sprintf("err = %v", err))
 	must.EqOp(t, "d9/bad.txt", ze.Entry)
@@ -125,7 +131,7 @@ func TestExtract_Cancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	dir, root := openStage(t)
-	_, err := extract(ctx, zr, root, 3)
+	_, err := extract(ctx, zr, root, unbounded, 3)
 	must.ErrorIs(t, err, context.Canceled)
 	names, err := os.ReadDir(dir)
 	must.NoError(t, err)
@@ -158,7 +164,7 @@ func BenchmarkExtract(b *testing.B) {
 					b.Fatal(err)
 				}
 				b.StartTimer()
-				if _, err := extract(context.Background(), zr, root, workers); err != nil {
+				if _, err := extract(context.Background(), zr, root, unbounded, workers); err != nil {
 					b.Fatal(err)
 				}
 				b.StopTimer()
@@ -166,5 +172,90 @@ func BenchmarkExtract(b *testing.B) {
 				b.StartTimer()
 			}
 		})
+	}
+}
+
+// TestExtract_BoundsWrittenBytes: Extract counts the bytes it writes against
+// the archive's real size times the ratio, whatever the sizes the archive
+// declares, and refuses the entry that would pass it.
+func TestExtract_BoundsWrittenBytes(t *testing.T) {
+	t.Parallel()
+	zeros := make([]byte, 4<<20)
+	cases := []struct {
+		name    string
+		archive func(t *testing.T) []byte
+		refused string // the entry refused, "" when the archive fits
+	}{
+		{"compressed size declared larger than the data", func(t *testing.T) []byte {
+			// 4 MiB of zeros deflate to a few KiB, but the entry declares
+			// 1 MiB compressed: a ratio of 4 for Validate.
+			var comp bytes.Buffer
+			fw, err := flate.NewWriter(&comp, flate.BestCompression)
+			must.NoError(t, err)
+			_, err = fw.Write(zeros)
+			must.NoError(t, err)
+			must.NoError(t, fw.Close())
+			var buf bytes.Buffer
+			zw := zip.NewWriter(&buf)
+			w, err := zw.CreateRaw(&zip.FileHeader{Name: "zeros.bin", Method: zip.Deflate,
+				CRC32: crc32.ChecksumIEEE(zeros), CompressedSize64: 1 << 20, UncompressedSize64: uint64(len(zeros))})
+			must.NoError(t, err)
+			_, err = w.Write(comp.Bytes())
+			must.NoError(t, err)
+			must.NoError(t, zw.Close())
+			return buf.Bytes()
+		}, "zeros.bin"},
+		{"entries sharing one stream", func(t *testing.T) []byte {
+			return sharedDataZip(t, 10, zeros[:1<<20])
+		}, "f0"},
+		{"an honest archive", func(t *testing.T) []byte {
+			var buf bytes.Buffer
+			zw := zip.NewWriter(&buf)
+			w, err := zw.Create("zeros.bin")
+			must.NoError(t, err)
+			_, err = w.Write(zeros[:RatioFloorBytes])
+			must.NoError(t, err)
+			must.NoError(t, zw.Close())
+			return buf.Bytes()
+		}, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			data := tc.archive(t)
+			zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+			must.NoError(t, err)
+			limit := Limits{}.MaxExtracted(int64(len(data)))
+			_, root := openStage(t)
+			written, err := Extract(context.Background(), zr, root, limit)
+			must.LessEq(t, limit, written)
+			if tc.refused == "" {
+				must.NoError(t, err)
+				return
+			}
+			var ze *Error
+			must.True(t, errors.As(err, &ze), must.Sprintf("wrote %d bytes of an archive of %d: err = %v", written, len(data), err))
+			must.True(t, ze.TooLarge, must.Sprintf("err = %v", err))
+			must.StrHasPrefix(t, tc.refused, ze.Entry)
+		})
+	}
+}
+
+func TestLimits_MaxExtracted(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		limits  Limits
+		archive int64
+		want    int64
+	}{
+		{Limits{}, 0, RatioFloorBytes},
+		{Limits{}, 1000, RatioFloorBytes},
+		{Limits{}, 1 << 20, DefaultMaxRatio << 20},
+		{Limits{}, 1 << 40, DefaultMaxTotalBytes},
+		{Limits{MaxRatio: 10, MaxTotalBytes: 1 << 50}, 1 << 30, 10 << 30},
+		{Limits{MaxTotalBytes: 1000}, 1 << 20, 1000},
+		{Limits{MaxTotalBytes: math.MaxUint64}, math.MaxInt64, math.MaxInt64},
+	}
+	for _, tc := range cases {
+		must.EqOp(t, tc.want, tc.limits.MaxExtracted(tc.archive), must.Sprintf("%+v of %d bytes", tc.limits, tc.archive))
 	}
 }

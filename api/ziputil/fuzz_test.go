@@ -97,7 +97,7 @@ func FuzzValidateExtract(f *testing.F) {
 			t.Fatal(err)
 		}
 		defer root.Close()
-		written, err := Extract(context.Background(), zr, root)
+		written, err := Extract(context.Background(), zr, root, limits.MaxExtracted(int64(len(data))))
 		if uint64(written) > m.TotalBytes {
 			t.Fatalf("extracted %d bytes, more than the %d declared", written, m.TotalBytes)
 		}

@@ -3,11 +3,16 @@ package ziputil
 import (
 	"archive/zip"
 	"bytes"
+	"compress/flate"
 	"context"
 	"crypto/rand"
+	"encoding/binary"
 	"errors"
+	"fmt"
+	"hash/crc32"
 	"io"
 	"io/fs"
+	mrand "math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +20,8 @@ import (
 	"time"
 
 	"github.com/shoenig/test/must"
+
+	"github.com/nomad-iis/nomad-iis/api/fsroot"
 )
 
 type entry struct {
@@ -137,7 +144,7 @@ func TestExtract_RefusesLyingSizes(t *testing.T) {
 	dst, err := os.OpenRoot(t.TempDir())
 	must.NoError(t, err)
 	defer dst.Close()
-	_, err = Extract(context.Background(), zr, dst)
+	_, err = Extract(context.Background(), zr, dst, unbounded)
 	var ze *Error
 	must.True(t, errors.As(err, &ze), must.Sprintf("err = %v", err))
 }
@@ -193,4 +200,147 @@ func TestIsCompressed(t *testing.T) {
 	must.True(t, IsCompressed("a.bin", []byte("RIFF\x00\x00\x00\x00WEBPVP8 ")))
 	must.True(t, IsCompressed("movie", []byte("\x00\x00\x00\x18ftypmp42")))
 	must.False(t, IsCompressed("a.txt", []byte("hello world, text")))
+}
+
+// TestValidate_PathLimits: an entry's path under the folder it is extracted
+// into is held to the API's limits, so that the API can address every file
+// it extracts.
+func TestValidate_PathLimits(t *testing.T) {
+	t.Parallel()
+	deep := func(levels int) string { return strings.Repeat("d/", levels-1) + "f" }
+	long := func(n int) string {
+		// Segments of 200 bytes, then one that brings the path to n bytes.
+		seg := strings.Repeat("a", 200)
+		var b strings.Builder
+		for b.Len()+len(seg)+1 < n-1 {
+			b.WriteString(seg + "/")
+		}
+		b.WriteString(strings.Repeat("b", n-b.Len()))
+		return b.String()
+	}
+	const dir = "local/site"
+	cases := []struct {
+		name   string
+		entry  string
+		dir    string
+		refuse string // part of the reason, "" when accepted
+	}{
+		{"at the depth limit", deep(fsroot.MaxDepth), "", ""},
+		{"past the depth limit", deep(fsroot.MaxDepth + 1), "", fmt.Sprintf("the limit is %d levels", fsroot.MaxDepth)},
+		{"folder past the depth limit", strings.Repeat("d/", fsroot.MaxDepth+1), "", fmt.Sprintf("the limit is %d levels", fsroot.MaxDepth)},
+		{"a 1,500-level path", deep(1500), "", fmt.Sprintf("the limit is %d levels", fsroot.MaxDepth)},
+		{"at the depth limit under the folder", deep(fsroot.MaxDepth - 2), dir, ""},
+		{"past the depth limit under the folder", deep(fsroot.MaxDepth - 1), dir, fmt.Sprintf("the limit is %d levels", fsroot.MaxDepth)},
+		{"at the length limit", long(fsroot.MaxPathLength), "", ""},
+		{"past the length limit", long(fsroot.MaxPathLength + 1), "", fmt.Sprintf("the limit is %d bytes per path", fsroot.MaxPathLength)},
+		{"at the length limit under the folder", long(fsroot.MaxPathLength - len(dir) - 1), dir, ""},
+		{"past the length limit under the folder", long(fsroot.MaxPathLength - len(dir)), dir, fmt.Sprintf("the limit is %d bytes per path", fsroot.MaxPathLength)},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			e := entry{name: tc.entry, body: "x"}
+			if strings.HasSuffix(tc.entry, "/") {
+				e.body = "" // a folder
+			}
+			_, err := Validate(build(t, e), Limits{Dir: tc.dir})
+			if tc.refuse == "" {
+				must.NoError(t, err)
+				return
+			}
+			var ze *Error
+			must.True(t, errors.As(err, &ze), must.Sprintf("err = %v", err))
+			must.StrContains(t, ze.Reason, tc.refuse)
+			must.False(t, ze.TooLarge)
+			must.StrHasPrefix(t, tc.entry[:32], ze.Entry, must.Sprint("the error names the entry"))
+			must.LessEq(t, 64+len("..."), len(ze.Entry), must.Sprint("the entry's name is truncated"))
+		})
+	}
+}
+
+// sharedDataZip writes, by hand, an archive of n Deflate entries whose
+// central directory records all point at the one local header and deflate
+// stream of body: a ZIP bomb that passes every per-entry check.
+func sharedDataZip(t *testing.T, n int, body []byte) []byte {
+	t.Helper()
+	var comp bytes.Buffer
+	fw, err := flate.NewWriter(&comp, flate.BestSpeed)
+	must.NoError(t, err)
+	_, err = fw.Write(body)
+	must.NoError(t, err)
+	must.NoError(t, fw.Close())
+	crc := crc32.ChecksumIEEE(body)
+	le := binary.LittleEndian
+	var out []byte
+	// Local file header (APPNOTE 4.3.7) and the data.
+	out = le.AppendUint32(out, 0x04034b50)
+	out = le.AppendUint16(out, 20)          // version needed
+	out = le.AppendUint16(out, 0)           // flags
+	out = le.AppendUint16(out, zip.Deflate) // method
+	out = le.AppendUint32(out, 0)           // time, date
+	out = le.AppendUint32(out, crc)         // crc-32
+	out = le.AppendUint32(out, uint32(comp.Len()))
+	out = le.AppendUint32(out, uint32(len(body)))
+	out = le.AppendUint16(out, uint16(len("f00")))
+	out = le.AppendUint16(out, 0) // extra length
+	out = append(out, "f00"...)
+	out = append(out, comp.Bytes()...)
+	// Central directory (APPNOTE 4.3.12): n records, all at offset 0.
+	cdStart := len(out)
+	for i := range n {
+		name := fmt.Sprintf("f%02d", i)
+		out = le.AppendUint32(out, 0x02014b50)
+		out = le.AppendUint16(out, 20)          // version made by
+		out = le.AppendUint16(out, 20)          // version needed
+		out = le.AppendUint16(out, 0)           // flags
+		out = le.AppendUint16(out, zip.Deflate) // method
+		out = le.AppendUint32(out, 0)           // time, date
+		out = le.AppendUint32(out, crc)
+		out = le.AppendUint32(out, uint32(comp.Len()))
+		out = le.AppendUint32(out, uint32(len(body)))
+		out = le.AppendUint16(out, uint16(len(name)))
+		out = le.AppendUint16(out, 0) // extra length
+		out = le.AppendUint16(out, 0) // comment length
+		out = le.AppendUint16(out, 0) // disk number
+		out = le.AppendUint16(out, 0) // internal attributes
+		out = le.AppendUint32(out, 0) // external attributes
+		out = le.AppendUint32(out, 0) // local header offset: the shared one
+		out = append(out, name...)
+	}
+	cdSize := len(out) - cdStart
+	// End of central directory (APPNOTE 4.3.16).
+	out = le.AppendUint32(out, 0x06054b50)
+	out = le.AppendUint32(out, 0) // disk numbers
+	out = le.AppendUint16(out, uint16(n))
+	out = le.AppendUint16(out, uint16(n))
+	out = le.AppendUint32(out, uint32(cdSize))
+	out = le.AppendUint32(out, uint32(cdStart))
+	out = le.AppendUint16(out, 0) // comment length
+	return out
+}
+
+// lowEntropy is n bytes that deflate about 4 times: well under the ratio
+// limit, so that only the sharing of data makes a bomb of them.
+func lowEntropy(n int) []byte {
+	rng := mrand.New(mrand.NewPCG(1, 2))
+	b := make([]byte, n)
+	for i := 0; i < n; i += 32 {
+		bits := rng.Uint64()
+		for j := i; j < min(i+32, n); j++ {
+			b[j] = "abcd"[bits&3]
+			bits >>= 2
+		}
+	}
+	return b
+}
+
+func TestValidate_RefusesOverlappingEntries(t *testing.T) {
+	t.Parallel()
+	data := sharedDataZip(t, 10, lowEntropy(1<<20))
+	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	must.NoError(t, err)
+	_, err = Validate(zr, Limits{})
+	var ze *Error
+	must.True(t, errors.As(err, &ze), must.Sprintf("an archive of %d bytes that expands to 10 MiB: err = %v", len(data), err))
+	must.StrContains(t, ze.Error(), `shares compressed data with entry "f0`)
+	must.StrHasPrefix(t, "f0", ze.Entry)
 }

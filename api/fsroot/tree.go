@@ -58,6 +58,9 @@ type Loc struct {
 	closers []*os.Root
 	// created are the folders Locate created, outermost first.
 	created []createdDir
+	// rename, when set, replaces Parent.Rename in TrashTarget and
+	// TrashContent; tests set it to inject failures.
+	rename func(oldname, newname string) error
 }
 
 // createdDir is a folder Locate created, named relative to root.

@@ -1,9 +1,12 @@
 package api
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
+
+	"github.com/nomad-iis/nomad-iis/api/fsroot"
 )
 
 // deleteResult is the body of a successful DELETE.
@@ -27,25 +30,52 @@ func (s *Server) handleDelete(w http.ResponseWriter, r *http.Request, c *call) e
 			break
 		}
 	}
-	_, loc, release, err := s.openTarget(c, raw, a)
+	tree, loc, release, err := s.openTarget(c, raw, a)
 	if err != nil {
 		return err
 	}
 	defer release()
 	rel, empty := loc.Rel, a == accessClear
 	res := deleteResult{Path: rel, Emptied: empty}
+	// The target leaves view in renames under the commit gate, so that a
+	// download never sees it half deleted and a failure changes nothing;
+	// what was moved aside is deleted after the gate is released.
+	commit := tree.CommitGate()
+	var trash *fsroot.Trash
 	if empty {
-		res.Entries, err = loc.Clear()
+		trash, err = loc.TrashContent()
 	} else {
-		err = loc.Remove()
+		trash, err = loc.TrashTarget()
 	}
+	commit()
 	if err != nil {
-		return err
+		return deleteError(err)
+	}
+	if err := trash.Empty(); err != nil {
+		// The target is gone; the trash is hidden and removed by the next
+		// upload to the same folder.
+		s.log.Warn("deleted files could not all be removed from disk yet", "path", rel, "error", err)
 	}
 	what := "deleted " + rel
 	if empty {
+		res.Entries = trash.Entries
 		what = fmt.Sprintf("emptied %s (%d entries)", rel, res.Entries)
 	}
 	s.reg.Emit(c.task.TaskID, "Management API "+what)
 	return writeJSON(w, res)
+}
+
+// deleteError keeps the status the cause of a failed delete maps to, and
+// tells the client that nothing was changed and which entry was in the way.
+func deleteError(err error) error {
+	var ue *fsroot.UnchangedError
+	if !errors.As(err, &ue) {
+		return err
+	}
+	ae := classify(ue.Err)
+	msg := ue.Error()
+	if ae.HTTPStatus != http.StatusInternalServerError {
+		msg += "; " + ae.Message
+	}
+	return &APIError{HTTPStatus: ae.HTTPStatus, RetryAfter: ae.RetryAfter, Message: msg, Err: err}
 }

@@ -8,7 +8,6 @@ import (
 	"os"
 	"path"
 	"sort"
-	"strings"
 )
 
 // Staged is new content built next to its target under a reserved name,
@@ -329,51 +328,155 @@ func (e *IsDirError) Error() string {
 	return fmt.Sprintf("%q is a folder; send Content-Type: application/zip to extract an archive into it, or name a file", e.Path)
 }
 
-// Remove deletes the target: a file or link with one unlink, a folder by
-// first renaming it aside (so it disappears at once) and then removing it.
-func (l *Loc) Remove() error {
-	fi, err := l.Lstat()
-	if err != nil {
-		return err
-	}
-	if !fi.IsDir() {
-		if err := l.Parent.Remove(l.Name); err != nil {
-			return MapError(l.Rel, err)
-		}
+// Trash is what TrashTarget or TrashContent moved out of view, under a
+// reserved name next to the target. Empty deletes it. Until then, or when
+// Empty fails, it stays hidden, and the next upload to the same folder
+// removes it (see CleanStale).
+type Trash struct {
+	parent *os.Root
+	// name is the reserved name in parent; "" when nothing is left to delete.
+	name string
+	rel  string
+	// Entries counts the entries moved out of an emptied folder.
+	Entries int
+}
+
+// Empty deletes what the trash holds. The target is already gone, so an
+// error only means that disk space is not reclaimed yet.
+func (t *Trash) Empty() error {
+	if t == nil || t.name == "" {
 		return nil
 	}
-	aside := StagingName("-del")
-	if err := retryTransient(func() error { return l.Parent.Rename(l.Name, aside) }); err != nil {
-		return MapError(l.Rel, err)
+	if err := t.parent.RemoveAll(t.name); err != nil {
+		return fmt.Errorf("delete what was moved out of %q: %w", t.rel, MapError(t.rel, err))
 	}
-	if err := l.Parent.RemoveAll(aside); err != nil {
-		return fmt.Errorf("%q was removed from view but not all of its files could be deleted: %w", l.Rel, MapError(l.Rel, err))
-	}
+	t.name = ""
 	return nil
 }
 
-// Clear empties the target folder and keeps the folder itself.
-func (l *Loc) Clear() (int, error) {
+// UnchangedError reports a delete that failed before anything changed, or
+// whose changes were all undone: the target is exactly as it was. Entry is
+// the path (relative to the task directory) that could not be moved.
+type UnchangedError struct {
+	Path  string
+	Entry string
+	Err   error
+}
+
+// Error implements error.
+func (e *UnchangedError) Error() string {
+	cause := e.Err
+	var pe *fs.PathError
+	if errors.As(cause, &pe) {
+		cause = pe.Err
+	}
+	if e.Entry == e.Path {
+		return fmt.Sprintf("could not delete %q (%v); nothing was changed", e.Path, cause)
+	}
+	return fmt.Sprintf("could not empty %q: %q could not be moved aside (%v); nothing was changed", e.Path, e.Entry, cause)
+}
+
+// Unwrap returns the cause.
+func (e *UnchangedError) Unwrap() error { return e.Err }
+
+// moveAside renames oldname to newname in Parent, retrying transient
+// sharing violations; tests replace it through l.rename to inject failures.
+func (l *Loc) moveAside(oldname, newname string) error {
+	if l.rename != nil {
+		return l.rename(oldname, newname)
+	}
+	return retryTransient(func() error { return l.Parent.Rename(oldname, newname) })
+}
+
+// TrashTarget takes the target out of view: a file or link with one unlink
+// (nothing to empty afterwards), a folder with one rename into the trash.
+// The caller holds the tree's CommitGate. On error the target is as it was.
+func (l *Loc) TrashTarget() (*Trash, error) {
 	fi, err := l.Lstat()
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	if !fi.IsDir() {
-		return 0, &PathError{Path: l.Rel, Reason: "is a file; \"/*\" empties a folder"}
+		if err := l.Parent.Remove(l.Name); err != nil {
+			return nil, &UnchangedError{Path: l.Rel, Entry: l.Rel, Err: MapError(l.Rel, err)}
+		}
+		return &Trash{}, nil
+	}
+	aside := StagingName("-del")
+	if err := l.moveAside(l.Name, aside); err != nil {
+		return nil, &UnchangedError{Path: l.Rel, Entry: l.Rel, Err: MapError(l.Rel, err)}
+	}
+	return &Trash{parent: l.Parent, name: aside, rel: l.Rel}, nil
+}
+
+// TrashContent empties the target folder, which is kept: every entry is
+// renamed into a trash folder next to it. If one cannot be, the entries
+// moved before it are moved back and the error is an *UnchangedError naming
+// it. The caller holds the tree's CommitGate.
+func (l *Loc) TrashContent() (*Trash, error) {
+	fi, err := l.Lstat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.IsDir() {
+		return nil, &PathError{Path: l.Rel, Reason: "is a file; \"/*\" empties a folder"}
 	}
 	names, err := readNames(l.Parent, l.Name)
 	if err != nil {
-		return 0, MapError(l.Rel, err)
+		return nil, MapError(l.Rel, err)
 	}
-	n := 0
+	trash := &Trash{parent: l.Parent, name: StagingName("-del"), rel: l.Rel}
+	if err := l.Parent.Mkdir(trash.name, 0o755); err != nil {
+		return nil, MapError(l.Rel, err)
+	}
+	var moved []string
 	for _, e := range names {
 		if IsReserved(e) {
 			continue
 		}
-		if err := l.Parent.RemoveAll(l.Name + "/" + e); err != nil {
-			return n, MapError(strings.TrimSuffix(l.Rel, "/")+"/"+e, err)
+		if err := l.moveAside(l.Name+"/"+e, trash.name+"/"+e); err != nil {
+			entry := l.Rel + "/" + e
+			var rbErrs []error
+			for i := len(moved) - 1; i >= 0; i-- {
+				m := moved[i]
+				if err := retryTransient(func() error { return l.Parent.Rename(trash.name+"/"+m, l.Name+"/"+m) }); err != nil {
+					rbErrs = append(rbErrs, MapError(l.Rel+"/"+m, err))
+				}
+			}
+			if rbErr := errors.Join(rbErrs...); rbErr != nil {
+				return nil, fmt.Errorf("empty %q: %q could not be moved aside: %w; moving back the %d entries moved before it failed too (%v): they are kept in %s",
+					l.Rel, entry, MapError(entry, err), len(moved), rbErr, trash.name)
+			}
+			_ = l.Parent.Remove(trash.name)
+			return nil, &UnchangedError{Path: l.Rel, Entry: entry, Err: MapError(entry, err)}
 		}
-		n++
+		moved = append(moved, e)
 	}
-	return n, nil
+	trash.Entries = len(moved)
+	return trash, nil
+}
+
+// Remove deletes the target at once (TrashTarget, then Empty).
+func (l *Loc) Remove() error {
+	trash, err := l.TrashTarget()
+	if err != nil {
+		return err
+	}
+	if err := trash.Empty(); err != nil {
+		return fmt.Errorf("%q was removed from view but not all of its files could be deleted: %w", l.Rel, err)
+	}
+	return nil
+}
+
+// Clear empties the target folder and keeps the folder itself
+// (TrashContent, then Empty). It returns the number of entries removed.
+func (l *Loc) Clear() (int, error) {
+	trash, err := l.TrashContent()
+	if err != nil {
+		return 0, err
+	}
+	if err := trash.Empty(); err != nil {
+		return trash.Entries, fmt.Errorf("%q was emptied but not all of its files could be deleted: %w", l.Rel, err)
+	}
+	return trash.Entries, nil
 }

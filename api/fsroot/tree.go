@@ -40,9 +40,16 @@ func (t *Tree) Dir() string { return t.dir }
 func (t *Tree) Root() *os.Root { return t.root }
 
 // Loc is a located path: the directory that holds it, opened as an os.Root,
-// and its final name. Operations on the target go through Parent with the
-// single name Name, so no link is followed on the way to it except inside
-// Parent, and Parent is confined to the path's top-level directory.
+// and its final name.
+//
+// Links follow one rule, at every component of the path: a link is followed
+// while it resolves inside the path's top-level folder (local, tmp ...) and
+// refused when it leads anywhere else; a top-level entry that is a link is
+// refused. Parent is reached through the top-level folder's os.Root, and
+// reads (Open, OpenDir) resolve the final name through it too, so a final
+// link obeys the same rule as a link in the middle. Changes (Lstat, staging,
+// Remove) act on the name Name in Parent itself: a final link is replaced or
+// deleted, never written through.
 type Loc struct {
 	// Parent is the directory holding the target. For a top-level name it is
 	// the task directory itself.
@@ -54,10 +61,18 @@ type Loc struct {
 	// Top is true when the target is a top-level entry of the task directory.
 	Top bool
 
+	// topRoot is the path's top-level folder and inTop the path inside it;
+	// nil for a top-level target.
+	topRoot *os.Root
+	inTop   string
+
 	tree    *Tree
 	closers []*os.Root
 	// created are the folders Locate created, outermost first.
 	created []createdDir
+	// rename, when set, replaces Parent.Rename in TrashTarget and
+	// TrashContent; tests set it to inject failures.
+	rename func(oldname, newname string) error
 }
 
 // createdDir is a folder Locate created, named relative to root.
@@ -109,6 +124,7 @@ func (t *Tree) Locate(rel string, create bool) (*Loc, error) {
 		return nil, MapError(rel, err)
 	}
 	loc.closers = append(loc.closers, topRoot)
+	loc.topRoot, loc.inTop = topRoot, path.Join(segs[1:]...)
 	parentRel := path.Join(segs[1 : len(segs)-1]...)
 	if parentRel == "" {
 		loc.Parent = topRoot
@@ -155,20 +171,32 @@ func (l *Loc) Lstat() (fs.FileInfo, error) {
 	return fi, nil
 }
 
-// OpenDir opens the target directory as a Root confined to it. The caller
-// closes it.
+// resolved is where a read resolves the target: the top-level folder and
+// the path inside it, so that links anywhere on the path (the final name
+// included) are followed only while they stay in that folder.
+func (l *Loc) resolved() (*os.Root, string) {
+	if l.topRoot == nil {
+		return l.Parent, l.Name
+	}
+	return l.topRoot, l.inTop
+}
+
+// OpenDir opens the target directory as a Root confined to it. Links are
+// followed as the Loc's rule says. The caller closes it.
 func (l *Loc) OpenDir() (*os.Root, error) {
-	r, err := l.Parent.OpenRoot(l.Name)
+	in, name := l.resolved()
+	r, err := in.OpenRoot(name)
 	if err != nil {
 		return nil, MapError(l.Rel, err)
 	}
 	return r, nil
 }
 
-// Open opens the target file for reading. A final link is followed only if
-// it stays inside Parent.
+// Open opens the target file for reading. Links, a final one included, are
+// followed only while they stay inside the path's top-level folder.
 func (l *Loc) Open() (*os.File, error) {
-	f, err := l.Parent.Open(l.Name)
+	in, name := l.resolved()
+	f, err := in.Open(name)
 	if err != nil {
 		return nil, MapError(l.Rel, err)
 	}
@@ -217,7 +245,7 @@ func MapError(rel string, err error) error {
 	switch {
 	case strings.Contains(msg, "path escapes from parent"),
 		errors.Is(err, syscall.ELOOP):
-		return &PathError{Path: rel, Forbidden: true, Reason: "goes through a link that points outside its folder; such links are not followed"}
+		return &PathError{Path: rel, Forbidden: true, Reason: "goes through a link that leads outside its top-level folder; such links are not followed"}
 	case errors.Is(err, fs.ErrNotExist):
 		return &NotExistError{Path: rel}
 	case isNotDir(err):

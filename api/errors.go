@@ -64,7 +64,14 @@ func classify(err error) *APIError {
 	var isDir *fsroot.IsDirError
 	var ze *ziputil.Error
 	var maxBytes *http.MaxBytesError
+	var special *fsroot.SpecialFileError
+	var busy *fsroot.GateBusyError
 	switch {
+	case errors.As(err, &special):
+		return &APIError{HTTPStatus: http.StatusForbidden, Message: special.Error(), Err: err}
+	case errors.As(err, &busy):
+		return &APIError{HTTPStatus: http.StatusConflict, RetryAfter: 10 * time.Second, Err: err,
+			Message: busy.Error() + "; retry when it has finished"}
 	case errors.As(err, &pe):
 		if pe.Forbidden {
 			return &APIError{HTTPStatus: http.StatusForbidden, Message: pe.Error(), Err: err}

@@ -165,14 +165,12 @@ func (l *Loc) OpenDir() (*os.Root, error) {
 	return r, nil
 }
 
-// Open opens the target file for reading. A final link is followed only if
-// it stays inside Parent.
+// Open opens the target file or folder for reading. A final link is
+// followed only if it stays inside Parent. Anything else (a named pipe, a
+// socket, a device) is refused with a *SpecialFileError without being
+// opened: opening a pipe would wait for a writer.
 func (l *Loc) Open() (*os.File, error) {
-	f, err := l.Parent.Open(l.Name)
-	if err != nil {
-		return nil, MapError(l.Rel, err)
-	}
-	return f, nil
+	return openRead(l.Parent, l.Name, l.Rel)
 }
 
 // CleanStale removes staging entries left in Parent by an upload that was

@@ -65,7 +65,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	p, err := s.auth.authenticate(r)
 	if err != nil {
-		if s.auth.secret != nil {
+		if s.auth.acceptsBearer() {
 			rec.Header().Set("WWW-Authenticate", `Bearer realm="nomad-iis"`)
 		}
 		s.writeError(rec, r, err)

@@ -66,6 +66,7 @@ func classify(err error) *APIError {
 	var isDir *fsroot.IsDirError
 	var ze *ziputil.Error
 	var maxBytes *http.MaxBytesError
+	var bodyRead *bodyReadError
 	var special *fsroot.SpecialFileError
 	var busy *fsroot.GateBusyError
 	switch {
@@ -89,6 +90,9 @@ func classify(err error) *APIError {
 	case errors.As(err, &maxBytes):
 		return &APIError{HTTPStatus: http.StatusRequestEntityTooLarge, Err: err,
 			Message: fmt.Sprintf("the request body is larger than %d bytes; raise %s to allow more", maxBytes.Limit, FlagMaxUpload)}
+	case errors.As(err, &bodyRead):
+		return &APIError{HTTPStatus: http.StatusBadRequest, Err: err,
+			Message: fmt.Sprintf("the request body could not be read (%v); nothing was changed", bodyRead.err)}
 	case errors.Is(err, fs.ErrNotExist):
 		var ne *fsroot.NotExistError
 		if errors.As(err, &ne) {

@@ -232,7 +232,9 @@ func (r *recorder) ReadFrom(src io.Reader) (int64, error) {
 
 func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
-// countingBody counts the request bytes read.
+// countingBody counts the request bytes read, and marks the errors of
+// reading the body (a broken chunked encoding, a reset connection) as
+// *bodyReadError: the client's fault, never a 500.
 type countingBody struct {
 	io.ReadCloser
 	n int64
@@ -241,8 +243,20 @@ type countingBody struct {
 func (b *countingBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
 	b.n += int64(n)
+	if err != nil && err != io.EOF {
+		err = &bodyReadError{err: err}
+	}
 	return n, err
 }
+
+// bodyReadError is an error of net/http reading the request body.
+type bodyReadError struct{ err error }
+
+// Error implements error.
+func (e *bodyReadError) Error() string { return "read the request body: " + e.err.Error() }
+
+// Unwrap returns net/http's error.
+func (e *bodyReadError) Unwrap() error { return e.err }
 
 // transfer gives an upload or download a read and write deadline that
 // moves with each chunk: a stalled peer is dropped after d, a slow one

@@ -124,8 +124,25 @@ func newAuthenticator(cfg Config) *authenticator {
 	return a
 }
 
-var errUnauthenticated = &APIError{HTTPStatus: http.StatusUnauthorized,
-	Message: "missing credentials: send the X-Api-Key header or Authorization: Bearer <JWT>"}
+// unauthenticatedMessage is the detail of every 401. It is the same
+// whatever failed and however the API is configured, so that it tells an
+// anonymous caller nothing; the reason goes to the log (the error's Err).
+const unauthenticatedMessage = "missing or invalid credentials: send the X-Api-Key header or Authorization: Bearer <JWT>"
+
+var errUnauthenticated = &APIError{HTTPStatus: http.StatusUnauthorized, Message: unauthenticatedMessage}
+
+// unauthenticated is a 401 whose reason is logged, never sent.
+func unauthenticated(reason string, cause error) *APIError {
+	err := errors.New(reason)
+	if cause != nil {
+		err = fmt.Errorf("%s: %w", reason, cause)
+	}
+	return &APIError{HTTPStatus: http.StatusUnauthorized, Message: unauthenticatedMessage, Err: err}
+}
+
+// acceptsBearer reports whether a JWT secret is configured; only then does
+// a 401 invite a bearer token (WWW-Authenticate).
+func (a *authenticator) acceptsBearer() bool { return len(a.secret) > 0 }
 
 // authenticate returns the caller of r, or a 401 *APIError.
 func (a *authenticator) authenticate(r *http.Request) (*Principal, error) {
@@ -134,15 +151,14 @@ func (a *authenticator) authenticate(r *http.Request) (*Principal, error) {
 	switch {
 	case a.open:
 		if !isLoopbackRemote(r.RemoteAddr) {
-			return nil, &APIError{HTTPStatus: http.StatusUnauthorized,
-				Message: "the API has no key configured and accepts loopback callers only"}
+			return nil, unauthenticated("no key is configured and the caller is not on loopback", nil)
 		}
 		return unrestricted("anonymous", 0), nil
 	case key != "":
 		if i := a.matchKey(key); i > 0 {
 			return unrestricted("api-key", i), nil
 		}
-		return nil, &APIError{HTTPStatus: http.StatusUnauthorized, Message: "the X-Api-Key header does not match a configured key"}
+		return nil, unauthenticated("the X-Api-Key header does not match a configured key", nil)
 	case authz != "":
 		return a.bearer(authz)
 	}
@@ -165,17 +181,15 @@ func (a *authenticator) matchKey(k string) int {
 func (a *authenticator) bearer(authz string) (*Principal, error) {
 	scheme, token, ok := strings.Cut(authz, " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
-		return nil, &APIError{HTTPStatus: http.StatusUnauthorized, Message: "the Authorization header must be \"Bearer <JWT>\""}
+		return nil, unauthenticated(`the Authorization header is not "Bearer <JWT>"`, nil)
 	}
-	if len(a.secret) == 0 {
-		return nil, &APIError{HTTPStatus: http.StatusUnauthorized,
-			Message: "bearer tokens are not accepted: the API has no JWT secret (" + FlagJWTSecret + ")"}
+	if !a.acceptsBearer() {
+		return nil, unauthenticated("a bearer token, but no JWT secret is configured ("+FlagJWTSecret+")", nil)
 	}
 	claims := jwt.MapClaims{}
 	_, err := a.parser.ParseWithClaims(strings.TrimSpace(token), claims, func(*jwt.Token) (any, error) { return a.secret, nil })
 	if err != nil {
-		return nil, &APIError{HTTPStatus: http.StatusUnauthorized, Err: err,
-			Message: "the bearer token is not valid: it must be HS256, issuer " + JWTIssuer + ", audience " + JWTAudience + ", not expired, and signed with the API's secret (" + jwtReason(err) + ")"}
+		return nil, unauthenticated("the bearer token is not valid ("+jwtReason(err)+")", err)
 	}
 	p := &Principal{
 		Kind:         "jwt",

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io/fs"
 	"net/http"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nomad-iis/nomad-iis/api/fsroot"
@@ -64,7 +66,15 @@ func classify(err error) *APIError {
 	var isDir *fsroot.IsDirError
 	var ze *ziputil.Error
 	var maxBytes *http.MaxBytesError
+	var bodyRead *bodyReadError
+	var special *fsroot.SpecialFileError
+	var busy *fsroot.GateBusyError
 	switch {
+	case errors.As(err, &special):
+		return &APIError{HTTPStatus: http.StatusForbidden, Message: special.Error(), Err: err}
+	case errors.As(err, &busy):
+		return &APIError{HTTPStatus: http.StatusConflict, RetryAfter: 10 * time.Second, Err: err,
+			Message: busy.Error() + "; retry when it has finished"}
 	case errors.As(err, &pe):
 		if pe.Forbidden {
 			return &APIError{HTTPStatus: http.StatusForbidden, Message: pe.Error(), Err: err}
@@ -80,6 +90,9 @@ func classify(err error) *APIError {
 	case errors.As(err, &maxBytes):
 		return &APIError{HTTPStatus: http.StatusRequestEntityTooLarge, Err: err,
 			Message: fmt.Sprintf("the request body is larger than %d bytes; raise %s to allow more", maxBytes.Limit, FlagMaxUpload)}
+	case errors.As(err, &bodyRead):
+		return &APIError{HTTPStatus: http.StatusBadRequest, Err: err,
+			Message: fmt.Sprintf("the request body could not be read (%v); nothing was changed", bodyRead.err)}
 	case errors.Is(err, fs.ErrNotExist):
 		var ne *fsroot.NotExistError
 		if errors.As(err, &ne) {
@@ -109,6 +122,56 @@ func classify(err error) *APIError {
 		Message: "internal error; the plugin's log has the details"}
 }
 
+// classifyFor is classify with the advice of an OS refusal (a file in use,
+// access denied) worded for the request's method and naming the file.
+func classifyFor(method string, err error) *APIError {
+	ae := classify(err)
+	var own *APIError
+	if errors.As(err, &own) {
+		return ae
+	}
+	switch {
+	case fsroot.IsInUse(err):
+		ae.Message = osRefusal(method, err, true)
+	case ae.HTTPStatus == http.StatusForbidden && errors.Is(err, fs.ErrPermission):
+		ae.Message = osRefusal(method, err, false)
+	}
+	return ae
+}
+
+// osRefusal words the refusal of the OS to let method change (or read) the
+// file err names: a file held open by a process (inUse), or access denied.
+func osRefusal(method string, err error, inUse bool) string {
+	name := "a file"
+	var pe *fs.PathError
+	if errors.As(err, &pe) && pe.Path != "" && !filepath.IsAbs(pe.Path) && !strings.HasPrefix(pe.Path, "/") && !strings.HasPrefix(pe.Path, `\`) {
+		name = strconv.Quote(pe.Path)
+	}
+	verb := "replace"
+	if method == http.MethodDelete {
+		verb = "remove"
+	}
+	why := "the operating system refused to " + verb + " " + name
+	if inUse {
+		why = name + " is in use by another process"
+	}
+	switch {
+	case method == http.MethodPatch:
+		return why + " (the worker process?); nothing was changed. PUT stops the pools first, or retry"
+	case method == http.MethodPut && inUse:
+		return why + " although the task's pools were stopped; nothing was changed. Retry, or find the process that holds it"
+	case method == http.MethodPut:
+		return why + ": another process holds it open although the task's pools were stopped, or its permissions forbid it; nothing was changed"
+	case method == http.MethodDelete && inUse:
+		return why + " (the worker process? stop the pools with …/stop first); retry"
+	case method == http.MethodDelete:
+		return why + ": a process holds it open (the worker process? stop the pools with …/stop first) or its permissions forbid it"
+	case inUse:
+		return why + "; retry"
+	}
+	return "the operating system denied access to " + name
+}
+
 // backendMessage is the backend's own message, meant for a person.
 func backendMessage(err error) string {
 	var pe *ps.Error
@@ -121,7 +184,7 @@ func backendMessage(err error) string {
 // writeError is the only place that turns an error into a response: a JSON
 // problem body, and one log line.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	ae := classify(err)
+	ae := classifyFor(r.Method, err)
 	if ae.HTTPStatus >= 500 {
 		s.log.Error("request failed", "method", r.Method, "url_path", r.URL.Path, "status", ae.HTTPStatus, "error", err)
 	} else {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io/fs"
 	"net/http"
+	"time"
 
 	"github.com/nomad-iis/nomad-iis/api/fsroot"
 )
@@ -26,6 +27,11 @@ const (
 	// accessClear empties the target folder under the task's lock.
 	accessClear
 )
+
+// commitWait is how long an upload or a delete waits for the downloads in
+// progress before it gives up with 409: fsroot.CommitWait, or the request
+// timeout if that is shorter.
+func commitWait(cfg Config) time.Duration { return min(fsroot.CommitWait, cfg.RequestTimeout) }
 
 // openTree opens the task directory, or reports it missing as a 404.
 func openTree(t Task) (*fsroot.Tree, error) {

@@ -40,7 +40,10 @@ func (s *Server) handleDelete(w http.ResponseWriter, r *http.Request, c *call) e
 	// The target leaves view in renames under the commit gate, so that a
 	// download never sees it half deleted and a failure changes nothing;
 	// what was moved aside is deleted after the gate is released.
-	commit := tree.CommitGate()
+	commit, err := tree.CommitGate(commitWait(s.cfg))
+	if err != nil {
+		return err
+	}
 	var trash *fsroot.Trash
 	if empty {
 		trash, err = loc.TrashContent()

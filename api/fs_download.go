@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"mime"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/nomad-iis/nomad-iis/api/fsroot"
@@ -32,8 +33,8 @@ func (s *Server) handleDownload(w http.ResponseWriter, r *http.Request, c *call)
 	case fi.IsDir():
 		_ = f.Close()
 		return s.downloadDir(w, r, loc)
-	case !fi.Mode().IsRegular():
-		return apiErr(http.StatusForbidden, "%q is not a regular file or folder", loc.Rel)
+	case !fi.Mode().IsRegular(): // Open refuses these; kept as a backstop
+		return &fsroot.SpecialFileError{Path: loc.Rel, Kind: fsroot.Kind(fi.Mode())}
 	}
 	release() // the open file keeps its content
 	h := w.Header()
@@ -76,15 +77,20 @@ func (s *Server) downloadDir(w http.ResponseWriter, r *http.Request, loc *fsroot
 	tr := newTransfer(w, s.cfg.TransferIdleTimeout)
 	defer tr.done()
 	w.WriteHeader(http.StatusOK)
-	st, err := ziputil.WriteDir(tr.writer(w), dir.FS())
+	// ReadFS refuses to open named pipes and devices: the walk skips them.
+	st, err := ziputil.WriteDir(tr.writer(w), fsroot.ReadFS(dir))
 	if err != nil {
 		return fmt.Errorf("stream %q as a ZIP: %w", loc.Rel, err)
 	}
 	if len(st.Skipped) > 0 {
-		s.log.Warn("folder download skipped entries that could not be read", "path", loc.Rel, "skipped", len(st.Skipped), "first", st.Skipped[0])
+		s.log.Warn("folder download skipped entries that could not be read or are not regular files", "path", loc.Rel,
+			"skipped", len(st.Skipped), "names", strings.Join(st.Skipped[:min(len(st.Skipped), maxSkippedLogged)], ", "))
 	}
 	return nil
 }
+
+// maxSkippedLogged bounds the names of skipped entries in one log line.
+const maxSkippedLogged = 20
 
 // fileETag is the entity tag of a file: its modification time and size.
 func fileETag(fi fs.FileInfo) string {

@@ -240,7 +240,10 @@ func (u *upload) stageFile(body io.Reader, size int64) error {
 // client that goes away does not leave the pools stopped or the content
 // half applied.
 func (u *upload) place(ctx context.Context) error {
-	release := u.tree.CommitGate()
+	release, err := u.tree.CommitGate(commitWait(u.s.cfg))
+	if err != nil {
+		return err
+	}
 	defer release()
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), u.s.cfg.PoolStopTimeout+u.s.cfg.RequestTimeout)
 	defer cancel()

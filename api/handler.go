@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gorilla/mux"
+	"github.com/hashicorp/go-hclog"
 )
 
 // handlerFunc is a route handler. It returns an error instead of writing
@@ -56,8 +57,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		// Never log headers: X-Api-Key and Authorization are secrets.
-		s.log.Trace("request", "method", r.Method, "url_path", r.URL.EscapedPath(), "status", rec.status,
-			"bytes_in", body.n, "bytes_out", rec.bytes, "duration_ms", time.Since(start).Milliseconds())
+		s.log.Trace("request", "method", r.Method, "url_path", r.URL.EscapedPath(), "status", logInt(int64(rec.status)),
+			"bytes_in", logInt(body.n), "bytes_out", logInt(rec.bytes), "duration_ms", logInt(time.Since(start).Milliseconds()))
 	}()
 	if err := s.guard(r); err != nil {
 		s.writeError(rec, r, err)
@@ -65,7 +66,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	p, err := s.auth.authenticate(r)
 	if err != nil {
-		if s.auth.secret != nil {
+		if s.auth.acceptsBearer() {
 			rec.Header().Set("WWW-Authenticate", `Bearer realm="nomad-iis"`)
 		}
 		s.writeError(rec, r, err)
@@ -185,8 +186,8 @@ func (s *Server) auditLine(r *http.Request, rt *route, c *call, rec *recorder, s
 		"method", r.Method, "route", openAPIPath(rt.Path),
 		"alloc_id", c.vars["allocId"], "task_name", c.vars["taskName"],
 		"path", c.auditPath, "caller", c.principal.String(),
-		"status", status, "bytes_in", in, "bytes_out", rec.bytes,
-		"duration_ms", time.Since(start).Milliseconds(),
+		"status", logInt(int64(status)), "bytes_in", logInt(in), "bytes_out", logInt(rec.bytes),
+		"duration_ms", logInt(time.Since(start).Milliseconds()),
 	}
 	if c.auditNote != "" {
 		args = append(args, "note", c.auditNote)
@@ -196,6 +197,11 @@ func (s *Server) auditLine(r *http.Request, rt *route, c *call, rec *recorder, s
 	}
 	s.audit.Info("audit", args...)
 }
+
+// logInt is n for a log line, as its decimal digits. The plugin logs JSON
+// that go-plugin decodes in the Nomad agent, where a JSON number becomes a
+// float64 and is printed as 4.194709e+07; digits in a string stay exact.
+func logInt(n int64) hclog.Format { return hclog.Fmt("%d", n) }
 
 // recorder notes the status and size of a response. Unwrap lets
 // http.ResponseController reach the connection for deadlines and flushes.
@@ -232,7 +238,9 @@ func (r *recorder) ReadFrom(src io.Reader) (int64, error) {
 
 func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
-// countingBody counts the request bytes read.
+// countingBody counts the request bytes read, and marks the errors of
+// reading the body (a broken chunked encoding, a reset connection) as
+// *bodyReadError: the client's fault, never a 500.
 type countingBody struct {
 	io.ReadCloser
 	n int64
@@ -241,8 +249,20 @@ type countingBody struct {
 func (b *countingBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
 	b.n += int64(n)
+	if err != nil && err != io.EOF {
+		err = &bodyReadError{err: err}
+	}
 	return n, err
 }
+
+// bodyReadError is an error of net/http reading the request body.
+type bodyReadError struct{ err error }
+
+// Error implements error.
+func (e *bodyReadError) Error() string { return "read the request body: " + e.err.Error() }
+
+// Unwrap returns net/http's error.
+func (e *bodyReadError) Unwrap() error { return e.err }
 
 // transfer gives an upload or download a read and write deadline that
 // moves with each chunk: a stalled peer is dropped after d, a slow one

@@ -192,15 +192,14 @@ func (l *Loc) OpenDir() (*os.Root, error) {
 	return r, nil
 }
 
-// Open opens the target file for reading. Links, a final one included, are
-// followed only while they stay inside the path's top-level folder.
+// Open opens the target file or folder for reading. Links, a final one
+// included, are followed only while they stay inside the path's top-level
+// folder. Anything else than a regular file or a folder (a named pipe, a
+// socket, a device) is refused with a *SpecialFileError without being
+// opened: opening a pipe would wait for a writer.
 func (l *Loc) Open() (*os.File, error) {
 	in, name := l.resolved()
-	f, err := in.Open(name)
-	if err != nil {
-		return nil, MapError(l.Rel, err)
-	}
-	return f, nil
+	return openRead(in, name, l.Rel)
 }
 
 // CleanStale removes staging entries left in Parent by an upload that was

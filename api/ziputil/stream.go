@@ -95,8 +95,11 @@ func WriteDir(w io.Writer, fsys fs.FS) (StreamStats, error) {
 			return nil
 		case d.Type().IsRegular():
 			return addFile(zw, fsys, p, buf, &st)
+		case d.Type()&fs.ModeSymlink != 0:
+			return nil // links are never followed
 		default:
-			return nil // links and special files are never followed
+			st.Skipped = append(st.Skipped, p) // pipes, sockets, devices are never read
+			return nil
 		}
 	})
 	if err != nil {

@@ -68,6 +68,12 @@ func planFor(t *testing.T, hcl string, s *DriverConfig, files ...string) (*taskP
 // planIn is planFor in the allocation directory allocDir.
 func planIn(t *testing.T, allocDir, hcl string, s *DriverConfig, files ...string) (*taskPlan, error) {
 	t.Helper()
+	return planNamed(t, allocDir, "web", hcl, s, files...)
+}
+
+// planNamed is planIn for a task named taskName.
+func planNamed(t *testing.T, allocDir, taskName, hcl string, s *DriverConfig, files ...string) (*taskPlan, error) {
+	t.Helper()
 	tc, err := parseTask(t, hcl)
 	must.NoError(t, err)
 	if s == nil {
@@ -81,14 +87,14 @@ func planIn(t *testing.T, allocDir, hcl string, s *DriverConfig, files ...string
 		{Label: "https", Value: 8443, HostIP: "127.0.0.1"},
 	}
 	for _, f := range files {
-		path := filepath.Join(allocDir, "web", filepath.FromSlash(f))
+		path := filepath.Join(allocDir, taskName, filepath.FromSlash(f))
 		must.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
 		must.NoError(t, os.WriteFile(path, []byte("content"), 0o644))
 	}
 	cfg := &drivers.TaskConfig{
-		ID:       testAllocID + "/web/1",
+		ID:       testAllocID + "/" + taskName + "/1",
 		AllocID:  testAllocID,
-		Name:     "web",
+		Name:     taskName,
 		AllocDir: allocDir,
 		Env:      map[string]string{"GREETING": "hello"},
 		Resources: &drivers.Resources{

@@ -85,12 +85,28 @@ type certImport struct {
 type validator struct {
 	errs     []error
 	warnings []string
+	// once holds the messages failOnce reported.
+	once map[string]bool
 	// paths confines the host paths the task names.
 	paths hostPaths
 }
 
 func (v *validator) fail(field, format string, a ...any) {
 	v.errs = append(v.errs, fmt.Errorf("%s: %s", field, fmt.Sprintf(format, a...)))
+}
+
+// failOnce reports err for field unless the same message was reported
+// before for another field: a task name too long for IIS makes both the
+// site's name and its default pool's name too long, and is one problem.
+func (v *validator) failOnce(field string, err error) {
+	if v.once[err.Error()] {
+		return
+	}
+	if v.once == nil {
+		v.once = map[string]bool{}
+	}
+	v.once[err.Error()] = true
+	v.fail(field, "%v", err)
 }
 
 func (v *validator) warn(field, format string, a ...any) {
@@ -127,7 +143,7 @@ func planTask(tc *TaskConfig, cfg *drivers.TaskConfig, s *driverSettings, hostEn
 		}
 		name, err := poolName(cfg.AllocID, cfg.Name, pp.spec.Name)
 		if err != nil {
-			v.fail(pp.field+".name", "%v", err)
+			v.failOnce(pp.field+".name", err)
 			continue
 		}
 		if other, dup := iisNames[strings.ToLower(name)]; dup {
@@ -342,7 +358,7 @@ func (v *validator) site(tc *TaskConfig, cfg *drivers.TaskConfig, s *driverSetti
 	if target == "" {
 		name, err := siteName(cfg.AllocID, cfg.Name)
 		if err != nil {
-			v.fail("task", "%v", err)
+			v.failOnce("task", err)
 		}
 		p.siteName = name
 		p.spec.SiteName = name

@@ -1,6 +1,7 @@
 package driver
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/nomad-iis/nomad-iis/ps"
@@ -318,6 +319,16 @@ func TestConfig_LongTaskName(t *testing.T) {
 	must.NoError(t, err)
 	_, err = poolName(testAllocID, "web-frontend-api", "frontend")
 	must.ErrorContains(t, err, "shorten the task name or the application_pool name by 4 characters")
+}
+
+// TestConfig_LongTaskNameReportedOnce checks that a task name too long for
+// IIS is reported once, although the site and its default pool both take
+// the name.
+func TestConfig_LongTaskNameReportedOnce(t *testing.T) {
+	t.Parallel()
+	_, err := planNamed(t, t.TempDir(), "a-task-name-that-is-far-too-long", `config { application { path = "local" } }`, nil)
+	must.Error(t, err)
+	must.Eq(t, 1, strings.Count(err.Error(), "shorten the task name by 11 characters"), must.Sprint(err))
 }
 
 func TestNaming(t *testing.T) {

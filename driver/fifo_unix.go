@@ -10,6 +10,11 @@ import (
 	"time"
 )
 
+// openNonBlock is added to the flags of files the driver reads that a job
+// may have replaced with a named pipe: the open returns at once instead of
+// waiting for a writer.
+const openNonBlock = syscall.O_NONBLOCK
+
 // openFIFO opens the task's log FIFO for writing. The open does not block:
 // without a reader it fails with ENXIO and is retried until ctx ends. The
 // file is non-blocking, so writes wait in the runtime poller, honour write

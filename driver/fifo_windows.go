@@ -9,6 +9,10 @@ import (
 	winio "github.com/Microsoft/go-winio"
 )
 
+// openNonBlock is 0 on Windows: opening a named pipe there goes through
+// \\.\pipe\, never through a path inside the task directory.
+const openNonBlock = 0
+
 // openFIFO connects to the task's log named pipe (\\.\pipe\...), retrying
 // until ctx ends.
 func openFIFO(ctx context.Context, path string) (logWriter, error) {

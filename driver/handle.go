@@ -131,7 +131,7 @@ func (h *taskHandle) start(logs logBaselines) {
 	if h.cfg.StderrPath != "" {
 		var src *tailer
 		if h.state.AppLogFile != "" {
-			src = newTailer(h.state.AppLogFile, logs.app, nil)
+			src = newAppLogTailer(h.state.TaskDir, h.state.AppLogFile, logs.app)
 		}
 		h.wg.Add(1)
 		go h.runLogForwarder(h.cfg.StderrPath, src, h.d.opts.LogPollInterval)

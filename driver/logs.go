@@ -66,14 +66,24 @@ func w3cPattern(logDir string, siteID int64) string {
 	return filepath.Join(logDir, fmt.Sprintf("W3SVC%d", siteID), "u_ex*.log")
 }
 
-// snapshotSizes records the size of every file matching pattern.
-func snapshotSizes(pattern string) map[string]int64 {
+// snapshotSizes records the size of every regular file matching pattern.
+// With a root, only files inside it count, as newAppLogTailer reads them.
+func snapshotSizes(root, pattern string) map[string]int64 {
 	if pattern == "" {
 		return nil
 	}
 	matches, _ := filepath.Glob(pattern)
 	out := make(map[string]int64, len(matches))
 	for _, m := range matches {
+		if root != "" {
+			if f, err := openConfined(root, m); err == nil {
+				if fi, err := f.Stat(); err == nil {
+					out[m] = fi.Size()
+				}
+				_ = f.Close()
+			}
+			continue
+		}
 		if fi, err := os.Stat(m); err == nil && fi.Mode().IsRegular() {
 			out[m] = fi.Size()
 		}
@@ -176,6 +186,11 @@ type lineFilter interface {
 // lines to a writer. It is used by one goroutine.
 type tailer struct {
 	pattern string
+	// root, when set, confines the files read to that directory (the task
+	// directory, for the app's own log): they are opened through an
+	// os.Root, so a link that leaves it is not followed, and anything but a
+	// regular file (a named pipe would block the open) is skipped unopened.
+	root string
 	// baseline are the sizes files had when forwarding started.
 	baseline map[string]int64
 	// newFilter makes the filter of one file; nil forwards every line.
@@ -196,6 +211,52 @@ func newTailer(pattern string, baseline map[string]int64, newFilter func() lineF
 	return &tailer{pattern: pattern, baseline: baseline, newFilter: newFilter, files: map[string]*tailedFile{}}
 }
 
+// newAppLogTailer follows the app's own log files, pattern, confined to the
+// task directory root: the job chooses what is there, so a link to another
+// allocation's files or a named pipe must not be read.
+func newAppLogTailer(root, pattern string, baseline map[string]int64) *tailer {
+	t := newTailer(pattern, baseline, nil)
+	t.root = root
+	return t
+}
+
+// open opens path for reading, through the tailer's root when it has one.
+func (t *tailer) open(path string) (*os.File, error) {
+	if t.root == "" {
+		return os.Open(path)
+	}
+	return openConfined(t.root, path)
+}
+
+// openConfined opens the regular file path, which must be inside root,
+// through an os.Root at root: a link leaving root is refused, and a file
+// that is not regular is refused without being opened.
+func openConfined(root, path string) (*os.File, error) {
+	rel, err := filepath.Rel(root, path)
+	if err != nil || !filepath.IsLocal(rel) {
+		return nil, fmt.Errorf("%s is not inside %s", path, root)
+	}
+	r, err := os.OpenRoot(root)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	if fi, err := r.Stat(rel); err != nil {
+		return nil, err
+	} else if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file", path)
+	}
+	f, err := r.OpenFile(rel, os.O_RDONLY|openNonBlock, 0)
+	if err != nil {
+		return nil, err
+	}
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		_ = f.Close()
+		return nil, fmt.Errorf("%s is not a regular file", path)
+	}
+	return f, nil
+}
+
 // poll writes what was appended to the followed files since the last poll.
 // It returns only write errors: files that cannot be read are tried again.
 func (t *tailer) poll(w io.Writer) error {
@@ -213,7 +274,7 @@ func (t *tailer) poll(w io.Writer) error {
 			}
 			t.files[path] = tf
 		}
-		if err := tf.read(path, w); err != nil {
+		if err := tf.read(t.open, path, w); err != nil {
 			return err
 		}
 	}
@@ -223,9 +284,10 @@ func (t *tailer) poll(w io.Writer) error {
 // readChunk is how much of a file is read at once.
 const readChunk = 64 << 10
 
-// read copies the complete new lines of path past tf.offset into w.
-func (tf *tailedFile) read(path string, w io.Writer) error {
-	f, err := os.Open(path)
+// read copies the complete new lines of path, opened with open, past
+// tf.offset into w.
+func (tf *tailedFile) read(open func(string) (*os.File, error), path string, w io.Writer) error {
+	f, err := open(path)
 	if err != nil {
 		return nil
 	}

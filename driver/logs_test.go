@@ -32,7 +32,7 @@ func TestTailer_FollowsFilesFromTheirBaseline(t *testing.T) {
 	dir := t.TempDir()
 	old := filepath.Join(dir, "app_1.log")
 	appendFile(t, old, "before the task\n")
-	tl := newTailer(filepath.Join(dir, "app_*.log"), snapshotSizes(filepath.Join(dir, "app_*.log")), nil)
+	tl := newTailer(filepath.Join(dir, "app_*.log"), snapshotSizes("", filepath.Join(dir, "app_*.log")), nil)
 	var out bytes.Buffer
 
 	must.NoError(t, tl.poll(&out))
@@ -85,7 +85,7 @@ func TestW3CFilter_TargetWebsiteKeepsOwnRequests(t *testing.T) {
 	path := filepath.Join(dir, "u_ex260102.log")
 	// The shared site's log already has a header and requests of others.
 	appendFile(t, path, w3cHeader+"2026-01-02 03:04:05 127.0.0.1 GET /other/x - 80\n")
-	tl := newTailer(filepath.Join(dir, "u_ex*.log"), snapshotSizes(path), newW3CFilter([]string{"shop", "api/v1"}))
+	tl := newTailer(filepath.Join(dir, "u_ex*.log"), snapshotSizes("", path), newW3CFilter([]string{"shop", "api/v1"}))
 	appendFile(t, path, strings.Join([]string{
 		"2026-01-02 03:04:06 127.0.0.1 GET /Shop/cart - 80",
 		"2026-01-02 03:04:06 127.0.0.1 GET /shopping - 80",

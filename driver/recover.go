@@ -42,8 +42,8 @@ func (d *Driver) recoverTask(handle *drivers.TaskHandle) error {
 		return nil
 	}
 	h.start(logBaselines{
-		w3c: snapshotSizes(w3cPattern(s.IISLogDir, state.SiteID)),
-		app: snapshotSizes(state.AppLogFile),
+		w3c: snapshotSizes("", w3cPattern(s.IISLogDir, state.SiteID)),
+		app: snapshotSizes(state.TaskDir, state.AppLogFile),
 	})
 	h.logger.Info("task recovered", "site", state.SiteName)
 	h.emit("Recovered, Name: " + state.SiteName)

@@ -39,7 +39,7 @@ func (h *taskHandle) create(s *driverSettings, plan *taskPlan) (_ logBaselines, 
 	if err := prepareDirectories(h.state.TaskDir, plan, s.PlaceholderAppPath); err != nil {
 		return logBaselines{}, err
 	}
-	logs := logBaselines{app: snapshotSizes(plan.appLogFile)}
+	logs := logBaselines{app: snapshotSizes(h.state.TaskDir, plan.appLogFile)}
 
 	// From here on, a failure undoes what was created.
 	created := false
@@ -54,7 +54,7 @@ func (h *taskHandle) create(s *driverSettings, plan *taskPlan) (_ logBaselines, 
 	if created, err = h.createSite(plan); err != nil {
 		return logBaselines{}, err
 	}
-	logs.w3c = snapshotSizes(w3cPattern(s.IISLogDir, h.state.SiteID))
+	logs.w3c = snapshotSizes("", w3cPattern(s.IISLogDir, h.state.SiteID))
 	if s.DirectorySecurity {
 		h.setACLs(plan)
 	}

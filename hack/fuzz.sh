@@ -31,6 +31,18 @@ for t in "${TARGETS[@]}"; do
 	start=$(date +%s)
 	"$GO" test -run '^$' -fuzz "^${name}\$" -fuzztime "$FUZZTIME" "$pkg" >"$log" 2>&1
 	rc=$?
+	retried=0
+	# A finding always writes its input under testdata/fuzz, and a failing
+	# seed fails again. A failure with neither is the fuzzing engine itself
+	# (a worker lost on a loaded machine): show it and run the target once more.
+	if [ $rc -ne 0 ] && ! grep -q 'Failing input written to' "$log"; then
+		echo "  $name exited $rc without a failing input; its log ends:"
+		tail -n 15 "$log" | sed 's/^/    /'
+		cp "$log" "$log.first"
+		retried=1
+		"$GO" test -run '^$' -fuzz "^${name}\$" -fuzztime "$FUZZTIME" "$pkg" >"$log" 2>&1
+		rc=$?
+	fi
 	secs=$(( $(date +%s) - start ))
 	# The last "fuzz: elapsed: ..., execs: N (...)" line has the total.
 	execs=$(grep -oE 'execs: [0-9]+' "$log" | tail -1 | awk '{print $2}')
@@ -46,8 +58,9 @@ for t in "${TARGETS[@]}"; do
 	fi
 	printf '%-22s %-16s execs=%-10s crashes=%s rc=%s (%ss)\n' "$name" "$pkg" "$execs" "$crashes" "$rc" "$secs"
 	[ -n "$failing" ] && echo "  failing input: $pkg/$failing"
-	entries+=("$(printf '{"target":"%s","package":"%s","fuzztime":"%s","seconds":%d,"execs":%d,"crashes":%d,"exit":%d,"failing_input":"%s"}' \
-		"$name" "$pkg" "$FUZZTIME" "$secs" "$execs" "$crashes" "$rc" "$failing")")
+	[ $rc -ne 0 ] && tail -n 30 "$log" | sed 's/^/    /'
+	entries+=("$(printf '{"target":"%s","package":"%s","fuzztime":"%s","seconds":%d,"execs":%d,"crashes":%d,"exit":%d,"retried":%d,"failing_input":"%s"}' \
+		"$name" "$pkg" "$FUZZTIME" "$secs" "$execs" "$crashes" "$rc" "$retried" "$failing")")
 done
 
 # The resolver's Windows rules are string rules tested on every OS; its

@@ -169,6 +169,7 @@ type fuzzSummary struct {
 		Execs        int64  `json:"execs"`
 		Crashes      int    `json:"crashes"`
 		Exit         int    `json:"exit"`
+		Retried      int    `json:"retried"`
 		FailingInput string `json:"failing_input"`
 	} `json:"targets"`
 }
@@ -293,6 +294,9 @@ func writeReport(w *bytes.Buffer, results []result, fz *fuzzSummary, fzErr error
 			if t.FailingInput != "" {
 				res += " (" + t.FailingInput + ")"
 			}
+		}
+		if t.Retried > 0 {
+			res += " (second run: the first lost its fuzzing worker without a finding)"
 		}
 		total += t.Execs
 		fmt.Fprintf(w, "| %s | `%s` | %d | %d | %s |\n", t.Target, t.Package, t.Execs, t.Crashes, res)

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/nomad-iis/nomad-iis/ps/iisrules"
 )
 
 // durationHint is appended to every duration error: the two formats
@@ -41,7 +43,7 @@ func parseDuration(s string) (time.Duration, error) {
 		return 0, fmt.Errorf("empty duration; %s", durationHint)
 	}
 	if strings.Contains(v, ":") {
-		d, err := parseTimeSpan(v)
+		d, err := iisrules.ParseTimeSpan(v)
 		if err != nil {
 			return 0, fmt.Errorf("%q is not a duration (%v); %s", s, err, durationHint)
 		}
@@ -103,86 +105,4 @@ func parseCompact(v string) (time.Duration, error) {
 		next = unit + 1
 	}
 	return total, nil
-}
-
-// parseTimeSpan parses the .NET "c" format without a sign:
-// [d.]hh:mm[:ss[.fffffff]].
-func parseTimeSpan(v string) (time.Duration, error) {
-	if strings.HasPrefix(v, "-") {
-		return 0, fmt.Errorf("negative durations are not allowed")
-	}
-	var days int64
-	clock := v
-	if dot := strings.IndexByte(v, '.'); dot >= 0 && dot < strings.IndexByte(v, ':') {
-		// .NET allows 10675199 days (100 ns ticks); time.Duration, in
-		// nanoseconds, holds about 106751.
-		n, err := parseDigits(v[:dot], 0, int64(math.MaxInt64/(24*time.Hour)))
-		if err != nil {
-			return 0, fmt.Errorf("days: %v", err)
-		}
-		days = n
-		clock = v[dot+1:]
-	}
-	var fraction string
-	if dot := strings.IndexByte(clock, '.'); dot >= 0 {
-		fraction = clock[dot+1:]
-		clock = clock[:dot]
-		if fraction == "" || len(fraction) > 7 {
-			return 0, fmt.Errorf("fraction of a second must have 1 to 7 digits")
-		}
-	}
-	parts := strings.Split(clock, ":")
-	if len(parts) < 2 || len(parts) > 3 {
-		return 0, fmt.Errorf("expected HH:mm or HH:mm:ss")
-	}
-	if fraction != "" && len(parts) != 3 {
-		return 0, fmt.Errorf("a fraction needs seconds (HH:mm:ss.fff)")
-	}
-	limits := []int64{23, 59, 59}
-	names := []string{"hours", "minutes", "seconds"}
-	units := []time.Duration{time.Hour, time.Minute, time.Second}
-	total := time.Duration(days) * 24 * time.Hour
-	for k, p := range parts {
-		n, err := parseDigits(p, 0, limits[k])
-		if err != nil {
-			return 0, fmt.Errorf("%s: %v", names[k], err)
-		}
-		add := time.Duration(n) * units[k]
-		if total > math.MaxInt64-add {
-			return 0, fmt.Errorf("too long")
-		}
-		total += add
-	}
-	if fraction != "" {
-		n, err := parseDigits(fraction, 0, 9999999)
-		if err != nil {
-			return 0, fmt.Errorf("fraction: %v", err)
-		}
-		for range 7 - len(fraction) {
-			n *= 10
-		}
-		add := time.Duration(n) * 100 // 100 ns ticks
-		if total > math.MaxInt64-add {
-			return 0, fmt.Errorf("too long")
-		}
-		total += add
-	}
-	return total, nil
-}
-
-// parseDigits parses a string of ASCII digits within [lo, hi].
-func parseDigits(s string, lo, hi int64) (int64, error) {
-	if s == "" {
-		return 0, fmt.Errorf("missing number")
-	}
-	for _, r := range s {
-		if r < '0' || r > '9' {
-			return 0, fmt.Errorf("%q is not a number", s)
-		}
-	}
-	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || n < lo || n > hi {
-		return 0, fmt.Errorf("%s is out of range %d-%d", s, lo, hi)
-	}
-	return n, nil
 }

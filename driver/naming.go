@@ -3,6 +3,8 @@ package driver
 import (
 	"fmt"
 	"strings"
+
+	"github.com/nomad-iis/nomad-iis/ps/iisrules"
 )
 
 const (
@@ -23,9 +25,10 @@ const (
 	maxPoolAliasLength = 8
 )
 
-// invalidNameChars are the characters IIS refuses in site or pool names,
-// plus the space: each becomes "_".
-const invalidNameChars = `\/?;:@&=+$,|"<>*[]'%#` + " "
+// invalidNameChars are the characters IIS refuses in site or pool names
+// (iisrules.BadNameChars), plus the quote, percent and hash signs and the
+// space, which nomad-iis 0.20 replaced too: each becomes "_".
+const invalidNameChars = iisrules.BadNameChars + `'%#` + " "
 
 // sanitizeName replaces every character IIS does not accept in a site or
 // pool name (and every control character) with "_".

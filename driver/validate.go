@@ -6,36 +6,42 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"time"
 
 	"github.com/hashicorp/nomad/plugins/drivers"
 	"github.com/nomad-iis/nomad-iis/ps"
+	"github.com/nomad-iis/nomad-iis/ps/iisrules"
 )
 
 // Every check of a task's configuration happens in the validate*.go files
 // (this one, validate_bindings.go, validate_helpers.go), before anything is
 // created, and every error names the option (with its block index), the
-// value and what is allowed. The result is a taskPlan: the exact requests
+// value and what is allowed. IIS's own rules (allowed values, ranges and
+// granularity, name characters, binding conflicts) come from ps/iisrules,
+// which iissim enforces too. The result is a taskPlan: the exact requests
 // StartTask sends to the backend.
 
 const (
 	// maxBindings is the most binding blocks a task may have (nomad-iis 0.20).
 	maxBindings = 64
 
-	identityAppPool        = "ApplicationPoolIdentity"
+	identityAppPool        = iisrules.IdentityApplicationPool
 	identityLocalSystem    = "LocalSystem"
 	identityLocalService   = "LocalService"
 	identityNetworkService = "NetworkService"
-	identitySpecificUser   = "SpecificUser"
+	identitySpecificUser   = iisrules.IdentitySpecificUser
+
+	// runtimeNone is how a job spells the empty managedRuntimeVersion (no
+	// managed code).
+	runtimeNone = "None"
 )
 
 var (
-	identities       = []string{identityAppPool, identityLocalSystem, identityLocalService, identityNetworkService, identitySpecificUser}
-	pipelineModes    = []string{"Integrated", "Classic"}
-	runtimeVersions  = []string{"v4.0", "v2.0", "None"}
-	startModes       = []string{"OnDemand", "AlwaysRunning"}
-	unavailableModes = []string{"HttpLevel", "TcpLevel"}
-	bindingTypes     = []string{"http", "https"}
+	identities       = iisrules.PoolIdentities
+	pipelineModes    = iisrules.PipelineModes
+	runtimeVersions  = jobRuntimeVersions()
+	startModes       = iisrules.StartModes
+	unavailableModes = iisrules.LoadBalancerCapabilities
+	bindingTypes     = iisrules.BindingProtocols
 
 	// attributeName is an IIS attribute, optionally inside child elements.
 	attributeName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9]*(\.[A-Za-z][A-Za-z0-9]*)*$`)
@@ -267,7 +273,7 @@ func (v *validator) pool(field string, pc AppPoolConfig, s *driverSettings) ps.A
 
 	spec.ManagedPipelineMode, _ = v.enum(field+".managed_pipeline_mode", pc.ManagedPipelineMode, pipelineModes)
 	if rv, ok := v.enum(field+".managed_runtime_version", pc.ManagedRuntimeVersion, runtimeVersions); ok && rv != "" {
-		if rv == "None" {
+		if rv == runtimeNone {
 			rv = ""
 		}
 		spec.ManagedRuntimeVersion = &rv
@@ -276,18 +282,31 @@ func (v *validator) pool(field string, pc AppPoolConfig, s *driverSettings) ps.A
 	spec.LoadBalancerCapabilities, _ = v.enum(field+".service_unavailable_response", pc.ServiceUnavailableResponse, unavailableModes)
 	spec.Enable32BitAppOnWin64 = pc.Enable32BitAppOnWin64
 	spec.DisallowOverlappingRotation = pc.DisableOverlappedRecycle
-	spec.IdleTimeoutMs = v.duration(field+".idle_timeout", pc.IdleTimeout, 0)
-	spec.PeriodicRestartMs = v.duration(field+".periodic_restart", pc.PeriodicRestart, 0)
-	spec.StartupTimeLimitMs = v.duration(field+".start_time_limit", pc.StartTimeLimit, time.Second)
-	spec.ShutdownTimeLimitMs = v.duration(field+".shutdown_time_limit", pc.ShutdownTimeLimit, time.Second)
+	spec.IdleTimeoutMs = v.duration(field+".idle_timeout", pc.IdleTimeout, iisrules.IdleTimeout)
+	spec.PeriodicRestartMs = v.duration(field+".periodic_restart", pc.PeriodicRestart, iisrules.PeriodicRestart)
+	spec.StartupTimeLimitMs = v.duration(field+".start_time_limit", pc.StartTimeLimit, iisrules.StartupTimeLimit)
+	spec.ShutdownTimeLimitMs = v.duration(field+".shutdown_time_limit", pc.ShutdownTimeLimit, iisrules.ShutdownTimeLimit)
 	if q := pc.QueueLength; q != nil {
-		if *q < 10 || *q > 65535 {
-			v.fail(field+".queue_length", "%d is out of range; use 10 to 65535", *q)
+		if r := iisrules.QueueLength; *q < r.Min || *q > r.Max {
+			v.fail(field+".queue_length", "%d is out of range; use %d to %d (IIS's %s)", *q, r.Min, r.Max, r.Attribute)
 		}
 		spec.QueueLength = q
 	}
-	spec.Attributes = v.extensions(field, pc.Extensions)
+	spec.Attributes = v.extensions(field, pc.Extensions, iisrules.PoolAttributes)
 	return spec
+}
+
+// jobRuntimeVersions are iisrules.RuntimeVersions as a job spells them:
+// the empty version (no managed code) is "None".
+func jobRuntimeVersions() []string {
+	out := make([]string, 0, len(iisrules.RuntimeVersions))
+	for _, rv := range iisrules.RuntimeVersions {
+		if rv == "" {
+			rv = runtimeNone
+		}
+		out = append(out, rv)
+	}
+	return out
 }
 
 // plannedApp is one application block, validated.
@@ -311,7 +330,7 @@ func (v *validator) applications(tc *TaskConfig, taskDir string) []plannedApp {
 			PreloadEnabled:           ac.EnablePreload,
 			ServiceAutoStartEnabled:  ac.ServiceAutoStartEnabled,
 			ServiceAutoStartProvider: strings.TrimSpace(ac.ServiceAutoStartProvider),
-			Attributes:               v.extensions(field, ac.Extensions),
+			Attributes:               v.extensions(field, ac.Extensions, iisrules.ApplicationAttributes),
 		}
 		if prev, dup := aliases[strings.ToLower(spec.Alias)]; dup {
 			v.fail(field+".alias", "%q is already the alias of %s; aliases must be unique (case-insensitively)", displayAlias(spec.Alias), prev)
@@ -331,7 +350,7 @@ func (v *validator) applications(tc *TaskConfig, taskDir string) []plannedApp {
 			spec.VirtualDirectories = append(spec.VirtualDirectories, ps.VirtualDirectorySpec{
 				Alias:        alias,
 				PhysicalPath: v.physicalPath(vfield+".path", vc.Path, taskDir),
-				Attributes:   v.extensions(vfield, vc.Extensions),
+				Attributes:   v.extensions(vfield, vc.Extensions, iisrules.VirtualDirectoryAttributes),
 			})
 		}
 		pool := strings.TrimSpace(ac.ApplicationPool)
@@ -409,23 +428,36 @@ func (p *taskPlan) addPlaceholderRoot(placeholder string) {
 	p.spec.Applications = append([]ps.ApplicationSpec{root}, p.spec.Applications...)
 }
 
-// providers validates the service_auto_start_provider blocks.
+// providers validates the service_auto_start_provider blocks. IIS keys
+// providers by their exact, case-sensitive name: two blocks whose names
+// differ only in case would make two providers, and an application that
+// names a provider in another case than its block uses neither, so both
+// are refused here.
 func (v *validator) providers(tc *TaskConfig, p *taskPlan) {
 	seen := map[string]string{}
+	names := map[string]string{} // lower-cased name -> name
 	for i, pc := range tc.ServiceAutoStartProviders {
 		field := fmt.Sprintf("service_auto_start_provider[%d]", i)
 		name, typ := strings.TrimSpace(pc.Name), strings.TrimSpace(pc.Type)
-		if name == "" {
+		if err := iisrules.CheckProviderName(name); err != nil {
 			v.fail(field+".name", "must not be empty")
 		}
 		if typ == "" {
 			v.fail(field+".type", "must not be empty; use the assembly-qualified type name")
 		}
 		if prev, dup := seen[strings.ToLower(name)]; dup {
-			v.fail(field+".name", "%q is already the name of %s", name, prev)
+			v.fail(field+".name", "%q is already the name of %s (IIS compares provider names case-sensitively, so names that differ only in case would make two providers)", name, prev)
 		}
 		seen[strings.ToLower(name)] = field
+		names[strings.ToLower(name)] = name
 		p.spec.AutoStartProviders = append(p.spec.AutoStartProviders, ps.AutoStartProviderSpec{Name: name, Type: typ})
+	}
+	for i, a := range tc.Applications {
+		want := strings.TrimSpace(a.ServiceAutoStartProvider)
+		if have, ok := names[strings.ToLower(want)]; ok && !iisrules.ProviderNameEqual(have, want) {
+			v.fail(fmt.Sprintf("application[%d].service_auto_start_provider", i),
+				"%q is not %q: IIS compares provider names case-sensitively; spell it as the service_auto_start_provider block does", want, have)
+		}
 	}
 }
 

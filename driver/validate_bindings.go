@@ -9,6 +9,7 @@ import (
 
 	"github.com/hashicorp/nomad/plugins/drivers"
 	"github.com/nomad-iis/nomad-iis/ps"
+	"github.com/nomad-iis/nomad-iis/ps/iisrules"
 )
 
 // bindings validates the binding blocks and resolves their ports.
@@ -19,6 +20,7 @@ func (v *validator) bindings(tc *TaskConfig, cfg *drivers.TaskConfig, p *taskPla
 	}
 	taskDir := filepath.Join(cfg.AllocDir, cfg.Name)
 	seen := map[string]string{}
+	var planned []plannedBinding
 	for i, bc := range tc.Bindings {
 		field := fmt.Sprintf("binding[%d]", i)
 		b := ps.BindingSpec{IPAddress: "*", Hostname: strings.ToLower(strings.TrimSpace(bc.Hostname))}
@@ -37,7 +39,8 @@ func (v *validator) bindings(tc *TaskConfig, cfg *drivers.TaskConfig, p *taskPla
 		}
 		b.Port = v.port(field+".port", bc.Port, b.Hostname, cfg.Resources)
 		key := fmt.Sprintf("%s:%d:%s", b.IPAddress, b.Port, b.Hostname)
-		if prev, dup := seen[key]; dup && b.Port != 0 {
+		prev, dup := seen[key]
+		if dup && b.Port != 0 {
 			v.fail(field, "binding %s is the same as %s", key, prev)
 		}
 		seen[key] = field
@@ -45,6 +48,7 @@ func (v *validator) bindings(tc *TaskConfig, cfg *drivers.TaskConfig, p *taskPla
 		if len(bc.Certificates) > 1 {
 			v.fail(field+".certificate", "%d blocks given; at most one is allowed", len(bc.Certificates))
 		}
+		var certificate string
 		if b.Protocol == "https" {
 			b.RequireSNI = bc.RequireSNI != nil && *bc.RequireSNI
 			if b.RequireSNI && b.Hostname == "" {
@@ -54,8 +58,10 @@ func (v *validator) bindings(tc *TaskConfig, cfg *drivers.TaskConfig, p *taskPla
 				v.fail(field+".certificate", "an https binding needs a certificate block (thumbprint, pfx_file, cert_file + key_file or use_self_signed)")
 			} else if imp, tp, ok := v.certificate(field+".certificate", bc.Certificates[0], b.Hostname, taskDir); ok {
 				b.CertificateThumbprint = tp
+				certificate = tp
 				if imp != nil {
 					p.certImports = append(p.certImports, certImport{binding: len(p.spec.Bindings), args: *imp})
+					certificate = importIdentity(imp)
 				}
 			}
 		} else if b.Protocol == "http" {
@@ -66,7 +72,39 @@ func (v *validator) bindings(tc *TaskConfig, cfg *drivers.TaskConfig, p *taskPla
 				v.warn(field+".certificate", "ignored: certificates apply to https bindings only")
 			}
 		}
+		// IIS's binding rules among the task's own bindings; a duplicate
+		// was reported above.
+		if b.Port != 0 && b.Protocol != "" && !dup {
+			rb := iisrules.Binding{Protocol: b.Protocol, IPAddress: b.IPAddress, Port: b.Port, Hostname: b.Hostname, SNI: b.RequireSNI, Certificate: certificate}
+			for _, other := range planned {
+				if err := iisrules.Conflict(other.rule, rb, true); err != nil {
+					v.fail(field, "conflicts with %s: %v", other.field, err)
+					break
+				}
+			}
+			planned = append(planned, plannedBinding{field: field, rule: rb})
+		}
 		p.spec.Bindings = append(p.spec.Bindings, b)
+	}
+}
+
+// plannedBinding is a validated binding as the binding rules see it.
+type plannedBinding struct {
+	field string
+	rule  iisrules.Binding
+}
+
+// importIdentity tells the certificates of two imports apart before they
+// are imported: the same file (or the same self-signed host name) gives the
+// same certificate.
+func importIdentity(imp *ps.ImportCertificateArgs) string {
+	switch {
+	case imp.PfxPath != "":
+		return "pfx:" + imp.PfxPath
+	case imp.CertPath != "":
+		return "pem:" + imp.CertPath + "|" + imp.KeyPath
+	default:
+		return "self-signed:" + imp.Hostname
 	}
 }
 
@@ -79,9 +117,9 @@ func (v *validator) port(field, port, hostname string, res *drivers.Resources) i
 		return 0
 	}
 	if n, err := strconv.Atoi(port); err == nil {
-		switch {
-		case n < 1 || n > 65535:
-			v.fail(field, "%d is out of range; use 1 to 65535 or a port label", n)
+		switch r := iisrules.Port; {
+		case int64(n) < r.Min || int64(n) > r.Max:
+			v.fail(field, "%d is out of range; use %d to %d or a port label", n, r.Min, r.Max)
 		case hostname == "":
 			v.fail(field, "static port %d needs a hostname (sites share static ports by host name); set hostname or use a port label", n)
 		}

@@ -6,21 +6,30 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/nomad-iis/nomad-iis/ps"
+	"github.com/nomad-iis/nomad-iis/ps/iisrules"
 )
 
 // extensions validates extension blocks and returns them as attributes.
-func (v *validator) extensions(field string, exts []ExtensionConfig) []ps.Attribute {
+// The value of an attribute that schema knows is checked against IIS's type,
+// range and granularity for it; other attributes are left to IIS, whose
+// installed schema may have more than the contract's tables.
+func (v *validator) extensions(field string, exts []ExtensionConfig, schema map[string]iisrules.Attr) []ps.Attribute {
 	var out []ps.Attribute
 	for i, e := range exts {
 		name := strings.TrimSpace(e.Name)
 		if !attributeName.MatchString(name) {
 			v.fail(fmt.Sprintf("%s.extension[%d].name", field, i), "%q is not an attribute name; use an IIS attribute such as \"autoStart\" or \"processModel.maxProcesses\"", e.Name)
 			continue
+		}
+		if a, known := schema[name]; known {
+			if err := a.Check(e.Value); err != nil {
+				v.fail(fmt.Sprintf("%s.extension[%d].value", field, i), "attribute %q: %v", name, err)
+				continue
+			}
 		}
 		out = append(out, ps.Attribute{Name: name, Value: e.Value})
 	}
@@ -41,8 +50,9 @@ func (v *validator) enum(field, value string, allowed []string) (string, bool) {
 	return "", false
 }
 
-// duration parses an optional duration in milliseconds, at least min.
-func (v *validator) duration(field, value string, min time.Duration) *int64 {
+// duration parses an optional duration and holds it to IIS's range and
+// granularity for the attribute it sets (ps/iisrules), in milliseconds.
+func (v *validator) duration(field, value string, rule iisrules.TimeSpanRange) *int64 {
 	if value == "" {
 		return nil
 	}
@@ -51,30 +61,38 @@ func (v *validator) duration(field, value string, min time.Duration) *int64 {
 		v.fail(field, "%v", err)
 		return nil
 	}
-	if d < min {
-		v.fail(field, "%q is too short; use at least %s", value, min)
+	if err := rule.Check(d); err != nil {
+		switch {
+		case d < rule.Min:
+			v.fail(field, "%q is too short; use at least %s (%v)", value, rule.Min, err)
+		case d > rule.Max:
+			v.fail(field, "%q is too long (%v)", value, err)
+		default:
+			v.fail(field, "%q is not a whole number of %s (%v)", value, granularityUnit(rule.Granularity), err)
+		}
 		return nil
 	}
 	ms := d.Milliseconds()
 	return &ms
 }
 
+// granularityUnit names a duration granularity: "minutes", "seconds".
+func granularityUnit(g time.Duration) string {
+	switch g {
+	case time.Minute:
+		return "minutes"
+	case time.Second:
+		return "seconds"
+	}
+	return "multiples of " + g.String()
+}
+
 // alias normalises an application or virtual directory alias: slashes
 // around it are dropped ("/" is the root) and its segments checked.
 func (v *validator) alias(field, alias string) string {
-	a := strings.Trim(strings.TrimSpace(alias), "/")
-	if a == "" {
-		return ""
-	}
-	if strings.ContainsAny(a, `\?;:@&=+$,|"<>*`) {
-		v.fail(field, "%q contains a character IIS does not allow in paths (one of \\?;:@&=+$,|\"<>*)", alias)
-		return a
-	}
-	for _, seg := range strings.Split(a, "/") {
-		if seg == "" || seg == "." || seg == ".." || strings.TrimSpace(seg) != seg {
-			v.fail(field, "%q has an empty, \".\" or \"..\" segment or spaces around one", alias)
-			return a
-		}
+	a, err := iisrules.NormalizeAlias(alias)
+	if err != nil {
+		v.fail(field, "%v", err)
 	}
 	return a
 }
@@ -166,16 +184,7 @@ func allowedName(name string, list []string) bool {
 }
 
 // quoteList renders `"a", "b" or "c"`.
-func quoteList(items []string) string {
-	q := make([]string, len(items))
-	for i, s := range items {
-		q[i] = strconv.Quote(s)
-	}
-	if len(q) <= 1 {
-		return strings.Join(q, "")
-	}
-	return strings.Join(q[:len(q)-1], ", ") + " or " + q[len(q)-1]
-}
+func quoteList(items []string) string { return iisrules.QuoteList(items) }
 
 // quoteListOrNone is quoteList, or "none" for an empty list.
 func quoteListOrNone(items []string) string {

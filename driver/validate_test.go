@@ -295,6 +295,78 @@ func TestConfig_Rejects(t *testing.T) {
   application { path = "local" }
   app_log_file = "/var/log/app.log"
 }`, nil, `app_log_file: "/var/log/app.log" is not a relative path inside the task directory`},
+		{"idle timeout not in whole minutes", pool(`idle_timeout = "90s"`), nil,
+			`application_pool[0].idle_timeout: "90s" is not a whole number of minutes (IIS takes processModel.idleTimeout in whole minutes from 0s to 30 days)`},
+		{"idle timeout above 30 days", pool(`idle_timeout = "31d"`), nil,
+			`application_pool[0].idle_timeout: "31d" is too long (IIS takes processModel.idleTimeout in whole minutes from 0s to 30 days)`},
+		{"periodic restart not in whole minutes", pool(`periodic_restart = "01:00:30"`), nil,
+			`application_pool[0].periodic_restart: "01:00:30" is not a whole number of minutes (IIS takes recycling.periodicRestart.time in whole minutes from 0s to 300 days)`},
+		{"start time limit not in whole seconds", pool(`start_time_limit = "1500ms"`), nil,
+			`application_pool[0].start_time_limit: "1500ms" is not a whole number of seconds (IIS takes processModel.startupTimeLimit in whole seconds`},
+		{"extension time span not in whole minutes", pool("extension {\n name = \"processModel.idleTimeout\"\n value = \"00:01:30\"\n}"), nil,
+			`application_pool[0].extension[0].value: attribute "processModel.idleTimeout": "00:01:30": IIS takes processModel.idleTimeout in whole minutes`},
+		{"extension enumeration", pool("extension {\n name = \"cpu.action\"\n value = \"Kill\"\n}"), nil,
+			`application_pool[0].extension[0].value: attribute "cpu.action": "Kill" is not one of NoAction, KillW3wp, Throttle, ThrottleUnderLoad`},
+		{"two non-SNI https bindings with two certificates on one port", `config {
+  application { path = "local" }
+  binding {
+    type = "https"
+    port = 443
+    hostname = "a.example.test"
+    certificate { use_self_signed = true }
+  }
+  binding {
+    type = "https"
+    port = 443
+    hostname = "b.example.test"
+    certificate { use_self_signed = true }
+  }
+}`, nil, `binding[1]: conflicts with binding[0]: https *:443:a.example.test and https *:443:b.example.test: without SNI, HTTP.sys holds one certificate per IP:port`},
+		{"http and https on one port", `config {
+  application { path = "local" }
+  binding {
+    type = "http"
+    port = 8443
+    hostname = "a.example.test"
+  }
+  binding {
+    type = "https"
+    port = 8443
+    ip_address = "127.0.0.1"
+    hostname = "b.example.test"
+    certificate { use_self_signed = true }
+  }
+}`, nil, `binding[1]: conflicts with binding[0]: http *:8443:a.example.test and https 127.0.0.1:8443:b.example.test: one IP:port serves either http or https`},
+		{"one SNI host name with two certificates", `config {
+  application { path = "local" }
+  binding {
+    type = "https"
+    port = 443
+    ip_address = "10.0.0.4"
+    hostname = "a.example.test"
+    require_sni = true
+    certificate { thumbprint = "0123456789ABCDEF0123456789ABCDEF01234567" }
+  }
+  binding {
+    type = "https"
+    port = 443
+    ip_address = "10.0.0.5"
+    hostname = "a.example.test"
+    require_sni = true
+    certificate { thumbprint = "1123456789ABCDEF0123456789ABCDEF01234567" }
+  }
+}`, nil, `binding[1]: conflicts with binding[0]: https 10.0.0.4:443:a.example.test (SNI) and https 10.0.0.5:443:a.example.test (SNI): SNI certificates are registered by host name and port`},
+		{"provider named in another case", `config {
+  application {
+    path = "local"
+    service_auto_start_enabled = true
+    service_auto_start_provider = "warmup"
+  }
+  service_auto_start_provider {
+    name = "Warmup"
+    type = "T"
+  }
+}`, nil, `application[0].service_auto_start_provider: "warmup" is not "Warmup": IIS compares provider names case-sensitively`},
 		{"all problems reported at once", `config {
   application_pool {
     name = "toolongname"

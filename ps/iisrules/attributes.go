@@ -152,7 +152,7 @@ func (a Attr) Check(v string) error {
 		}
 	case TypeEnum:
 		if _, ok := Canonical(v, a.Values); !ok {
-			return fmt.Errorf("%q is not one of %s", v, QuoteList(a.Values))
+			return fmt.Errorf("%q is not one of %s", v, strings.Join(a.Values, ", "))
 		}
 	}
 	return nil

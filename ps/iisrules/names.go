@@ -61,7 +61,7 @@ func NormalizeAlias(alias string) (string, error) {
 	}
 	for _, seg := range strings.Split(a, "/") {
 		if seg == "" || seg == "." || seg == ".." || strings.TrimSpace(seg) != seg {
-			return a, fmt.Errorf("%q has an empty, \".\" or \"..\" segment or spaces around one", alias)
+			return a, fmt.Errorf("%q has an empty, \".\" or \"..\" segment or spaces around one, so it is not a valid path", alias)
 		}
 	}
 	return a, nil

@@ -99,7 +99,7 @@ func TestAttr_Check(t *testing.T) {
 		{"bool", "autoStart", "TRUE", true, ""},
 		{"bool not a bool", "autoStart", "yes", false, "true or false"},
 		{"enum case-insensitive", "startMode", "alwaysrunning", true, ""},
-		{"enum outside", "startMode", "Eager", false, `"OnDemand" or "AlwaysRunning"`},
+		{"enum outside", "startMode", "Eager", false, `"Eager" is not one of OnDemand, AlwaysRunning`},
 		{"uint", "processModel.maxProcesses", "4", true, ""},
 		{"uint negative", "processModel.maxProcesses", "-1", false, "non-negative"},
 		{"uint above 32 bits", "recycling.periodicRestart.memory", "4294967296", false, "non-negative"},

@@ -34,7 +34,9 @@
 // restarts. It exits on "stop", on SIGTERM, when its state directory is
 // removed, or when it has had no site, no pool and no client for 60 seconds
 // (IISSIM_IDLE_EXIT, a Go duration, changes that), so that tests never leave
-// it running. "ctl" runs one operation from a shell, as appcmd does; it
+// it running. IISSIM_MINUTE (a Go duration) shortens the minute of the
+// pools' minute-granular timers (idle timeout, periodic restart), so that
+// tests run them on values IIS accepts. "ctl" runs one operation from a shell, as appcmd does; it
 // prints the JSON result, or "<Kind>: <message>" on stderr with exit status 1.
 // The host and the service log to stderr (the service into service.log) at
 // the level IISSIM_LOG_LEVEL names (default info); neither logs arguments.
@@ -90,7 +92,14 @@
 //     Conflict; a missing target website or certificate is NotFound; a bad
 //     value is InvalidArgument naming the field (pool settings, identities,
 //     aliases, paths, extension attributes checked against IIS's schema).
-//     A new site gets the lowest unused id.
+//     IIS's rules come from ps/iisrules, the tables the driver validates
+//     jobs with: durations in IIS's range and granularity (idle timeout and
+//     periodic restart in whole minutes, start and shutdown limits in whole
+//     seconds), case-sensitive auto-start provider names, and the binding
+//     rules ("*" and 0.0.0.0 overlap every address; one IP:port is http or
+//     https; one non-SNI https certificate per IP:port; SNI keyed by host
+//     name and port whatever the IP address), which make a binding of
+//     another site a Conflict. A new site gets the lowest unused id.
 //   - Certificates: thumbprints are the upper-case hex SHA-1 of the DER, as on
 //     Windows. PFX (with its password), PEM certificate and key (PKCS#8, PKCS#1
 //     or EC; the first CERTIFICATE block is the leaf, the rest its chain; both

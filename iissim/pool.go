@@ -21,6 +21,12 @@ type spawner struct {
 	self   []string
 	stderr io.Writer
 	log    hclog.Logger
+	// minute is how long one minute of the pools' minute-granular timers
+	// (idle timeout, periodic restart) lasts: a minute, unless
+	// IISSIM_MINUTE (a Go duration) shortens it. IIS takes those settings
+	// in whole minutes only (ps/iisrules), so tests of the timers run
+	// them on a shorter minute instead of on values IIS would refuse.
+	minute time.Duration
 
 	// mu guards procs.
 	mu    sync.Mutex
@@ -28,7 +34,13 @@ type spawner struct {
 }
 
 func newSpawner(self []string, stderr io.Writer, log hclog.Logger) *spawner {
-	return &spawner{self: self, stderr: stderr, log: log, procs: map[int]*workerProc{}}
+	return &spawner{self: self, stderr: stderr, log: log, minute: time.Minute, procs: map[int]*workerProc{}}
+}
+
+// minutes converts a configured duration into the time the timers wait,
+// with one minute lasting s.minute.
+func (s *spawner) minutes(d time.Duration) time.Duration {
+	return d/time.Minute*s.minute + (d%time.Minute)*s.minute/time.Minute
 }
 
 // all returns the live workers of every pool.
@@ -392,7 +404,7 @@ func (p *poolRun) maintain(now time.Time) {
 		p.mu.Unlock()
 		return
 	}
-	if idle := p.cfg.idleTimeout(); idle > 0 && p.cfg.startMode() == "OnDemand" && now.Sub(p.lastRequest) > idle {
+	if idle := p.sp.minutes(p.cfg.idleTimeout()); idle > 0 && p.cfg.startMode() == "OnDemand" && now.Sub(p.lastRequest) > idle {
 		p.sp.log.Info("idle timeout reached", "app_pool", p.name, "idle_timeout_ms", idle.Milliseconds())
 		limit := p.cfg.shutdownTimeLimit()
 		for _, w := range p.workers {
@@ -404,7 +416,7 @@ func (p *poolRun) maintain(now time.Time) {
 		return
 	}
 	due := false
-	if period := p.cfg.periodicRestart(); period > 0 && !p.recycling {
+	if period := p.sp.minutes(p.cfg.periodicRestart()); period > 0 && !p.recycling {
 		for _, w := range p.workers {
 			if now.Sub(w.start) > period {
 				due = true

@@ -144,6 +144,11 @@ func runService(self []string, args []string) int {
 		conns:     map[net.Conn]struct{}{},
 		quit:      make(chan struct{}),
 	}
+	if v := os.Getenv("IISSIM_MINUTE"); v != "" {
+		if d, err := time.ParseDuration(v); err == nil && d > 0 {
+			s.sp.minute = d
+		}
+	}
 	if v := os.Getenv("IISSIM_IDLE_EXIT"); v != "" {
 		if d, err := time.ParseDuration(v); err == nil && d > 0 {
 			s.idleExit = d

@@ -224,8 +224,9 @@ func TestService_WorkersDieWithTheService(t *testing.T) {
 }
 
 func TestPool_IdleTimeoutEndsOnDemandWorkers(t *testing.T) {
-	s := simtest.Start(t)
-	idle := int64(300)
+	// IIS takes the idle timeout in whole minutes; a minute lasts 300 ms here.
+	s := simtest.Start(t, simtest.WithEnv("IISSIM_MINUTE=300ms"))
+	idle := int64(60_000)
 	port := newSite(t, s, "nomad-idle", func(p *ps.AppPoolSpec) { p.IdleTimeoutMs = &idle })
 	_, first, err := get(port, "/pid.aspx")
 	must.NoError(t, err)
@@ -239,8 +240,9 @@ func TestPool_IdleTimeoutEndsOnDemandWorkers(t *testing.T) {
 }
 
 func TestPool_PeriodicRestart(t *testing.T) {
-	s := simtest.Start(t)
-	period := int64(1000)
+	// IIS takes the periodic restart in whole minutes; a minute lasts 1 s here.
+	s := simtest.Start(t, simtest.WithEnv("IISSIM_MINUTE=1s"))
+	period := int64(60_000)
 	newSite(t, s, "nomad-periodic", func(p *ps.AppPoolSpec) {
 		p.StartMode = "AlwaysRunning"
 		p.PeriodicRestartMs = &period

@@ -13,6 +13,7 @@ import (
 
 	"github.com/nomad-iis/nomad-iis/iissim/web"
 	"github.com/nomad-iis/nomad-iis/ps"
+	"github.com/nomad-iis/nomad-iis/ps/iisrules"
 )
 
 // opNewTaskSite creates a task's pools, site or applications, bindings and
@@ -80,16 +81,13 @@ func (s *service) claimPortsLocked(bindings []ps.BindingSpec) (map[string]net.Li
 			return fail(invalidf("bindings: port %d is given for both http and https", b.Port))
 		}
 		protocols[addr] = b.Protocol
+		// IIS's binding rules against every other site (ps/iisrules):
+		// "*" and 0.0.0.0 overlap every address, one non-SNI https
+		// certificate per IP:port, SNI keyed by host name and port.
 		for _, site := range s.cfg.Sites {
 			for _, eb := range site.Bindings {
-				if web.ListenAddr(eb, s.bindAll) != addr {
-					continue
-				}
-				if eb.Protocol != b.Protocol {
-					return fail(conflictf("port %d is used by an %s binding of website %q", b.Port, eb.Protocol, site.Name))
-				}
-				if eb.IPAddress == b.IPAddress && eb.Hostname == b.Hostname {
-					return fail(conflictf("binding %s:%d:%s is used by website %q", b.IPAddress, b.Port, b.Hostname, site.Name))
+				if err := iisrules.Conflict(ruleBinding(ps.BindingSpec(eb)), ruleBinding(b), false); err != nil {
+					return fail(conflictf("port %d: website %q has a binding this one cannot be next to: %v", b.Port, site.Name, err))
 				}
 			}
 		}
@@ -125,7 +123,8 @@ func applyTaskSite(cfg *appHostConfig, spec *ps.TaskSiteSpec, wwwroot string) (*
 		result.AppPools = append(result.AppPools, p.Name)
 	}
 	for _, prov := range spec.AutoStartProviders {
-		i := slices.IndexFunc(cfg.AutoStartProviders, func(x ps.AutoStartProviderSpec) bool { return strings.EqualFold(x.Name, prov.Name) })
+		// Provider names are case-sensitive keys: "Warmup" does not update "warmup".
+		i := slices.IndexFunc(cfg.AutoStartProviders, func(x ps.AutoStartProviderSpec) bool { return iisrules.ProviderNameEqual(x.Name, prov.Name) })
 		if i >= 0 {
 			cfg.AutoStartProviders[i].Type = prov.Type
 		} else {
@@ -250,7 +249,7 @@ func (s *service) opRemoveTaskSite(_ context.Context, args *ps.RemoveTaskSiteArg
 		if providerInUse(next, name) {
 			continue
 		}
-		next.AutoStartProviders = slices.DeleteFunc(next.AutoStartProviders, func(p ps.AutoStartProviderSpec) bool { return strings.EqualFold(p.Name, name) })
+		next.AutoStartProviders = slices.DeleteFunc(next.AutoStartProviders, func(p ps.AutoStartProviderSpec) bool { return iisrules.ProviderNameEqual(p.Name, name) })
 	}
 	if err := next.save(s.lay.config()); err != nil {
 		return nil, fmt.Errorf("remove task site: %w", err)
@@ -292,14 +291,15 @@ func (s *service) opRemoveTaskSite(_ context.Context, args *ps.RemoveTaskSiteArg
 	return out, nil
 }
 
-// providerInUse reports whether an application still names the provider.
+// providerInUse reports whether an application still names the provider
+// (case-sensitively, as IIS resolves it).
 func providerInUse(cfg *appHostConfig, name string) bool {
 	for _, site := range cfg.Sites {
 		for _, a := range site.Applications {
-			if strings.EqualFold(a.ServiceAutoStartProvider, name) {
+			if iisrules.ProviderNameEqual(a.ServiceAutoStartProvider, name) {
 				return true
 			}
-			if v, ok := attr(a.Attributes, "serviceAutoStartProvider"); ok && strings.EqualFold(v, name) {
+			if v, ok := attr(a.Attributes, "serviceAutoStartProvider"); ok && iisrules.ProviderNameEqual(v, name) {
 				return true
 			}
 		}

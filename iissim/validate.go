@@ -8,16 +8,15 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/nomad-iis/nomad-iis/ps"
+	"github.com/nomad-iis/nomad-iis/ps/iisrules"
 )
 
-// Characters IIS refuses in site and pool names and in application aliases.
-const (
-	badNameChars  = `\/?;:@&=+$,|"<>*`
-	badAliasChars = `\?;:@&=+$,|"<>*`
-	maxPoolName   = 64
-)
+// Every rule of IIS that iissim enforces here (allowed values, ranges and
+// granularity, name characters, provider name case, binding conflicts)
+// comes from ps/iisrules, the tables the driver validates jobs with.
 
 // checkTaskSite validates a NewTaskSite request against itself and the
 // current configuration, before anything changes. It normalises the spec
@@ -38,15 +37,22 @@ func checkTaskSite(cfg *appHostConfig, certs certStore, spec *ps.TaskSiteSpec) e
 	if spec.DefaultAppPool != "" && !poolKnown(spec.DefaultAppPool) {
 		return invalidf("defaultAppPool: application pool %q does not exist", spec.DefaultAppPool)
 	}
+	// Provider names are IIS collection keys compared case-sensitively.
 	providers := map[string]bool{}
 	for i, p := range spec.AutoStartProviders {
 		if strings.TrimSpace(p.Name) == "" || strings.TrimSpace(p.Type) == "" {
 			return invalidf("autoStartProviders[%d]: name and type are required", i)
 		}
-		providers[strings.ToLower(p.Name)] = true
+		if err := iisrules.CheckProviderName(p.Name); err != nil {
+			return invalidf("autoStartProviders[%d].name: %v", i, err)
+		}
+		if providers[p.Name] {
+			return invalidf("autoStartProviders[%d].name: provider %q is given twice", i, p.Name)
+		}
+		providers[p.Name] = true
 	}
 	for _, p := range cfg.AutoStartProviders {
-		providers[strings.ToLower(p.Name)] = true
+		providers[p.Name] = true
 	}
 
 	var target *siteConfig
@@ -96,15 +102,8 @@ func checkTaskSite(cfg *appHostConfig, certs certStore, spec *ps.TaskSiteSpec) e
 
 // checkName validates a site or pool name.
 func checkName(field, name string, maxLen int) error {
-	switch {
-	case strings.TrimSpace(name) == "":
-		return invalidf("%s: a name is required", field)
-	case strings.TrimSpace(name) != name:
-		return invalidf("%s: %q has leading or trailing spaces", field, name)
-	case strings.ContainsAny(name, badNameChars):
-		return invalidf("%s: %q contains one of the characters %s", field, name, badNameChars)
-	case maxLen > 0 && len(name) > maxLen:
-		return invalidf("%s: %q is longer than %d characters", field, name, maxLen)
+	if err := iisrules.CheckName(name, maxLen); err != nil {
+		return invalidf("%s: %v", field, err)
 	}
 	return nil
 }
@@ -115,7 +114,7 @@ func checkPools(cfg *appHostConfig, specs []ps.AppPoolSpec) (map[string]bool, er
 	for i := range specs {
 		p := &specs[i]
 		field := fmt.Sprintf("appPools[%d]", i)
-		if err := checkName(field+".name", p.Name, maxPoolName); err != nil {
+		if err := checkName(field+".name", p.Name, iisrules.MaxPoolNameLength); err != nil {
 			return nil, err
 		}
 		key := strings.ToLower(p.Name)
@@ -141,39 +140,51 @@ func checkPool(field string, p *ps.AppPoolSpec) error {
 		}
 		return nil
 	}
-	if err := oneOf("identity", p.Identity, identities...); err != nil {
+	if err := oneOf("identity", p.Identity, iisrules.PoolIdentities...); err != nil {
 		return err
 	}
-	if p.Identity == "SpecificUser" && strings.TrimSpace(p.Username) == "" {
+	if p.Identity == iisrules.IdentitySpecificUser && strings.TrimSpace(p.Username) == "" {
 		return invalidf("%s.username: a SpecificUser identity needs a user name", field)
 	}
-	if p.Identity != "SpecificUser" && (p.Username != "" || p.Password != "") {
+	if p.Identity != iisrules.IdentitySpecificUser && (p.Username != "" || p.Password != "") {
 		return invalidf("%s.username: a user name and password are only used by the SpecificUser identity", field)
 	}
-	if err := oneOf("managedPipelineMode", p.ManagedPipelineMode, "Integrated", "Classic"); err != nil {
+	if err := oneOf("managedPipelineMode", p.ManagedPipelineMode, iisrules.PipelineModes...); err != nil {
 		return err
 	}
-	if v := p.ManagedRuntimeVersion; v != nil && !slices.Contains([]string{"v4.0", "v2.0", ""}, *v) {
+	if v := p.ManagedRuntimeVersion; v != nil && !slices.Contains(iisrules.RuntimeVersions, *v) {
 		return invalidf("%s.managedRuntimeVersion: %q is not v4.0, v2.0 or empty (no managed code)", field, *v)
 	}
-	if err := oneOf("startMode", p.StartMode, "OnDemand", "AlwaysRunning"); err != nil {
+	if err := oneOf("startMode", p.StartMode, iisrules.StartModes...); err != nil {
 		return err
 	}
-	if err := oneOf("loadBalancerCapabilities", p.LoadBalancerCapabilities, "HttpLevel", "TcpLevel"); err != nil {
+	if err := oneOf("loadBalancerCapabilities", p.LoadBalancerCapabilities, iisrules.LoadBalancerCapabilities...); err != nil {
 		return err
 	}
-	for name, v := range map[string]*int64{
-		"idleTimeoutMs":       p.IdleTimeoutMs,
-		"periodicRestartMs":   p.PeriodicRestartMs,
-		"startupTimeLimitMs":  p.StartupTimeLimitMs,
-		"shutdownTimeLimitMs": p.ShutdownTimeLimitMs,
+	for _, d := range []struct {
+		name string
+		v    *int64
+		rule iisrules.TimeSpanRange
+	}{
+		{"idleTimeoutMs", p.IdleTimeoutMs, iisrules.IdleTimeout},
+		{"periodicRestartMs", p.PeriodicRestartMs, iisrules.PeriodicRestart},
+		{"startupTimeLimitMs", p.StartupTimeLimitMs, iisrules.StartupTimeLimit},
+		{"shutdownTimeLimitMs", p.ShutdownTimeLimitMs, iisrules.ShutdownTimeLimit},
 	} {
-		if v != nil && *v < 0 {
-			return invalidf("%s.%s: %d is negative", field, name, *v)
+		if d.v == nil {
+			continue
+		}
+		if *d.v < 0 {
+			return invalidf("%s.%s: %d is negative", field, d.name, *d.v)
+		}
+		if err := d.rule.Check(time.Duration(*d.v) * time.Millisecond); err != nil {
+			return invalidf("%s.%s: %d ms: %v", field, d.name, *d.v, err)
 		}
 	}
-	if v := p.QueueLength; v != nil && (*v < 10 || *v > 65535) {
-		return invalidf("%s.queueLength: %d is not between 10 and 65535", field, *v)
+	if v := p.QueueLength; v != nil {
+		if err := iisrules.QueueLength.Check(*v); err != nil {
+			return invalidf("%s.queueLength: %v", field, err)
+		}
 	}
 	if err := checkAttributes(field+".attributes", poolSchema, p.Attributes); err != nil {
 		return err
@@ -211,8 +222,8 @@ func checkApplication(field string, app *ps.ApplicationSpec, poolKnown func(stri
 	if !poolKnown(app.AppPool) {
 		return invalidf("%s.appPool: application pool %q does not exist", field, app.AppPool)
 	}
-	if app.ServiceAutoStartProvider != "" && !providers[strings.ToLower(app.ServiceAutoStartProvider)] {
-		return invalidf("%s.serviceAutoStartProvider: provider %q is not registered", field, app.ServiceAutoStartProvider)
+	if app.ServiceAutoStartProvider != "" && !providers[app.ServiceAutoStartProvider] {
+		return invalidf("%s.serviceAutoStartProvider: provider %q is not registered (provider names are case-sensitive)", field, app.ServiceAutoStartProvider)
 	}
 	if err := checkAttributes(field+".attributes", appSchema, app.Attributes); err != nil {
 		return err
@@ -245,17 +256,9 @@ func checkApplication(field string, app *ps.ApplicationSpec, poolKnown func(stri
 
 // checkAlias trims the slashes around an alias and validates its segments.
 func checkAlias(field, alias string) (string, error) {
-	a := strings.Trim(strings.TrimSpace(alias), "/")
-	if a == "" {
-		return "", nil
-	}
-	if strings.ContainsAny(a, badAliasChars) {
-		return "", invalidf("%s: %q contains one of the characters %s", field, alias, badAliasChars)
-	}
-	for _, seg := range strings.Split(a, "/") {
-		if seg == "" || seg == "." || seg == ".." || strings.TrimSpace(seg) != seg {
-			return "", invalidf("%s: %q is not a valid path", field, alias)
-		}
+	a, err := iisrules.NormalizeAlias(alias)
+	if err != nil {
+		return "", invalidf("%s: %v", field, err)
 	}
 	return a, nil
 }
@@ -292,8 +295,8 @@ func checkBindings(certs certStore, bindings []ps.BindingSpec) error {
 			return invalidf("%s.ipAddress: %q is not an IP address or *", field, b.IPAddress)
 		}
 		b.IPAddress = ip
-		if b.Port < 1 || b.Port > 65535 {
-			return invalidf("%s.port: %d is not between 1 and 65535", field, b.Port)
+		if err := iisrules.Port.Check(int64(b.Port)); err != nil {
+			return invalidf("%s.port: %v", field, err)
 		}
 		b.Hostname = strings.ToLower(strings.TrimSpace(b.Hostname))
 		if err := checkHostname(field+".hostname", b.Hostname); err != nil {
@@ -325,7 +328,20 @@ func checkBindings(certs certStore, bindings []ps.BindingSpec) error {
 			return notFoundf("%s.certificateThumbprint: certificate %s is not in the certificate store", field, tp)
 		}
 	}
+	// IIS's binding rules among the request's own bindings (one site).
+	for i := range bindings {
+		for j := range i {
+			if err := iisrules.Conflict(ruleBinding(bindings[j]), ruleBinding(bindings[i]), true); err != nil {
+				return invalidf("bindings[%d]: conflicts with bindings[%d]: %v", i, j, err)
+			}
+		}
+	}
 	return nil
+}
+
+// ruleBinding is a binding as ps/iisrules' binding rules see it.
+func ruleBinding(b ps.BindingSpec) iisrules.Binding {
+	return iisrules.Binding{Protocol: b.Protocol, IPAddress: b.IPAddress, Port: b.Port, Hostname: b.Hostname, SNI: b.RequireSNI, Certificate: b.CertificateThumbprint}
 }
 
 // checkHostname validates a host header: letters, digits, dots and dashes,

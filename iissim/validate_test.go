@@ -35,7 +35,7 @@ func TestCheckTaskSite_Normalises(t *testing.T) {
 	spec := validSpec()
 	spec.Applications = append(spec.Applications, ps.ApplicationSpec{
 		Alias: "/api/v1/", PhysicalPath: "/srv/api", AppPool: "DefaultAppPool",
-		ServiceAutoStartProvider: "warmup",
+		ServiceAutoStartProvider: "Warmup",
 		VirtualDirectories:       []ps.VirtualDirectorySpec{{Alias: "/static/", PhysicalPath: "/srv/static"}},
 	})
 	must.NoError(t, checkTaskSite(existing(), certStore{dir: t.TempDir()}, spec))
@@ -47,6 +47,7 @@ func TestCheckTaskSite_Normalises(t *testing.T) {
 }
 
 func TestCheckTaskSite_Refuses(t *testing.T) {
+	ms := func(v int64) *int64 { return &v }
 	cases := []struct {
 		name   string
 		mutate func(s *ps.TaskSiteSpec)
@@ -95,6 +96,28 @@ func TestCheckTaskSite_Refuses(t *testing.T) {
 		{"NUL in an environment value", func(s *ps.TaskSiteSpec) {
 			s.AppPools[0].EnvironmentVariables = []ps.EnvVar{{Name: "A", Value: "a\x00b"}}
 		}, ps.KindInvalidArgument, "NUL"},
+		{"provider named in another case", func(s *ps.TaskSiteSpec) { s.Applications[0].ServiceAutoStartProvider = "warmup" }, ps.KindInvalidArgument, `provider "warmup" is not registered (provider names are case-sensitive)`},
+		{"provider given twice", func(s *ps.TaskSiteSpec) {
+			s.AutoStartProviders = []ps.AutoStartProviderSpec{{Name: "P", Type: "T"}, {Name: "P", Type: "U"}}
+		}, ps.KindInvalidArgument, "autoStartProviders[1].name"},
+		{"idle timeout not in whole minutes", func(s *ps.TaskSiteSpec) { s.AppPools[0].IdleTimeoutMs = ms(90_000) }, ps.KindInvalidArgument,
+			"appPools[0].idleTimeoutMs: 90000 ms: IIS takes processModel.idleTimeout in whole minutes"},
+		{"periodic restart not in whole minutes", func(s *ps.TaskSiteSpec) { s.AppPools[0].PeriodicRestartMs = ms(1000) }, ps.KindInvalidArgument,
+			"appPools[0].periodicRestartMs: 1000 ms: IIS takes recycling.periodicRestart.time in whole minutes"},
+		{"startup limit not in whole seconds", func(s *ps.TaskSiteSpec) { s.AppPools[0].StartupTimeLimitMs = ms(1500) }, ps.KindInvalidArgument,
+			"appPools[0].startupTimeLimitMs: 1500 ms: IIS takes processModel.startupTimeLimit in whole seconds"},
+		{"shutdown limit of zero", func(s *ps.TaskSiteSpec) { s.AppPools[0].ShutdownTimeLimitMs = ms(0) }, ps.KindInvalidArgument,
+			"appPools[0].shutdownTimeLimitMs: 0 ms: IIS takes processModel.shutdownTimeLimit in whole seconds from 1s"},
+		{"pool attribute out of IIS's range", func(s *ps.TaskSiteSpec) {
+			s.AppPools[0].Attributes = []ps.Attribute{{Name: "failure.rapidFailProtectionInterval", Value: "00:00:30"}}
+		}, ps.KindInvalidArgument, "failure.rapidFailProtectionInterval in whole minutes from 1m0s"},
+		{"0.0.0.0 is the same address as *", func(s *ps.TaskSiteSpec) {
+			s.Bindings = append(s.Bindings, ps.BindingSpec{Protocol: "http", IPAddress: "0.0.0.0", Port: 8080, Hostname: "shop.example.test"})
+		}, ps.KindInvalidArgument, "bindings[1]: conflicts with bindings[0]"},
+		{"bad name character from the schema", func(s *ps.TaskSiteSpec) {
+			s.AppPools[0].Name = "nomad-a-web[1]"
+			s.Applications[0].AppPool = s.AppPools[0].Name
+		}, ps.KindInvalidArgument, "appPools[0].name"},
 		{"vdir attribute unknown", func(s *ps.TaskSiteSpec) {
 			s.Applications[0].VirtualDirectories = []ps.VirtualDirectorySpec{{Alias: "v", PhysicalPath: "/v", Attributes: []ps.Attribute{{Name: "physicalPath", Value: "/x"}}}}
 		}, ps.KindInvalidArgument, "physicalPath"},

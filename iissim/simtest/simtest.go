@@ -75,6 +75,8 @@ type Sim struct {
 	ExtensionsDir string
 	// Self is the command that runs iissim (the test binary).
 	Self []string
+	// env is added to the host's environment.
+	env []string
 }
 
 // Option changes how Start runs iissim.
@@ -83,10 +85,15 @@ type Option func(*options)
 type options struct {
 	stateDir      string
 	extensionsDir string
+	env           []string
 }
 
 // WithStateDir uses dir as the state directory instead of a new temporary one.
 func WithStateDir(dir string) Option { return func(o *options) { o.stateDir = dir } }
+
+// WithEnv adds KEY=value pairs to the environment of the host, and so of
+// the service it starts (such as IISSIM_MINUTE).
+func WithEnv(kv ...string) Option { return func(o *options) { o.env = append(o.env, kv...) } }
 
 // WithExtensionsDir gives the host a directory of admin extension hooks.
 func WithExtensionsDir(dir string) Option { return func(o *options) { o.extensionsDir = dir } }
@@ -106,7 +113,7 @@ func Start(t testing.TB, opts ...Option) *Sim {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &Sim{StateDir: o.stateDir, ExtensionsDir: o.extensionsDir, Self: self}
+	s := &Sim{StateDir: o.stateDir, ExtensionsDir: o.extensionsDir, Self: self, env: o.env}
 	t.Cleanup(func() {
 		if s.Host != nil {
 			_ = s.Host.Close()
@@ -128,7 +135,7 @@ func Start(t testing.TB, opts ...Option) *Sim {
 func (s *Sim) startHost(t testing.TB) {
 	t.Helper()
 	path, args := ps.SimCommand(s.Self, s.StateDir, s.ExtensionsDir)
-	s.Host = ps.NewHost(ps.HostConfig{Path: path, Args: args, Env: Env(), Logger: hclog.NewNullLogger()})
+	s.Host = ps.NewHost(ps.HostConfig{Path: path, Args: args, Env: append(Env(), s.env...), Logger: hclog.NewNullLogger()})
 	s.IIS = ps.NewIIS(s.Host)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

@@ -4,7 +4,7 @@
 #>
 
 # Characters IIS refuses in site and pool names and in application aliases.
-$script:BadNameCharacters = '\/?;:@&=+$,|"<>*'
+$script:BadNameCharacters = '\/?;:@&=+$,|"<>*[]'
 $script:BadAliasCharacters = '\?;:@&=+$,|"<>*'
 
 # Set by Initialize-IisAdministration: why IIS cannot be managed, or $null.

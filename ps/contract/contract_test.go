@@ -44,6 +44,11 @@ var scenarios = []scenario{
 	{"a binding of another site is a conflict", testBindingOfAnotherSite},
 	{"a port held by another process is a conflict", testPortOfAnotherProcess},
 	{"bad input is refused and leaves nothing behind", testBadInput},
+	// IIS's rules (ps/iisrules)
+	{"two non-SNI https sites on one IP:port are a conflict", testNonSNIHTTPSOneIPPort},
+	{"a binding on * overlaps a specific address", testWildcardAgainstSpecific},
+	{"durations are held to IIS's granularity", testDurationGranularity},
+	{"auto-start provider names are case-sensitive", testProviderNameCase},
 	{"removing what does not exist is not an error", testRemoveMissing},
 	// Certificates
 	{"https with a self-signed certificate", testHTTPSSelfSigned},
@@ -52,6 +57,7 @@ var scenarios = []scenario{
 	{"https selects the certificate by SNI host name", testHTTPSSNI},
 	{"a certificate is kept while another site uses it", testCertificateShared},
 	{"a certificate installed by an administrator is never removed", testCertificateUnmanaged},
+	{"a chain with an intermediate CA is served whole", testIntermediateChain},
 	{"bad certificate sources are refused", testCertificateBadInput},
 	// Pools
 	{"an OnDemand pool starts its worker on the first request", testOnDemand},

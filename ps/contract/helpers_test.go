@@ -76,6 +76,8 @@ type response struct {
 	header http.Header
 	// thumbprint is the server certificate's, for https.
 	thumbprint string
+	// chain is what the server sent for https: its certificate first.
+	chain []*x509.Certificate
 }
 
 // get requests url on a new connection. host, when set, is the Host header
@@ -118,6 +120,7 @@ func tryGet(url, host string) (response, error) {
 	r := response{status: resp.StatusCode, body: string(body), header: resp.Header}
 	if resp.TLS != nil && len(resp.TLS.PeerCertificates) > 0 {
 		r.thumbprint = thumbprint(resp.TLS.PeerCertificates[0])
+		r.chain = resp.TLS.PeerCertificates
 	}
 	return r, nil
 }

@@ -45,8 +45,6 @@ var (
 
 	// attributeName is an IIS attribute, optionally inside child elements.
 	attributeName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9]*(\.[A-Za-z][A-Za-z0-9]*)*$`)
-	// hostnamePattern is a host header: DNS labels, optionally behind "*.".
-	hostnamePattern = regexp.MustCompile(`^(\*\.)?[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?(\.[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?)*$`)
 	// nonHex matches what nomad-iis strips from a thumbprint (spaces and
 	// the invisible characters a copy from the certificate dialog brings).
 	nonHex = regexp.MustCompile(`[^0-9A-Fa-f]`)

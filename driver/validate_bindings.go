@@ -28,7 +28,7 @@ func (v *validator) bindings(tc *TaskConfig, cfg *drivers.TaskConfig, p *taskPla
 		if b.Protocol != "" {
 			b.Protocol = strings.ToLower(b.Protocol)
 		}
-		if b.Hostname != "" && !hostnamePattern.MatchString(b.Hostname) {
+		if err := iisrules.CheckHostname(b.Hostname); err != nil {
 			v.fail(field+".hostname", "%q is not a host name; use letters, digits, dots and dashes, optionally behind \"*.\"", bc.Hostname)
 		}
 		if ip := strings.TrimSpace(bc.IPAddress); ip != "" && ip != "*" {

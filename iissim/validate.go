@@ -344,20 +344,10 @@ func ruleBinding(b ps.BindingSpec) iisrules.Binding {
 	return iisrules.Binding{Protocol: b.Protocol, IPAddress: b.IPAddress, Port: b.Port, Hostname: b.Hostname, SNI: b.RequireSNI, Certificate: b.CertificateThumbprint}
 }
 
-// checkHostname validates a host header: letters, digits, dots and dashes,
-// optionally behind a "*." wildcard.
+// checkHostname validates a host header (ps/iisrules).
 func checkHostname(field, h string) error {
-	if h == "" {
-		return nil
-	}
-	name := strings.TrimPrefix(h, "*.")
-	if len(name) > 253 || name == "" {
-		return invalidf("%s: %q is not a host name", field, h)
-	}
-	for _, r := range name {
-		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '.' || r == '_') {
-			return invalidf("%s: %q is not a host name", field, h)
-		}
+	if err := iisrules.CheckHostname(h); err != nil {
+		return invalidf("%s: %v", field, err)
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package iisrules
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 )
 
@@ -81,6 +82,25 @@ func CheckProviderName(name string) error {
 	}
 	if strings.TrimSpace(name) != name {
 		return fmt.Errorf("%q has leading or trailing spaces; provider names are compared exactly, case and spaces included", name)
+	}
+	return nil
+}
+
+// hostnamePattern is a host header: DNS labels of letters, digits,
+// underscores and inner dashes, optionally behind a "*." wildcard (IIS 10
+// takes wildcard host headers).
+var hostnamePattern = regexp.MustCompile(`^(\*\.)?[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?(\.[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?)*$`)
+
+// MaxHostnameLength is the longest host name DNS allows.
+const MaxHostnameLength = 253
+
+// CheckHostname validates a binding's host header; "" (any host) passes.
+func CheckHostname(h string) error {
+	if h == "" {
+		return nil
+	}
+	if len(strings.TrimPrefix(h, "*.")) > MaxHostnameLength || !hostnamePattern.MatchString(h) {
+		return fmt.Errorf("%q is not a host name; use letters, digits, dots and dashes, optionally behind \"*.\"", h)
 	}
 	return nil
 }

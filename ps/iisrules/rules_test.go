@@ -152,6 +152,16 @@ func TestNames(t *testing.T) {
 	}
 }
 
+func TestCheckHostname(t *testing.T) {
+	t.Parallel()
+	for _, ok := range []string{"", "shop.example.test", "*.example.test", "a_b.example", "x"} {
+		must.NoError(t, CheckHostname(ok), must.Sprint(ok))
+	}
+	for _, bad := range []string{"exa mple", "-a.example", "a-.example", "a..b", "*.", "a.*.b", strings.Repeat("a", 254)} {
+		must.ErrorContains(t, CheckHostname(bad), "is not a host name", must.Sprint(bad))
+	}
+}
+
 func TestProviderNames(t *testing.T) {
 	t.Parallel()
 	must.True(t, ProviderNameEqual("Warmup", "Warmup"))

@@ -59,7 +59,9 @@ func walkRoutes(t *testing.T, s *Server) []matrixRoute {
 func (r matrixRoute) url(allocID string) string {
 	u := strings.ReplaceAll(r.template, "{allocId}", allocID)
 	u = strings.ReplaceAll(u, "{taskName}", "app")
-	return strings.ReplaceAll(u, "{path:.+}", "local/index.html")
+	u = strings.ReplaceAll(u, "{path:.+}", "local/index.html")
+	// Any other variable ({name}, {id} ...) gets a value no object has.
+	return muxVar.ReplaceAllString(u, "x")
 }
 
 // otherCap is a capability other than c.

@@ -79,6 +79,16 @@ var (
 		OK:      respDoc{200, "application/json", "Debug", "Debug information."},
 		Errors:  map[int]string{503: "The IIS backend is not available."},
 	}
+	docExtensions = opDoc{
+		Summary: "The admin extension scripts the IIS backend found in its extensions directory: name, path, status (Loaded, Failed with error, Skipped), hooks. Host-wide: refused to scoped tokens.",
+		OK:      respDoc{200, "application/json", "ExtensionList", "The extensions directory and its scripts."},
+		Errors:  map[int]string{503: "The IIS backend is not available."},
+	}
+	docExtension = opDoc{
+		Summary: "One admin extension script by name (case-insensitive). Host-wide: refused to scoped tokens.",
+		OK:      respDoc{200, "application/json", "Extension", "The script."},
+		Errors:  map[int]string{404: "The backend loaded no extension of that name.", 503: "The IIS backend is not available."},
+	}
 	docOpenAPI = opDoc{
 		Summary: "This document; info.version is the version of nomad-iis that serves it.",
 		OK:      respDoc{200, "application/json", "", "The OpenAPI 3.0 document of the API."},
@@ -280,9 +290,12 @@ var schemas = map[string]any{
 		"danglingIisAppPools": integer, "danglingIisWebsites": integer,
 		"iisAppPools": list(obj(map[string]any{"name": str, "state": str, "isDangling": boolean})),
 		"iisWebsites": list(obj(map[string]any{"name": str, "state": str, "isDangling": boolean})),
-		"extensions": obj(map[string]any{"directory": str,
-			"scripts": list(obj(map[string]any{"name": str, "path": str, "status": str, "error": str, "hooks": strList}))}),
+		"extensions":  obj(map[string]any{"directory": str, "scripts": list(ref("Extension"))}),
 	}),
+	"Extension": obj(map[string]any{"name": str, "path": str,
+		"status": map[string]any{"type": "string", "enum": []string{"Loaded", "Failed", "Skipped"}},
+		"error":  str, "hooks": strList}, "name", "path", "status", "hooks"),
+	"ExtensionList": obj(map[string]any{"directory": str, "extensions": list(ref("Extension"))}, "directory", "extensions"),
 }
 
 // handleOpenAPI serves GET /api/v1/openapi.json.

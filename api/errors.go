@@ -80,6 +80,8 @@ func classify(err error) *APIError {
 			return &APIError{HTTPStatus: http.StatusForbidden, Message: pe.Error(), Err: err}
 		}
 		return &APIError{HTTPStatus: http.StatusBadRequest, Message: pe.Error(), Err: err}
+	case errors.As(err, new(*fsroot.ExistsError)):
+		return &APIError{HTTPStatus: http.StatusConflict, Message: err.Error(), Err: err}
 	case errors.As(err, &isDir):
 		return &APIError{HTTPStatus: http.StatusConflict, Message: isDir.Error(), Err: err}
 	case errors.As(err, &ze):

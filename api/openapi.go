@@ -18,6 +18,9 @@ type opDoc struct {
 	Query []paramDoc
 	// Body lists the accepted request content types ("" for none).
 	Body []string
+	// BodySchema, when set, is the components/schemas name of a JSON body
+	// (Body is then application/json).
+	BodySchema string
 	// OK is the success response: status, content type, schema (a
 	// components/schemas name) and description.
 	OK respDoc
@@ -108,6 +111,23 @@ func docLifecycle(summary string) opDoc {
 	}
 }
 
+func docTransfer(verb string) opDoc {
+	how := "Copy a file or folder into a staging entry next to the target, renamed into place when complete."
+	if verb == "Move" {
+		how = "Move a file or folder: one rename below the same top-level folder (local, tmp ...); across top-level folders a copy renamed into place, the source removed in the same step. Top-level folders are not moved."
+	}
+	return opDoc{
+		Summary:    how + " Inside the task directory only (never secrets/ or private/), with the pools running; links and special files inside a copied folder are skipped. A failure leaves source and target as they were.",
+		Body:       []string{"application/json"},
+		BodySchema: "TransferRequest",
+		OK:         respDoc{200, "application/json", "TransferResult", "What was " + strings.ToLower(verb) + "d."},
+		Errors: map[int]string{400: "Malformed body or path, or a target inside the source.",
+			409: "The target exists (without replace), or another operation on the task is in progress, or a file is in use.",
+			413: "A copy would write more than the upload limit (--management-api-max-upload-bytes) or 10000 entries.",
+			507: "Not enough disk space for the copy."},
+	}
+}
+
 func docUpload(stop bool) opDoc {
 	summary := "Upload with the application pools running (hot patch; may fail on files the worker holds locked)."
 	if stop {
@@ -188,7 +208,11 @@ func operation(rt *route, path, method string) map[string]any {
 	if len(d.Body) > 0 {
 		content := map[string]any{}
 		for _, ct := range d.Body {
-			content[ct] = map[string]any{"schema": map[string]any{"type": "string", "format": "binary"}}
+			schema := map[string]any{"type": "string", "format": "binary"}
+			if d.BodySchema != "" {
+				schema = ref(d.BodySchema)
+			}
+			content[ct] = map[string]any{"schema": schema}
 		}
 		op["requestBody"] = map[string]any{"required": true, "content": content}
 	}
@@ -278,6 +302,10 @@ var schemas = map[string]any{
 	"UploadResult": obj(map[string]any{"path": str, "kind": map[string]any{"type": "string", "enum": []string{"zip", "file"}},
 		"clean": boolean, "files": integer, "folders": integer, "bytes": integer, "created": boolean, "replaced": integer,
 		"stoppedApplicationPools": strList}),
+	"TransferRequest": obj(map[string]any{"from": str, "to": str, "name": str, "replace": boolean}, "from", "to"),
+	"TransferResult": obj(map[string]any{"operation": map[string]any{"type": "string", "enum": []string{"copy", "move"}},
+		"from": str, "path": str, "kind": str, "created": boolean, "replaced": boolean,
+		"files": integer, "folders": integer, "bytes": integer, "skipped": strList}),
 	"DeleteResult": obj(map[string]any{"path": str, "emptied": boolean, "entries": integer}),
 	"FileObject": obj(map[string]any{"name": str, "path": str,
 		"type": map[string]any{"type": "string", "enum": []string{"file", "directory", "link", "other"}},

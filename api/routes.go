@@ -52,6 +52,10 @@ func (s *Server) routeTable() []*route {
 			Doc: docUpload(false), h: s.handleUploadHot},
 		{Methods: []string{http.MethodDelete}, Path: taskPrefix + "/fs/{path:.+}", Cap: CapFilesystemAccess, AltCap: CapFilesystemWrite, Task: true, Audit: true, Timeout: true,
 			Doc: docDelete, h: s.handleDelete},
+		{Methods: []string{http.MethodPost}, Path: taskPrefix + "/copy", Cap: CapFilesystemAccess, AltCap: CapFilesystemWrite, Task: true, Audit: true,
+			Doc: docTransfer("Copy"), h: s.handleCopy},
+		{Methods: []string{http.MethodPost}, Path: taskPrefix + "/move", Cap: CapFilesystemAccess, AltCap: CapFilesystemWrite, Task: true, Audit: true,
+			Doc: docTransfer("Move"), h: s.handleMove},
 		{Methods: []string{http.MethodGet}, Path: taskPrefix + "/ls", Cap: CapFilesystemAccess, AltCap: CapFilesystemRead, Task: true, Timeout: true,
 			Doc: docList, h: s.handleList},
 		{Methods: []string{http.MethodGet}, Path: taskPrefix + "/ls/{path:.+}", Cap: CapFilesystemAccess, AltCap: CapFilesystemRead, Task: true, Timeout: true,
@@ -95,7 +99,7 @@ func (s *Server) buildRouter() *mux.Router {
 // allowed lists the methods the routes matching req's path accept.
 func (s *Server) allowed(req *http.Request) []string {
 	var out []string
-	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
 		probe := req.Clone(req.Context())
 		probe.Method = m
 		var match mux.RouteMatch

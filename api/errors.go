@@ -188,9 +188,9 @@ func backendMessage(err error) string {
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	ae := classifyFor(r.Method, err)
 	if ae.HTTPStatus >= 500 {
-		s.log.Error("request failed", "method", r.Method, "url_path", r.URL.Path, "status", ae.HTTPStatus, "error", err)
+		s.log.Error("request failed", "method", r.Method, "url_path", logPath(r), "status", ae.HTTPStatus, "error", err)
 	} else {
-		s.log.Debug("request refused", "method", r.Method, "url_path", r.URL.Path, "status", ae.HTTPStatus, "error", err)
+		s.log.Debug("request refused", "method", r.Method, "url_path", logPath(r), "status", ae.HTTPStatus, "error", err)
 	}
 	writeProblem(w, ae)
 }

@@ -92,6 +92,30 @@ var (
 		OK:      respDoc{200, "application/json", "Extension", "The script."},
 		Errors:  map[int]string{404: "The backend loaded no extension of that name.", 503: "The IIS backend is not available."},
 	}
+	docLinkCreate = opDoc{
+		Summary:    "Create a temporary download link to one file or folder of the task: a random 256-bit token URL that anyone holding it can fetch without credentials until it expires (default 300 s, at most 3600 s), optionally for one GET. Kept in memory only; dies with its task. The URL is returned once, in Location and in the body.",
+		Body:       []string{"application/json"},
+		BodySchema: "LinkRequest",
+		OK:         respDoc{201, "application/json", "Link", "The link, with its url."},
+		Errors: map[int]string{400: "Malformed body, path or ttlSeconds (1 to 3600).",
+			429: "1000 links are live already."},
+	}
+	docLinkList = opDoc{
+		Summary: "The task's live download links (without their URLs).",
+		OK:      respDoc{200, "application/json", "LinkList", "The links, oldest first."},
+	}
+	docLinkRevoke = opDoc{
+		Summary: "Revoke a download link of the task by its id.",
+		OK:      respDoc{200, "application/json", "", "The link is gone."},
+		Errors:  map[int]string{404: "The task has no live link of that id."},
+	}
+	docLinkDownload = opDoc{
+		Summary: "Fetch what a download link points to, without credentials (the token is the credential): a file (Range and conditional requests supported) or a folder as a streamed ZIP, as GET …/fs/{path} serves it. HEAD does not use up a one-use link.",
+		OK:      respDoc{200, "application/octet-stream", "", "The file (206 for a Range request, 304 when unchanged), or application/zip for a folder."},
+		Errors: map[int]string{404: "No such link (expired, used, revoked, its task ended, never existed), or its file is gone.",
+			403: "The link's path is no longer readable through the API (it became a link out of its folder, a pipe ...).",
+			429: "Too many folder downloads at once."},
+	}
 	docOpenAPI = opDoc{
 		Summary: "This document; info.version is the version of nomad-iis that serves it.",
 		OK:      respDoc{200, "application/json", "", "The OpenAPI 3.0 document of the API."},
@@ -228,6 +252,10 @@ func operation(rt *route, path, method string) map[string]any {
 	}
 	responses := map[string]any{strconv.Itoa(d.OK.Status): ok}
 	errs := map[int]string{401: "Missing or invalid credentials.", 500: "Internal error."}
+	if rt.Public {
+		op["security"] = []any{}
+		delete(errs, 401)
+	}
 	if rt.Cap != "" {
 		need := string(rt.Cap)
 		if rt.AltCap != "" {
@@ -306,6 +334,10 @@ var schemas = map[string]any{
 	"TransferResult": obj(map[string]any{"operation": map[string]any{"type": "string", "enum": []string{"copy", "move"}},
 		"from": str, "path": str, "kind": str, "created": boolean, "replaced": boolean,
 		"files": integer, "folders": integer, "bytes": integer, "skipped": strList}),
+	"LinkRequest": obj(map[string]any{"path": str, "ttlSeconds": integer, "oneUse": boolean}, "path"),
+	"Link": obj(map[string]any{"id": str, "url": str, "path": str, "created": dateTime, "expires": dateTime,
+		"oneUse": boolean, "uses": integer, "createdBy": str}, "id", "path", "expires"),
+	"LinkList":     obj(map[string]any{"links": list(ref("Link"))}, "links"),
 	"DeleteResult": obj(map[string]any{"path": str, "emptied": boolean, "entries": integer}),
 	"FileObject": obj(map[string]any{"name": str, "path": str,
 		"type": map[string]any{"type": "string", "enum": []string{"file", "directory", "link", "other"}},

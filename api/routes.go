@@ -25,6 +25,9 @@ type route struct {
 	Audit bool
 	// Timeout routes run under Config.RequestTimeout (transfers do not).
 	Timeout bool
+	// Public routes take no credentials (a download link's token is its
+	// own credential); the browser guard is not applied either.
+	Public bool
 	// Doc describes the route for the OpenAPI document.
 	Doc opDoc
 	h   handlerFunc
@@ -60,6 +63,14 @@ func (s *Server) routeTable() []*route {
 			Doc: docList, h: s.handleList},
 		{Methods: []string{http.MethodGet}, Path: taskPrefix + "/ls/{path:.+}", Cap: CapFilesystemAccess, AltCap: CapFilesystemRead, Task: true, Timeout: true,
 			Doc: docList, h: s.handleList},
+		{Methods: []string{http.MethodPost}, Path: taskPrefix + "/links", Cap: CapFilesystemAccess, AltCap: CapFilesystemRead, Task: true, Audit: true, Timeout: true,
+			Doc: docLinkCreate, h: s.handleLinkCreate},
+		{Methods: []string{http.MethodGet}, Path: taskPrefix + "/links", Cap: CapFilesystemAccess, AltCap: CapFilesystemRead, Task: true, Timeout: true,
+			Doc: docLinkList, h: s.handleLinkList},
+		{Methods: []string{http.MethodDelete}, Path: taskPrefix + "/links/{id}", Cap: CapFilesystemAccess, AltCap: CapFilesystemRead, Task: true, Audit: true, Timeout: true,
+			Doc: docLinkRevoke, h: s.handleLinkRevoke},
+		{Methods: []string{http.MethodGet, http.MethodHead}, Path: linkPrefix + "{token}", Public: true, Audit: true,
+			Doc: docLinkDownload, h: s.handleLinkDownload},
 		{Methods: []string{http.MethodGet}, Path: taskPrefix + "/screenshot", Cap: CapScreenshots, Task: true,
 			Doc: docScreenshot, h: s.handleScreenshot},
 		{Methods: []string{http.MethodGet}, Path: taskPrefix + "/procdump", Cap: CapProcDump, Task: true, Audit: true,

@@ -1,8 +1,9 @@
 package api
 
 import (
-	"context"
 	"time"
+
+	"github.com/nomad-iis/nomad-iis/api/fsroot"
 )
 
 // janitorInterval is how often the janitor removes expired download links,
@@ -22,15 +23,18 @@ func (s *Server) startJanitor() {
 			case <-s.bg.Done():
 				return
 			case <-tick.C:
-				s.sweep(s.bg)
+				s.sweep()
 			}
 		}
 	}()
 }
 
 // sweep is one pass of the janitor.
-func (s *Server) sweep(ctx context.Context) {
+func (s *Server) sweep() {
 	if n := s.links.prune(s.reg); n > 0 {
 		s.log.Debug("removed download links that expired or whose task ended", "links", logInt(int64(n)))
+	}
+	if n := s.sweepParts(); n > 0 {
+		s.log.Info("removed abandoned range uploads", "uploads", logInt(int64(n)), "retention", fsroot.PartRetention.String())
 	}
 }

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"context"
 	"encoding/json"
 	"net/http/httptest"
 	"os"
@@ -106,7 +105,7 @@ func TestLinks_Expire(t *testing.T) {
 
 	l2 := e.createLink(`{"path":"local/index.html","ttlSeconds":1}`)
 	e.advance(2 * time.Second)
-	e.srv.sweep(context.Background())
+	e.srv.sweep()
 	must.MapEmpty(t, e.srv.links.byHash, must.Sprintf("the janitor removed %s", l2.ID))
 }
 
@@ -124,7 +123,7 @@ func TestLinks_DieWithTheirTask(t *testing.T) {
 		rec := e.fetch("GET", l.URL)
 		must.Eq(t, 404, rec.Code)
 		must.StrContains(t, problemOf(t, rec).Detail, "no such download link")
-		e.srv.sweep(context.Background())
+		e.srv.sweep()
 		must.MapEmpty(t, e.srv.links.byHash, must.Sprintf("dropped %s", kept.ID))
 	})
 	t.Run("task directory replaced", func(t *testing.T) {

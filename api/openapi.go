@@ -52,6 +52,12 @@ var (
 		Errors: map[int]string{400: "The path is malformed (.., absolute, drive, device, ADS, backslash ...).",
 			429: "Too many folder downloads at once."},
 	}
+	docHead = opDoc{
+		Summary: "The headers of GET …/fs/{path}; while an upload of {path} in parts (Content-Range) is unfinished, also Upload-Offset (bytes received from byte 0: resume there) and Upload-Length (its total). 204 when only the unfinished upload exists.",
+		OK:      respDoc{200, "application/octet-stream", "", "The headers of the file or folder download (204: nothing at {path} yet, an unfinished upload)."},
+		Errors: map[int]string{400: "The path is malformed (.., absolute, drive, device, ADS, backslash ...).",
+			429: "Too many folder downloads at once."},
+	}
 	docDelete = opDoc{
 		Summary: "Delete a file or a folder; {folder}/* (or /*.*) empties the folder and keeps it.",
 		OK:      respDoc{200, "application/json", "DeleteResult", "What was deleted."},
@@ -158,12 +164,15 @@ func docUpload(stop bool) opDoc {
 		summary = "Upload with the task's running pools stopped (waiting for their workers to exit) while the new content is put in place; each pool is then restored to the state it had."
 	}
 	return opDoc{
-		Summary: summary + " Content-Type application/zip (or application-zip) extracts an archive into the folder {path}; any other type writes the body as the file {path}. The body is spooled to disk and checked before anything changes; a failed upload leaves the old content as it was.",
-		Query:   []paramDoc{{"clean", "boolean", "With an archive: replace the folder's content instead of merging into it. Default false."}},
-		Body:    []string{"application/zip", "application/octet-stream"},
-		OK:      respDoc{200, "application/json", "UploadResult", "What was written."},
-		Errors: map[int]string{400: "Malformed path, not a ZIP, or a refused archive entry (slip, absolute, link, duplicate ...), or an interrupted body.",
-			409: "Another operation on the task is in progress, or the target is of the other kind (file/folder).",
+		Summary: summary + " With Content-Range: bytes first-last/total, the body is one part of an upload sent in parts: parts land in a hidden file next to the target and start at or before the bytes received so far (Upload-Offset, also given by HEAD); the target changes only when all total bytes are in (200 and the upload's result; 202 before). An unfinished upload is deleted 1 hour after its last part." +
+			" Content-Type application/zip (or application-zip) extracts an archive into the folder {path}; any other type writes the body as the file {path}. The body is spooled to disk and checked before anything changes; a failed upload leaves the old content as it was.",
+		Query: []paramDoc{{"clean", "boolean", "With an archive: replace the folder's content instead of merging into it. Default false."}},
+		Body:  []string{"application/zip", "application/octet-stream"},
+		OK:    respDoc{200, "application/json", "UploadResult", "What was written."},
+		Errors: map[int]string{400: "Malformed path, not a ZIP, or a refused archive entry (slip, absolute, link, duplicate ...), or an interrupted body; a malformed Content-Range or one beyond its total.",
+			409: "Another operation on the task is in progress, or the target is of the other kind (file/folder), or a part's total differs from the unfinished upload's.",
+			411: "A part (Content-Range) without Content-Length.",
+			416: "A part starting after the bytes received so far (Upload-Offset says where to resume).",
 			413: "The body or the archive exceeds a limit (size, entry count, ratio).",
 			507: "Not enough disk space.", 503: "The IIS backend is not available (PUT)."},
 	}

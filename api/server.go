@@ -34,6 +34,7 @@ type Server struct {
 	dumpSem chan struct{}
 	zipSem  chan struct{}
 	links   *linkStore
+	parts   *partIndex
 
 	// bg is cancelled by Close; the janitor (bgWG) runs under it.
 	bg     context.Context
@@ -75,6 +76,7 @@ func New(cfg Config, reg Registry, iis IIS, logger hclog.Logger) (*Server, error
 		dumpSem: make(chan struct{}, 1),
 		zipSem:  make(chan struct{}, cfg.MaxZipStreams),
 		links:   newLinkStore(),
+		parts:   newPartIndex(),
 	}
 	if s.audit == nil {
 		s.audit = logger.Named("audit")

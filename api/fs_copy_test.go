@@ -39,7 +39,7 @@ func (e *env) exists(p string) bool {
 	return err == nil
 }
 
-func TestTransfer_Success(t *testing.T) {
+func TestCopyMove_Success(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
 		name, op         string
@@ -92,7 +92,7 @@ func TestTransfer_Success(t *testing.T) {
 	}
 }
 
-func TestTransfer_Refusals(t *testing.T) {
+func TestCopyMove_Refusals(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
 		name, op string
@@ -155,9 +155,9 @@ func linkOut(e *env) {
 	must.NoError(e.t, os.Symlink("../secrets", filepath.Join(e.task.TaskDir, "local", "out")))
 }
 
-// TestTransfer_MoveOntoALink replaces a link that points at the task's
+// TestCopyMove_MoveOntoALink replaces a link that points at the task's
 // secrets: the link itself is replaced, never written through.
-func TestTransfer_MoveOntoALink(t *testing.T) {
+func TestCopyMove_MoveOntoALink(t *testing.T) {
 	t.Parallel()
 	for _, op := range []string{"move", "copy"} {
 		t.Run(op, func(t *testing.T) {
@@ -179,9 +179,9 @@ func TestTransfer_MoveOntoALink(t *testing.T) {
 	}
 }
 
-// TestTransfer_CopySkipsLinks copies a folder holding a link to the
+// TestCopyMove_CopySkipsLinks copies a folder holding a link to the
 // secrets: the link is left out and listed, the secret is not copied.
-func TestTransfer_CopySkipsLinks(t *testing.T) {
+func TestCopyMove_CopySkipsLinks(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	linkOut(e)

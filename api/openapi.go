@@ -16,6 +16,8 @@ type opDoc struct {
 	Summary string
 	// Query parameters.
 	Query []paramDoc
+	// Headers are request headers with a meaning of their own for the route.
+	Headers []paramDoc
 	// Body lists the accepted request content types ("" for none).
 	Body []string
 	// BodySchema, when set, is the components/schemas name of a JSON body
@@ -24,6 +26,8 @@ type opDoc struct {
 	// OK is the success response: status, content type, schema (a
 	// components/schemas name) and description.
 	OK respDoc
+	// Extra are further success responses (a 202 of an upload in parts).
+	Extra []respDoc
 	// Errors are the route's own error statuses with their meaning; 401,
 	// 403, 404 (task routes) and 500 are added to every route.
 	Errors map[int]string
@@ -54,7 +58,8 @@ var (
 	}
 	docHead = opDoc{
 		Summary: "The headers of GET …/fs/{path}; while an upload of {path} in parts (Content-Range) is unfinished, also Upload-Offset (bytes received from byte 0: resume there) and Upload-Length (its total). 204 when only the unfinished upload exists.",
-		OK:      respDoc{200, "application/octet-stream", "", "The headers of the file or folder download (204: nothing at {path} yet, an unfinished upload)."},
+		OK:      respDoc{200, "application/octet-stream", "", "The headers of the file or folder download."},
+		Extra:   []respDoc{{204, "", "", "Nothing at {path} yet, but an unfinished upload in parts: Upload-Offset and Upload-Length."}},
 		Errors: map[int]string{400: "The path is malformed (.., absolute, drive, device, ADS, backslash ...).",
 			429: "Too many folder downloads at once."},
 	}
@@ -235,6 +240,9 @@ func operation(rt *route, path, method string) map[string]any {
 	for _, q := range d.Query {
 		params = append(params, map[string]any{"name": q.Name, "in": "query", "description": q.Description, "schema": map[string]any{"type": q.Type}})
 	}
+	for _, h := range d.Headers {
+		params = append(params, map[string]any{"name": h.Name, "in": "header", "description": h.Description, "schema": map[string]any{"type": h.Type}})
+	}
 	if len(params) > 0 {
 		op["parameters"] = params
 	}
@@ -249,17 +257,20 @@ func operation(rt *route, path, method string) map[string]any {
 		}
 		op["requestBody"] = map[string]any{"required": true, "content": content}
 	}
-	ok := map[string]any{"description": d.OK.Description}
-	if method != http.MethodHead {
-		schema := map[string]any{"type": "string", "format": "binary"}
-		if d.OK.Schema != "" {
-			schema = map[string]any{"$ref": "#/components/schemas/" + d.OK.Schema}
-		} else if d.OK.ContentType == "application/json" {
-			schema = map[string]any{"type": "object"}
+	responses := map[string]any{}
+	for _, rd := range append([]respDoc{d.OK}, d.Extra...) {
+		resp := map[string]any{"description": rd.Description}
+		if method != http.MethodHead && rd.ContentType != "" {
+			schema := map[string]any{"type": "string", "format": "binary"}
+			if rd.Schema != "" {
+				schema = map[string]any{"$ref": "#/components/schemas/" + rd.Schema}
+			} else if rd.ContentType == "application/json" {
+				schema = map[string]any{"type": "object"}
+			}
+			resp["content"] = map[string]any{rd.ContentType: map[string]any{"schema": schema}}
 		}
-		ok["content"] = map[string]any{d.OK.ContentType: map[string]any{"schema": schema}}
+		responses[strconv.Itoa(rd.Status)] = resp
 	}
-	responses := map[string]any{strconv.Itoa(d.OK.Status): ok}
 	errs := map[int]string{401: "Missing or invalid credentials.", 500: "Internal error."}
 	if rt.Public {
 		op["security"] = []any{}
@@ -339,6 +350,7 @@ var schemas = map[string]any{
 	"UploadResult": obj(map[string]any{"path": str, "kind": map[string]any{"type": "string", "enum": []string{"zip", "file"}},
 		"clean": boolean, "files": integer, "folders": integer, "bytes": integer, "created": boolean, "replaced": integer,
 		"stoppedApplicationPools": strList}),
+	"PartialUpload":   obj(map[string]any{"path": str, "received": integer, "total": integer, "complete": boolean}, "path", "received", "total"),
 	"TransferRequest": obj(map[string]any{"from": str, "to": str, "name": str, "replace": boolean}, "from", "to"),
 	"TransferResult": obj(map[string]any{"operation": map[string]any{"type": "string", "enum": []string{"copy", "move"}},
 		"from": str, "path": str, "kind": str, "created": boolean, "replaced": boolean,

@@ -213,3 +213,23 @@ func TestLinks_ScopedToTheirTask(t *testing.T) {
 	must.Eq(t, 404, e.do("DELETE", "/api/v1/allocs/"+otherAlloc+"/web/links/"+l.ID, nil, other).Code)
 	must.Eq(t, 200, e.fetch("GET", l.URL).Code)
 }
+
+// TestLinks_PrefixOpensNothingElse: the credential-free prefix reaches the
+// link route only; a path under it that names another route is refused.
+func TestLinks_PrefixOpensNothingElse(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	for _, u := range []string{
+		linkPrefix + "../allocs/" + testAlloc + "/app/fs/local%2Findex.html",
+		linkPrefix + "..%2Fallocs%2F" + testAlloc + "%2Fapp%2Fstatus",
+		linkPrefix + "x/../../allocs/" + testAlloc + "/app/status",
+		"/api/v1/download%73/x",
+	} {
+		for _, m := range []string{"GET", "HEAD", "PUT", "DELETE"} {
+			rec := e.fetch(m, u)
+			must.True(t, rec.Code == 401 || rec.Code == 404 || rec.Code == 405, must.Sprintf("%s %s: %d %s", m, u, rec.Code, rec.Body.String()))
+			must.StrNotContains(t, rec.Body.String(), "<h1>v1</h1>")
+		}
+	}
+	must.SliceEmpty(t, e.iis.callLog())
+}

@@ -20,6 +20,9 @@ type matrixRoute struct {
 	method, template string
 	task             bool
 	cap              Capability
+	// public routes take no credentials: every credential, bad or not,
+	// is ignored, and an unknown link is 404.
+	public bool
 }
 
 // walkRoutes lists every method × path of the live router, so that a route
@@ -47,7 +50,7 @@ func walkRoutes(t *testing.T, s *Server) []matrixRoute {
 			if !ok {
 				return fmt.Errorf("router has %s %s, the route table does not", m, tpl)
 			}
-			out = append(out, matrixRoute{method: m, template: tpl, task: rt.Task, cap: rt.Cap})
+			out = append(out, matrixRoute{method: m, template: tpl, task: rt.Task, cap: rt.Cap, public: rt.Public})
 		}
 		return nil
 	})
@@ -59,7 +62,9 @@ func walkRoutes(t *testing.T, s *Server) []matrixRoute {
 func (r matrixRoute) url(allocID string) string {
 	u := strings.ReplaceAll(r.template, "{allocId}", allocID)
 	u = strings.ReplaceAll(u, "{taskName}", "app")
-	return strings.ReplaceAll(u, "{path:.+}", "local/index.html")
+	u = strings.ReplaceAll(u, "{path:.+}", "local/index.html")
+	// Any other variable ({name}, {id} ...) gets a value no object has.
+	return muxVar.ReplaceAllString(u, "x")
 }
 
 // otherCap is a capability other than c.
@@ -93,7 +98,7 @@ func TestAuth_Matrix(t *testing.T) {
 		want int
 	}
 	all := func(matrixRoute) bool { return true }
-	taskOnly := func(rt matrixRoute) bool { return rt.task }
+	taskOnly := func(rt matrixRoute) bool { return rt.task || rt.public }
 	scoped := func(claims jwt.MapClaims) func(matrixRoute) []reqOpt {
 		return func(matrixRoute) []reqOpt { return []reqOpt{withBearer(token(t, claims))} }
 	}
@@ -122,11 +127,15 @@ func TestAuth_Matrix(t *testing.T) {
 				continue
 			}
 			name := fmt.Sprintf("%s %s/%s", rt.method, rt.template, cc.name)
+			want := cc.want
+			if rt.public {
+				want = http.StatusNotFound
+			}
 			t.Run(name, func(t *testing.T) {
 				opts := cc.opts(rt)
 				exists := e.do(rt.method, rt.url(testAlloc), strings.NewReader("body"), opts...)
 				missing := e.do(rt.method, rt.url(missingAlloc), strings.NewReader("body"), opts...)
-				must.Eq(t, cc.want, exists.Code, must.Sprintf("existing alloc: %s", exists.Body.String()))
+				must.Eq(t, want, exists.Code, must.Sprintf("existing alloc: %s", exists.Body.String()))
 				must.Eq(t, exists.Code, missing.Code, must.Sprint("same status whether or not the allocation exists"))
 				if rt.method != http.MethodHead {
 					pe, pm := problemOf(t, exists), problemOf(t, missing)

@@ -10,11 +10,16 @@
 //	PATCH    /api/v1/allocs/{allocId}/{taskName}/fs/{path}[?clean=]  upload, pools running
 //	DELETE   /api/v1/allocs/{allocId}/{taskName}/fs/{path}      delete; {folder}/* empties it
 //	GET      /api/v1/allocs/{allocId}/{taskName}/ls[/{path}]    list a folder with metadata
+//	POST     /api/v1/allocs/{allocId}/{taskName}/copy|move      copy or move inside the task directory
+//	POST|GET /api/v1/allocs/{allocId}/{taskName}/links          create or list download links
+//	DELETE   /api/v1/allocs/{allocId}/{taskName}/links/{id}     revoke a download link
+//	GET|HEAD /api/v1/downloads/{token}                          fetch a download link, no credentials
 //	PUT      /api/v1/allocs/{allocId}/{taskName}/start|stop|recycle[?appPoolName=]
 //	GET      /api/v1/allocs/{allocId}/{taskName}/status
 //	GET      /api/v1/allocs/{allocId}/{taskName}/screenshot[?path=]
 //	GET      /api/v1/allocs/{allocId}/{taskName}/procdump[?appPoolName=][&pid=]
 //	GET      /api/v1/debug
+//	GET      /api/v1/extensions[/{name}]                        the admin extension scripts
 //	GET      /api/v1/openapi.json
 //
 // {path} is relative to the task directory, URL-encoded as one segment
@@ -57,6 +62,9 @@
 // that last step only, and started again afterwards; pools that were
 // stopped stay stopped. An interrupted, refused or failed upload leaves the
 // old content as it was. One mutation per task at a time; others get 409.
+// A PUT or PATCH with Content-Range is one part of an upload in parts: the
+// parts land in a hidden file next to the target, which is put in place as
+// above once all bytes are in; HEAD reports Upload-Offset to resume from.
 //
 // # Host requirements
 //

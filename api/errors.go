@@ -80,6 +80,8 @@ func classify(err error) *APIError {
 			return &APIError{HTTPStatus: http.StatusForbidden, Message: pe.Error(), Err: err}
 		}
 		return &APIError{HTTPStatus: http.StatusBadRequest, Message: pe.Error(), Err: err}
+	case errors.As(err, new(*fsroot.ExistsError)):
+		return &APIError{HTTPStatus: http.StatusConflict, Message: err.Error(), Err: err}
 	case errors.As(err, &isDir):
 		return &APIError{HTTPStatus: http.StatusConflict, Message: isDir.Error(), Err: err}
 	case errors.As(err, &ze):
@@ -186,9 +188,9 @@ func backendMessage(err error) string {
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	ae := classifyFor(r.Method, err)
 	if ae.HTTPStatus >= 500 {
-		s.log.Error("request failed", "method", r.Method, "url_path", r.URL.Path, "status", ae.HTTPStatus, "error", err)
+		s.log.Error("request failed", "method", r.Method, "url_path", logPath(r), "status", ae.HTTPStatus, "error", err)
 	} else {
-		s.log.Debug("request refused", "method", r.Method, "url_path", r.URL.Path, "status", ae.HTTPStatus, "error", err)
+		s.log.Debug("request refused", "method", r.Method, "url_path", logPath(r), "status", ae.HTTPStatus, "error", err)
 	}
 	writeProblem(w, ae)
 }

@@ -82,6 +82,9 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, c *call, stop bo
 	if err != nil {
 		return err
 	}
+	if cr := r.Header.Get("Content-Range"); cr != "" {
+		return s.rangeUpload(w, r, c, stop, clean, cr) // fs_range.go
+	}
 	if r.ContentLength > s.cfg.MaxUploadBytes {
 		return apiErr(http.StatusRequestEntityTooLarge, "the body has %d bytes; the limit is %d (%s)", r.ContentLength, s.cfg.MaxUploadBytes, FlagMaxUpload)
 	}
@@ -184,6 +187,13 @@ func (u *upload) stageZip(ctx context.Context, body io.Reader) error {
 	if err != nil {
 		return err
 	}
+	return u.extractZip(ctx, zr, size)
+}
+
+// extractZip validates the archive zr of size bytes, checks the
+// preconditions, and extracts it into a stage next to the target folder.
+func (u *upload) extractZip(ctx context.Context, zr *zip.Reader, size int64) error {
+	u.res.Kind = "zip"
 	cfg := u.s.cfg
 	limits := ziputil.Limits{MaxEntries: cfg.MaxZipEntries, MaxTotalBytes: cfg.MaxZipBytes, MaxRatio: cfg.MaxZipRatio, Dir: u.loc.Rel}
 	m, err := ziputil.Validate(zr, limits)

@@ -51,15 +51,22 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			if v == http.ErrAbortHandler { // net/http's own sentinel, never wrapped: pass it on
 				panic(v)
 			}
-			s.log.Error("handler panic", "method", r.Method, "url_path", r.URL.Path, "panic", v)
+			s.log.Error("handler panic", "method", r.Method, "url_path", logPath(r), "panic", v)
 			if !rec.wrote {
 				writeProblem(rec, &APIError{HTTPStatus: http.StatusInternalServerError, Message: "internal error; the plugin's log has the details"})
 			}
 		}
 		// Never log headers: X-Api-Key and Authorization are secrets.
-		s.log.Trace("request", "method", r.Method, "url_path", r.URL.EscapedPath(), "status", logInt(int64(rec.status)),
+		s.log.Trace("request", "method", r.Method, "url_path", logPath(r), "status", logInt(int64(rec.status)),
 			"bytes_in", logInt(body.n), "bytes_out", logInt(rec.bytes), "duration_ms", logInt(time.Since(start).Milliseconds()))
 	}()
+	if strings.HasPrefix(r.URL.EscapedPath(), linkPrefix) {
+		// A download link: no credentials, no browser guard (a link is
+		// meant to be opened from anywhere, and carries no ambient
+		// authority a cross-site request could abuse).
+		s.router.ServeHTTP(rec, r)
+		return
+	}
 	if err := s.guard(r); err != nil {
 		s.writeError(rec, r, err)
 		return
@@ -113,7 +120,7 @@ func (s *Server) wrap(rt *route) http.Handler {
 		rec, _ := w.(*recorder)
 		if err != nil {
 			if rec != nil && rec.wrote {
-				s.log.Warn("transfer aborted", "method", r.Method, "url_path", r.URL.Path, "error", err)
+				s.log.Warn("transfer aborted", "method", r.Method, "url_path", logPath(r), "error", err)
 				if rt.Audit {
 					s.auditLine(r, rt, c, rec, start, err)
 				}
@@ -128,7 +135,7 @@ func (s *Server) wrap(rt *route) http.Handler {
 }
 
 func (s *Server) serveRoute(w http.ResponseWriter, r *http.Request, rt *route, c *call) error {
-	if c.principal == nil {
+	if c.principal == nil && !rt.Public {
 		return errUnauthenticated
 	}
 	vars := mux.Vars(r)
@@ -141,6 +148,11 @@ func (s *Server) serveRoute(w http.ResponseWriter, r *http.Request, rt *route, c
 		c.vars[k] = d
 	}
 	c.auditPath = c.vars["path"]
+	if rt.Public {
+		// Named for the audit line; the handler adds the link's id.
+		c.principal = &Principal{Kind: "link"}
+		return rt.h(w, r, c)
+	}
 	if rt.Cap != "" && !c.principal.Can(rt.Cap) && (rt.AltCap == "" || !c.principal.Can(rt.AltCap)) {
 		if rt.AltCap != "" {
 			return apiErr(http.StatusForbidden, "the credentials lack the %s (or %s) capability this route needs", rt.Cap, rt.AltCap)

@@ -16,11 +16,18 @@ type opDoc struct {
 	Summary string
 	// Query parameters.
 	Query []paramDoc
+	// Headers are request headers with a meaning of their own for the route.
+	Headers []paramDoc
 	// Body lists the accepted request content types ("" for none).
 	Body []string
+	// BodySchema, when set, is the components/schemas name of a JSON body
+	// (Body is then application/json).
+	BodySchema string
 	// OK is the success response: status, content type, schema (a
 	// components/schemas name) and description.
 	OK respDoc
+	// Extra are further success responses (a 202 of an upload in parts).
+	Extra []respDoc
 	// Errors are the route's own error statuses with their meaning; 401,
 	// 403, 404 (task routes) and 500 are added to every route.
 	Errors map[int]string
@@ -46,6 +53,13 @@ var (
 	docDownload = opDoc{
 		Summary: "Download a file (Range, ETag and conditional requests supported) or a folder as a streamed ZIP. {path} is URL-encoded (local%2Findex.html) or slash-separated.",
 		OK:      respDoc{200, "application/octet-stream", "", "The file (206 for a Range request, 304 when unchanged), or application/zip for a folder."},
+		Errors: map[int]string{400: "The path is malformed (.., absolute, drive, device, ADS, backslash ...).",
+			429: "Too many folder downloads at once."},
+	}
+	docHead = opDoc{
+		Summary: "The headers of GET …/fs/{path}; while an upload of {path} in parts (Content-Range) is unfinished, also Upload-Offset (bytes received from byte 0: resume there) and Upload-Length (its total). 204 when only the unfinished upload exists.",
+		OK:      respDoc{200, "application/octet-stream", "", "The headers of the file or folder download."},
+		Extra:   []respDoc{{204, "", "", "Nothing at {path} yet, but an unfinished upload in parts: Upload-Offset and Upload-Length."}},
 		Errors: map[int]string{400: "The path is malformed (.., absolute, drive, device, ADS, backslash ...).",
 			429: "Too many folder downloads at once."},
 	}
@@ -79,6 +93,40 @@ var (
 		OK:      respDoc{200, "application/json", "Debug", "Debug information."},
 		Errors:  map[int]string{503: "The IIS backend is not available."},
 	}
+	docExtensions = opDoc{
+		Summary: "The admin extension scripts the IIS backend found in its extensions directory: name, path, status (Loaded, Failed with error, Skipped), hooks. Host-wide: refused to scoped tokens.",
+		OK:      respDoc{200, "application/json", "ExtensionList", "The extensions directory and its scripts."},
+		Errors:  map[int]string{503: "The IIS backend is not available."},
+	}
+	docExtension = opDoc{
+		Summary: "One admin extension script by name (case-insensitive). Host-wide: refused to scoped tokens.",
+		OK:      respDoc{200, "application/json", "Extension", "The script."},
+		Errors:  map[int]string{404: "The backend loaded no extension of that name.", 503: "The IIS backend is not available."},
+	}
+	docLinkCreate = opDoc{
+		Summary:    "Create a temporary download link to one file or folder of the task: a random 256-bit token URL that anyone holding it can fetch without credentials until it expires (default 300 s, at most 3600 s), optionally for one GET. Kept in memory only; dies with its task. The URL is returned once, in Location and in the body.",
+		Body:       []string{"application/json"},
+		BodySchema: "LinkRequest",
+		OK:         respDoc{201, "application/json", "Link", "The link, with its url."},
+		Errors: map[int]string{400: "Malformed body, path or ttlSeconds (1 to 3600).",
+			429: "1000 links are live already."},
+	}
+	docLinkList = opDoc{
+		Summary: "The task's live download links (without their URLs).",
+		OK:      respDoc{200, "application/json", "LinkList", "The links, oldest first."},
+	}
+	docLinkRevoke = opDoc{
+		Summary: "Revoke a download link of the task by its id.",
+		OK:      respDoc{200, "application/json", "", "The link is gone."},
+		Errors:  map[int]string{404: "The task has no live link of that id."},
+	}
+	docLinkDownload = opDoc{
+		Summary: "Fetch what a download link points to, without credentials (the token is the credential): a file (Range and conditional requests supported) or a folder as a streamed ZIP, as GET …/fs/{path} serves it. HEAD does not use up a one-use link.",
+		OK:      respDoc{200, "application/octet-stream", "", "The file (206 for a Range request, 304 when unchanged), or application/zip for a folder."},
+		Errors: map[int]string{404: "No such link (expired, used, revoked, its task ended, never existed), or its file is gone.",
+			403: "The link's path is no longer readable through the API (it became a link out of its folder, a pipe ...).",
+			429: "Too many folder downloads at once."},
+	}
 	docOpenAPI = opDoc{
 		Summary: "This document; info.version is the version of nomad-iis that serves it.",
 		OK:      respDoc{200, "application/json", "", "The OpenAPI 3.0 document of the API."},
@@ -98,18 +146,38 @@ func docLifecycle(summary string) opDoc {
 	}
 }
 
+func docTransfer(verb string) opDoc {
+	how := "Copy a file or folder into a staging entry next to the target, renamed into place when complete."
+	if verb == "Move" {
+		how = "Move a file or folder: one rename below the same top-level folder (local, tmp ...); across top-level folders a copy renamed into place, the source removed in the same step. Top-level folders are not moved."
+	}
+	return opDoc{
+		Summary:    how + " Inside the task directory only (never secrets/ or private/), with the pools running; links and special files inside a copied folder are skipped. A failure leaves source and target as they were.",
+		Body:       []string{"application/json"},
+		BodySchema: "TransferRequest",
+		OK:         respDoc{200, "application/json", "TransferResult", "What was " + strings.ToLower(verb) + "d."},
+		Errors: map[int]string{400: "Malformed body or path, or a target inside the source.",
+			409: "The target exists (without replace), or another operation on the task is in progress, or a file is in use.",
+			413: "A copy would write more than the upload limit (--management-api-max-upload-bytes) or 10000 entries.",
+			507: "Not enough disk space for the copy."},
+	}
+}
+
 func docUpload(stop bool) opDoc {
 	summary := "Upload with the application pools running (hot patch; may fail on files the worker holds locked)."
 	if stop {
 		summary = "Upload with the task's running pools stopped (waiting for their workers to exit) while the new content is put in place; each pool is then restored to the state it had."
 	}
 	return opDoc{
-		Summary: summary + " Content-Type application/zip (or application-zip) extracts an archive into the folder {path}; any other type writes the body as the file {path}. The body is spooled to disk and checked before anything changes; a failed upload leaves the old content as it was.",
-		Query:   []paramDoc{{"clean", "boolean", "With an archive: replace the folder's content instead of merging into it. Default false."}},
-		Body:    []string{"application/zip", "application/octet-stream"},
-		OK:      respDoc{200, "application/json", "UploadResult", "What was written."},
-		Errors: map[int]string{400: "Malformed path, not a ZIP, or a refused archive entry (slip, absolute, link, duplicate ...), or an interrupted body.",
-			409: "Another operation on the task is in progress, or the target is of the other kind (file/folder).",
+		Summary: summary + " With Content-Range: bytes first-last/total, the body is one part of an upload sent in parts: parts land in a hidden file next to the target and start at or before the bytes received so far (Upload-Offset, also given by HEAD); the target changes only when all total bytes are in (200 and the upload's result; 202 before). An unfinished upload is deleted 1 hour after its last part." +
+			" Content-Type application/zip (or application-zip) extracts an archive into the folder {path}; any other type writes the body as the file {path}. The body is spooled to disk and checked before anything changes; a failed upload leaves the old content as it was.",
+		Query: []paramDoc{{"clean", "boolean", "With an archive: replace the folder's content instead of merging into it. Default false."}},
+		Body:  []string{"application/zip", "application/octet-stream"},
+		OK:    respDoc{200, "application/json", "UploadResult", "What was written."},
+		Errors: map[int]string{400: "Malformed path, not a ZIP, or a refused archive entry (slip, absolute, link, duplicate ...), or an interrupted body; a malformed Content-Range or one beyond its total.",
+			409: "Another operation on the task is in progress, or the target is of the other kind (file/folder), or a part's total differs from the unfinished upload's.",
+			411: "A part (Content-Range) without Content-Length.",
+			416: "A part starting after the bytes received so far (Upload-Offset says where to resume).",
 			413: "The body or the archive exceeds a limit (size, entry count, ratio).",
 			507: "Not enough disk space.", 503: "The IIS backend is not available (PUT)."},
 	}
@@ -172,28 +240,42 @@ func operation(rt *route, path, method string) map[string]any {
 	for _, q := range d.Query {
 		params = append(params, map[string]any{"name": q.Name, "in": "query", "description": q.Description, "schema": map[string]any{"type": q.Type}})
 	}
+	for _, h := range d.Headers {
+		params = append(params, map[string]any{"name": h.Name, "in": "header", "description": h.Description, "schema": map[string]any{"type": h.Type}})
+	}
 	if len(params) > 0 {
 		op["parameters"] = params
 	}
 	if len(d.Body) > 0 {
 		content := map[string]any{}
 		for _, ct := range d.Body {
-			content[ct] = map[string]any{"schema": map[string]any{"type": "string", "format": "binary"}}
+			schema := map[string]any{"type": "string", "format": "binary"}
+			if d.BodySchema != "" {
+				schema = ref(d.BodySchema)
+			}
+			content[ct] = map[string]any{"schema": schema}
 		}
 		op["requestBody"] = map[string]any{"required": true, "content": content}
 	}
-	ok := map[string]any{"description": d.OK.Description}
-	if method != http.MethodHead {
-		schema := map[string]any{"type": "string", "format": "binary"}
-		if d.OK.Schema != "" {
-			schema = map[string]any{"$ref": "#/components/schemas/" + d.OK.Schema}
-		} else if d.OK.ContentType == "application/json" {
-			schema = map[string]any{"type": "object"}
+	responses := map[string]any{}
+	for _, rd := range append([]respDoc{d.OK}, d.Extra...) {
+		resp := map[string]any{"description": rd.Description}
+		if method != http.MethodHead && rd.ContentType != "" {
+			schema := map[string]any{"type": "string", "format": "binary"}
+			if rd.Schema != "" {
+				schema = map[string]any{"$ref": "#/components/schemas/" + rd.Schema}
+			} else if rd.ContentType == "application/json" {
+				schema = map[string]any{"type": "object"}
+			}
+			resp["content"] = map[string]any{rd.ContentType: map[string]any{"schema": schema}}
 		}
-		ok["content"] = map[string]any{d.OK.ContentType: map[string]any{"schema": schema}}
+		responses[strconv.Itoa(rd.Status)] = resp
 	}
-	responses := map[string]any{strconv.Itoa(d.OK.Status): ok}
 	errs := map[int]string{401: "Missing or invalid credentials.", 500: "Internal error."}
+	if rt.Public {
+		op["security"] = []any{}
+		delete(errs, 401)
+	}
 	if rt.Cap != "" {
 		need := string(rt.Cap)
 		if rt.AltCap != "" {
@@ -268,6 +350,15 @@ var schemas = map[string]any{
 	"UploadResult": obj(map[string]any{"path": str, "kind": map[string]any{"type": "string", "enum": []string{"zip", "file"}},
 		"clean": boolean, "files": integer, "folders": integer, "bytes": integer, "created": boolean, "replaced": integer,
 		"stoppedApplicationPools": strList}),
+	"PartialUpload":   obj(map[string]any{"path": str, "received": integer, "total": integer, "complete": boolean}, "path", "received", "total"),
+	"TransferRequest": obj(map[string]any{"from": str, "to": str, "name": str, "replace": boolean}, "from", "to"),
+	"TransferResult": obj(map[string]any{"operation": map[string]any{"type": "string", "enum": []string{"copy", "move"}},
+		"from": str, "path": str, "kind": str, "created": boolean, "replaced": boolean,
+		"files": integer, "folders": integer, "bytes": integer, "skipped": strList}),
+	"LinkRequest": obj(map[string]any{"path": str, "ttlSeconds": integer, "oneUse": boolean}, "path"),
+	"Link": obj(map[string]any{"id": str, "url": str, "path": str, "created": dateTime, "expires": dateTime,
+		"oneUse": boolean, "uses": integer, "createdBy": str}, "id", "path", "expires"),
+	"LinkList":     obj(map[string]any{"links": list(ref("Link"))}, "links"),
 	"DeleteResult": obj(map[string]any{"path": str, "emptied": boolean, "entries": integer}),
 	"FileObject": obj(map[string]any{"name": str, "path": str,
 		"type": map[string]any{"type": "string", "enum": []string{"file", "directory", "link", "other"}},
@@ -280,9 +371,12 @@ var schemas = map[string]any{
 		"danglingIisAppPools": integer, "danglingIisWebsites": integer,
 		"iisAppPools": list(obj(map[string]any{"name": str, "state": str, "isDangling": boolean})),
 		"iisWebsites": list(obj(map[string]any{"name": str, "state": str, "isDangling": boolean})),
-		"extensions": obj(map[string]any{"directory": str,
-			"scripts": list(obj(map[string]any{"name": str, "path": str, "status": str, "error": str, "hooks": strList}))}),
+		"extensions":  obj(map[string]any{"directory": str, "scripts": list(ref("Extension"))}),
 	}),
+	"Extension": obj(map[string]any{"name": str, "path": str,
+		"status": map[string]any{"type": "string", "enum": []string{"Loaded", "Failed", "Skipped"}},
+		"error":  str, "hooks": strList}, "name", "path", "status", "hooks"),
+	"ExtensionList": obj(map[string]any{"directory": str, "extensions": list(ref("Extension"))}, "directory", "extensions"),
 }
 
 // handleOpenAPI serves GET /api/v1/openapi.json.

@@ -25,6 +25,9 @@ type route struct {
 	Audit bool
 	// Timeout routes run under Config.RequestTimeout (transfers do not).
 	Timeout bool
+	// Public routes take no credentials (a download link's token is its
+	// own credential); the browser guard is not applied either.
+	Public bool
 	// Doc describes the route for the OpenAPI document.
 	Doc opDoc
 	h   handlerFunc
@@ -44,24 +47,42 @@ func (s *Server) routeTable() []*route {
 			Doc: docLifecycle("Stop the task's application pools and wait for their workers to exit; the allocation keeps running."), h: s.handleStop},
 		{Methods: []string{http.MethodPut}, Path: taskPrefix + "/recycle", Cap: CapAppPoolLifecycle, Task: true, Audit: true, Timeout: true,
 			Doc: docLifecycle("Recycle the task's application pools."), h: s.handleRecycle},
-		{Methods: []string{http.MethodGet, http.MethodHead}, Path: taskPrefix + "/fs/{path:.+}", Cap: CapFilesystemAccess, AltCap: CapFilesystemRead, Task: true,
+		{Methods: []string{http.MethodGet}, Path: taskPrefix + "/fs/{path:.+}", Cap: CapFilesystemAccess, AltCap: CapFilesystemRead, Task: true,
 			Doc: docDownload, h: s.handleDownload},
+		{Methods: []string{http.MethodHead}, Path: taskPrefix + "/fs/{path:.+}", Cap: CapFilesystemAccess, AltCap: CapFilesystemRead, Task: true,
+			Doc: docHead, h: s.handleHead},
 		{Methods: []string{http.MethodPut}, Path: taskPrefix + "/fs/{path:.+}", Cap: CapFilesystemAccess, AltCap: CapFilesystemWrite, Task: true, Audit: true,
 			Doc: docUpload(true), h: s.handleUploadStopped},
 		{Methods: []string{http.MethodPatch}, Path: taskPrefix + "/fs/{path:.+}", Cap: CapFilesystemAccess, AltCap: CapFilesystemWrite, Task: true, Audit: true,
 			Doc: docUpload(false), h: s.handleUploadHot},
 		{Methods: []string{http.MethodDelete}, Path: taskPrefix + "/fs/{path:.+}", Cap: CapFilesystemAccess, AltCap: CapFilesystemWrite, Task: true, Audit: true, Timeout: true,
 			Doc: docDelete, h: s.handleDelete},
+		{Methods: []string{http.MethodPost}, Path: taskPrefix + "/copy", Cap: CapFilesystemAccess, AltCap: CapFilesystemWrite, Task: true, Audit: true,
+			Doc: docTransfer("Copy"), h: s.handleCopy},
+		{Methods: []string{http.MethodPost}, Path: taskPrefix + "/move", Cap: CapFilesystemAccess, AltCap: CapFilesystemWrite, Task: true, Audit: true,
+			Doc: docTransfer("Move"), h: s.handleMove},
 		{Methods: []string{http.MethodGet}, Path: taskPrefix + "/ls", Cap: CapFilesystemAccess, AltCap: CapFilesystemRead, Task: true, Timeout: true,
 			Doc: docList, h: s.handleList},
 		{Methods: []string{http.MethodGet}, Path: taskPrefix + "/ls/{path:.+}", Cap: CapFilesystemAccess, AltCap: CapFilesystemRead, Task: true, Timeout: true,
 			Doc: docList, h: s.handleList},
+		{Methods: []string{http.MethodPost}, Path: taskPrefix + "/links", Cap: CapFilesystemAccess, AltCap: CapFilesystemRead, Task: true, Audit: true, Timeout: true,
+			Doc: docLinkCreate, h: s.handleLinkCreate},
+		{Methods: []string{http.MethodGet}, Path: taskPrefix + "/links", Cap: CapFilesystemAccess, AltCap: CapFilesystemRead, Task: true, Timeout: true,
+			Doc: docLinkList, h: s.handleLinkList},
+		{Methods: []string{http.MethodDelete}, Path: taskPrefix + "/links/{id}", Cap: CapFilesystemAccess, AltCap: CapFilesystemRead, Task: true, Audit: true, Timeout: true,
+			Doc: docLinkRevoke, h: s.handleLinkRevoke},
+		{Methods: []string{http.MethodGet, http.MethodHead}, Path: linkPrefix + "{token}", Public: true, Audit: true,
+			Doc: docLinkDownload, h: s.handleLinkDownload},
 		{Methods: []string{http.MethodGet}, Path: taskPrefix + "/screenshot", Cap: CapScreenshots, Task: true,
 			Doc: docScreenshot, h: s.handleScreenshot},
 		{Methods: []string{http.MethodGet}, Path: taskPrefix + "/procdump", Cap: CapProcDump, Task: true, Audit: true,
 			Doc: docProcdump, h: s.handleProcdump},
 		{Methods: []string{http.MethodGet}, Path: "/api/v1/debug", Cap: CapDebug, Timeout: true,
 			Doc: docDebug, h: s.handleDebug},
+		{Methods: []string{http.MethodGet}, Path: "/api/v1/extensions", Cap: CapDebug, Timeout: true,
+			Doc: docExtensions, h: s.handleExtensions},
+		{Methods: []string{http.MethodGet}, Path: "/api/v1/extensions/{name}", Cap: CapDebug, Timeout: true,
+			Doc: docExtension, h: s.handleExtension},
 		{Methods: []string{http.MethodGet}, Path: "/api/v1/openapi.json", Timeout: true,
 			Doc: docOpenAPI, h: s.handleOpenAPI},
 		{Methods: []string{http.MethodGet}, Path: "/api/v1/version", Timeout: true,
@@ -91,7 +112,7 @@ func (s *Server) buildRouter() *mux.Router {
 // allowed lists the methods the routes matching req's path accept.
 func (s *Server) allowed(req *http.Request) []string {
 	var out []string
-	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
 		probe := req.Clone(req.Context())
 		probe.Method = m
 		var match mux.RouteMatch

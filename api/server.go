@@ -33,6 +33,13 @@ type Server struct {
 	dumper  dumper
 	dumpSem chan struct{}
 	zipSem  chan struct{}
+	links   *linkStore
+	parts   *partIndex
+
+	// bg is cancelled by Close; the janitor (bgWG) runs under it.
+	bg     context.Context
+	stopBG context.CancelFunc
+	bgWG   sync.WaitGroup
 
 	// mu guards servers and closed.
 	mu      sync.Mutex
@@ -68,6 +75,8 @@ func New(cfg Config, reg Registry, iis IIS, logger hclog.Logger) (*Server, error
 		procs:   newProcStats(cfg.StatusCacheTTL),
 		dumpSem: make(chan struct{}, 1),
 		zipSem:  make(chan struct{}, cfg.MaxZipStreams),
+		links:   newLinkStore(),
+		parts:   newPartIndex(),
 	}
 	if s.audit == nil {
 		s.audit = logger.Named("audit")
@@ -83,6 +92,8 @@ func New(cfg Config, reg Registry, iis IIS, logger hclog.Logger) (*Server, error
 	s.dumper = newDumper(cfg, logger.Named("procdump"))
 	s.routes = s.routeTable()
 	s.router = s.buildRouter()
+	s.bg, s.stopBG = context.WithCancel(context.Background())
+	s.startJanitor()
 	return s, nil
 }
 
@@ -157,8 +168,10 @@ func (s *Server) shutdown(srv *http.Server) {
 	}
 }
 
-// Close stops every listener and the screenshot browser.
+// Close stops every listener, the janitor and the screenshot browser.
 func (s *Server) Close() error {
+	s.stopBG()
+	s.bgWG.Wait()
 	s.mu.Lock()
 	s.closed = true
 	servers := s.servers

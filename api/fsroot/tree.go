@@ -10,6 +10,7 @@ import (
 	"path"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // Tree is a task directory opened for the API. All I/O goes through its
@@ -203,7 +204,8 @@ func (l *Loc) Open() (*os.File, error) {
 }
 
 // CleanStale removes staging entries left in Parent by an upload that was
-// interrupted by a crash. Call it only while holding the task's upload lock.
+// interrupted by a crash, and unfinished range uploads whose last part is
+// older than PartRetention. Call it only while holding the task's upload lock.
 func (l *Loc) CleanStale() {
 	removeStale(l.Parent)
 	if !l.Top {
@@ -219,9 +221,17 @@ func removeStale(r *os.Root) {
 	names, _ := d.Readdirnames(-1)
 	_ = d.Close()
 	for _, n := range names {
-		if IsReserved(n) {
-			_ = r.RemoveAll(n)
+		if !IsReserved(n) {
+			continue
 		}
+		if isPart(n) {
+			// An unfinished range upload is kept PartRetention after its
+			// last part, so that the client can resume it.
+			if fi, err := r.Lstat(n); err == nil && time.Since(fi.ModTime()) < PartRetention {
+				continue
+			}
+		}
+		_ = r.RemoveAll(n)
 	}
 }
 

@@ -59,6 +59,20 @@ func (r *Registry) Update(t task.Info) bool {
 	return false
 }
 
+// Remove forgets the task of an allocation and task name, as the driver
+// does when the task ends. It reports whether there was such a task.
+func (r *Registry) Remove(allocID, taskName string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for i := range r.tasks {
+		if r.tasks[i].AllocID == allocID && r.tasks[i].TaskName == taskName {
+			r.tasks = append(r.tasks[:i], r.tasks[i+1:]...)
+			return true
+		}
+	}
+	return false
+}
+
 // Emit records a task event.
 func (r *Registry) Emit(taskID, message string) {
 	r.mu.Lock()

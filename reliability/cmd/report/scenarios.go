@@ -78,7 +78,7 @@ var scenarios = []scenario{
 		Done:    "The API's own auth tests: key rotation, JWT algorithms (HS512, none), issuer, audience, nbf, capabilities as string or list, loopback-only open mode, browser cross-site guards.",
 		Checked: "Refused with 401/403/404 as designed; no secret in any answer; key comparison is digest based."},
 	{Area: "Hostile input", Name: "Hostile paths and archives write nothing",
-		Pkg: "./api", Test: "TestFS_HostilePathsWriteNothing|TestFS_HostileZipsWriteNothing|TestTransfer_",
-		Done:    "Traversal, drive, device, ADS and link paths; ZIPs with escaping names, links, duplicates and bombs; interrupted and stalled uploads.",
-		Checked: "Refused with 400/403/413; the task directory is unchanged (snapshot compared)."},
+		Pkg: "./api", Test: "TestFS_HostilePathsWriteNothing|TestFS_HostileZipsWriteNothing|TestTransfer_|TestHostile_|TestCopyMove_Refusals|TestCopyMove_MoveOntoALink|TestRangeUpload_Refusals|TestLinks_DieWithTheirTask|TestLinks_PathRulesAtFetch",
+		Done:    "Traversal, drive, device, ADS and link paths, also as copy/move/link fields and range-upload targets; ZIPs with escaping names, links, duplicates and bombs; interrupted and stalled uploads; a part beyond its total, with a gap or another total; a move onto a link; a copy over the size limit; a download link whose task ended or whose file became a link to secrets/.",
+		Checked: "Refused with 400/403/404/409/413/416; the task directory is unchanged (snapshot compared); a link is never written through."},
 }

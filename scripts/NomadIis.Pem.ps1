@@ -3,17 +3,25 @@
     imported into LocalMachine\My, marked as managed. Dot-sourced by
     NomadIis.psm1.
 
-    On Windows PowerShell 5.1, .NET Framework has no PEM reader and no way
-    to persist an imported CNG key under a name. This file decodes the PEM
-    itself (with a small DER reader), turns an RSA key (PKCS#8 "PRIVATE KEY"
-    or PKCS#1 "RSA PRIVATE KEY") into RSAParameters, imports them into a new
-    persisted machine key container of the Microsoft Enhanced RSA and AES
-    provider, and links the certificate to it (X509Certificate2.PrivateKey),
-    which .NET Framework supports. No temporary PFX file is written. EC keys
-    need PowerShell 7 as the backend, where X509Certificate2.CreateFromPemFile
-    reads every PEM key form; the certificate is then exported to PKCS#12 in
-    memory and imported like a PFX file. On 5.1 an EC key is refused with
-    InvalidArgument and a message that says so.
+    On Windows PowerShell 5.1, .NET Framework 4.8 has no PEM reader
+    (X509Certificate2.CreateFromPemFile is .NET 5 and later). This file
+    decodes the PEM itself (with a small DER reader), turns an RSA key
+    (PKCS#8 "PRIVATE KEY" or PKCS#1 "RSA PRIVATE KEY") into RSAParameters,
+    imports them into a new persisted machine key container of the
+    Microsoft Enhanced RSA and AES provider, and links the certificate to it
+    (X509Certificate2.PrivateKey), which .NET Framework supports. No
+    temporary PFX file is written. .NET Framework 4.7.2 and later could also
+    take EC keys (ECDsa.Create(ECParameters) and CopyWithPrivateKey, then
+    PKCS#12 in memory), but this file does not build ECParameters from DER:
+    on 5.1 an EC key is refused with InvalidArgument and a message that says
+    so. On PowerShell 7 X509Certificate2.CreateFromPemFile reads every PEM
+    key form; the certificate is then exported to PKCS#12 in memory and
+    imported like a PFX file.
+
+    Every further CERTIFICATE block of the certificate file (a full chain)
+    is added to LocalMachine\CA when it is an intermediate CA that store
+    lacks, so that HTTP.sys sends the whole chain (see
+    Add-IntermediateCertificate).
 #>
 
 # DER object identifiers (content bytes, hex) of the key algorithms.
@@ -80,6 +88,7 @@ function Read-DerElement
     param
     (
         [Parameter(Mandatory = $true)]
+        [AllowEmptyCollection()]
         [System.Byte[]]
         $Bytes,
 
@@ -134,6 +143,7 @@ function Get-DerChild
     param
     (
         [Parameter(Mandatory = $true)]
+        [AllowEmptyCollection()]
         [System.Byte[]]
         $Bytes,
 
@@ -165,6 +175,7 @@ function Get-DerContent
     param
     (
         [Parameter(Mandatory = $true)]
+        [AllowEmptyCollection()]
         [System.Byte[]]
         $Bytes,
 
@@ -192,6 +203,7 @@ function ConvertTo-UnsignedBytes
     param
     (
         [Parameter(Mandatory = $true)]
+        [AllowEmptyCollection()]
         [System.Byte[]]
         $Bytes,
 
@@ -202,6 +214,10 @@ function ConvertTo-UnsignedBytes
     )
 
     $ErrorActionPreference = 'Stop'
+    if ($Bytes.Length -eq 0)
+    {
+        New-NomadIisError -Kind InvalidArgument -Message 'keyPath: the RSA private key is malformed (an empty INTEGER)'
+    }
     $skip = 0
     while ($skip -lt $Bytes.Length - 1 -and $Bytes[$skip] -eq 0)
     {
@@ -233,11 +249,16 @@ function ConvertFrom-RsaPrivateKey
     param
     (
         [Parameter(Mandatory = $true)]
+        [AllowEmptyCollection()]
         [System.Byte[]]
         $Der
     )
 
     $ErrorActionPreference = 'Stop'
+    if ($Der.Length -eq 0)
+    {
+        New-NomadIisError -Kind InvalidArgument -Message 'keyPath: the RSA private key is empty'
+    }
     $sequence = Read-DerElement -Bytes $Der -Offset 0
     $fields = Get-DerChild -Bytes $Der -Element $sequence
     if ($sequence.Tag -ne 0x30 -or $fields.Length -lt 9)
@@ -277,7 +298,10 @@ function Get-RsaKeyFromPem
     [OutputType([System.Byte[]])]
     param
     (
+        # A key file without a PEM block gives no blocks: the function's
+        # own InvalidArgument says so, not the binder's Internal error.
         [Parameter(Mandatory = $true)]
+        [AllowEmptyCollection()]
         [System.Object[]]
         $Blocks
     )
@@ -330,8 +354,9 @@ function Import-PemCertificate
 {
     <#
     .SYNOPSIS
-        Imports a PEM certificate (the first CERTIFICATE block; a chain may
-        follow) and its PEM private key into LocalMachine\My, marked as
+        Imports a PEM certificate (the first CERTIFICATE block; the
+        intermediates of a chain that follows go to LocalMachine\CA) and its
+        PEM private key into LocalMachine\My, marked as
         managed. See the notes at the top of this file for how.
     #>
     [CmdletBinding()]
@@ -366,6 +391,12 @@ function Import-PemCertificate
     {
         New-NomadIisError -Kind InvalidArgument -Message ('certPath: the first certificate cannot be read: {0}' -f (Get-InnermostMessage -ErrorRecord $_))
     }
+    $chain = New-Object -TypeName 'System.Collections.Generic.List[System.Byte[]]'
+    foreach ($block in $certificateBlocks)
+    {
+        $chain.Add($block.Bytes)
+    }
+    $null = Add-IntermediateCertificate -Field 'certPath' -Certificates $chain -LeafThumbprint $certificate.Thumbprint.ToUpperInvariant()
     $existing = Get-StoreCertificate -Thumbprint $certificate.Thumbprint.ToUpperInvariant()
     if ($null -ne $existing)
     {

@@ -1,0 +1,30 @@
+package contract
+
+import (
+	"testing"
+
+	"golang.org/x/sys/windows"
+)
+
+// lockExclusive opens path with no sharing, so that no other process can
+// read or write it, until the returned function closes it.
+func lockExclusive(t *testing.T, path string) func() {
+	t.Helper()
+	name, err := windows.UTF16PtrFromString(path)
+	if err != nil {
+		t.Fatalf("lock %s: %v", path, err)
+	}
+	h, err := windows.CreateFile(name, windows.GENERIC_READ, 0, nil, windows.OPEN_EXISTING, windows.FILE_ATTRIBUTE_NORMAL, 0)
+	if err != nil {
+		t.Fatalf("lock %s: %v", path, err)
+	}
+	closed := false
+	release := func() {
+		if !closed {
+			closed = true
+			_ = windows.CloseHandle(h)
+		}
+	}
+	t.Cleanup(release)
+	return release
+}

@@ -376,11 +376,14 @@ function Invoke-ConfigurationChange
         {
             Write-Verbose -Message ('resetting the server manager: ' + $_.Exception.Message)
         }
+        $action = 'change the IIS configuration'
         if ($committing)
         {
-            ConvertTo-NomadIisError -ErrorRecord $failure -Action 'commit the IIS configuration change'
+            $action = 'commit the IIS configuration change'
         }
-        throw $failure
+        # Rethrows: with its own kind, as Unavailable when the environment
+        # caused it, else unchanged.
+        ConvertTo-NomadIisError -ErrorRecord $failure -Action $action
     }
     return $result
 }

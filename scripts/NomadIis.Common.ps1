@@ -311,7 +311,14 @@ function Invoke-ConfigurationChange
 
     $ErrorActionPreference = 'Stop'
     Assert-IisAvailable
-    $null = Reset-IISServerManager -Confirm:$false
+    try
+    {
+        $null = Reset-IISServerManager -Confirm:$false
+    }
+    catch
+    {
+        ConvertTo-NomadIisError -ErrorRecord $_ -Action 'read the IIS configuration'
+    }
     try
     {
         $null = Start-IISCommitDelay

@@ -220,7 +220,7 @@ func testFailedCommit(t *testing.T, e *env) {
 	restore()
 	// Unavailable: the driver then removes the task's names itself and
 	// may retry; the backend has already removed what it wrote.
-	errorKindIs(t, err, ps.ErrUnavailable, "commit")
+	errorKindIs(t, err, ps.ErrUnavailable, "IIS configuration")
 	e.nothingLeft(t, spec)
 
 	// Nothing stands in the way of the same task afterwards.

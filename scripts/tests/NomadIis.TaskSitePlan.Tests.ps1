@@ -140,3 +140,41 @@ Describe 'Get-SslEndpointKey' {
         }
     }
 }
+
+Describe 'Assert-TaskSiteApplicable' {
+    BeforeAll {
+        # A server manager with no site or pool and one registered auto-start
+        # provider, "warmup".
+        $section = [pscustomobject] @{}
+        $section | Add-Member -MemberType ScriptMethod -Name 'GetCollection' -Value {
+            $provider = [pscustomobject] @{ Name = 'warmup'; Type = 'Warmup.Provider, Warmup' }
+            $provider | Add-Member -MemberType ScriptMethod -Name 'GetAttributeValue' -Value { param ($name) if ($name -eq 'name') { $this.Name } else { $this.Type } }
+            , @($provider)
+        }
+        $configuration = [pscustomobject] @{ Section = $section }
+        $configuration | Add-Member -MemberType ScriptMethod -Name 'GetSection' -Value { param ($path) $this.Section }
+        $script:ProviderServerManager = [pscustomobject] @{ Sites = @(); ApplicationPools = @(); Configuration = $configuration }
+        $script:ProviderServerManager | Add-Member -MemberType ScriptMethod -Name 'GetApplicationHostConfiguration' -Value { $this.Configuration }
+    }
+
+    It 'finds provider <Provider>: <Found>' -TestCases @(
+        @{ Provider = 'warmup'; Found = $true }
+        @{ Provider = 'Warmup'; Found = $false }
+    ) {
+        InModuleScope -ModuleName 'NomadIis' -Parameters @{ ServerManager = $script:ProviderServerManager; Provider = $Provider; Found = $Found } -ScriptBlock {
+            param ($ServerManager, $Provider, $Found)
+            $plan = New-TaskSitePlan -SiteName 'nomad-site' -TargetWebsite '' -DefaultAppPool '' -AppPools @([pscustomobject] @{ name = 'nomad-site' }) `
+                -Applications @([pscustomobject] @{ alias = ''; physicalPath = 'C:\sites\shop'; appPool = 'nomad-site'; serviceAutoStartEnabled = $true; serviceAutoStartProvider = $Provider }) `
+                -Bindings @() -AutoStartProviders @()
+            if ($Found)
+            {
+                { Assert-TaskSiteApplicable -ServerManager $ServerManager -Plan $plan } | Should -Not -Throw
+            }
+            else
+            {
+                { Assert-TaskSiteApplicable -ServerManager $ServerManager -Plan $plan } |
+                    Should -Throw -ErrorId 'NomadIis.InvalidArgument' -ExpectedMessage "*provider 'Warmup' is not registered (provider names are case-sensitive)"
+            }
+        }
+    }
+}

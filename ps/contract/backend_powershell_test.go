@@ -120,10 +120,9 @@ func (b *powerShellBackend) WriteHooks(t *testing.T, dir string) {
 	}
 }
 
-// ECKeysInPEM is true for PowerShell 7 (pwsh) only.
-func (b *powerShellBackend) ECKeysInPEM() bool {
-	return strings.Contains(strings.ToLower(filepath.Base(b.exe)), "pwsh")
-}
+// ECKeysInPEM is true: PowerShell 7 reads EC keys with .NET's PEM reader,
+// Windows PowerShell 5.1 with the module's own (NomadIis.Pem.ps1).
+func (b *powerShellBackend) ECKeysInPEM() bool { return true }
 
 // PrepareContent grants read access to the anonymous user (IUSR) and the
 // worker processes (IIS_IUSRS), as directory_security does for a task.

@@ -31,8 +31,8 @@ type backend interface {
 	// WriteHooks writes the suite's admin extensions into dir (see hookSpec).
 	WriteHooks(t *testing.T, dir string)
 	// ECKeysInPEM reports whether PEM files with EC keys can be imported
-	// (Windows PowerShell 5.1 cannot; PowerShell 7 and iissim can). Where they
-	// cannot, the import must fail as InvalidArgument naming keyPath.
+	// (every backend can today). Where they cannot, the import must fail as
+	// InvalidArgument naming keyPath.
 	ECKeysInPEM() bool
 	// PrepareContent makes a directory of the suite's content readable by
 	// the web server's workers.

@@ -43,6 +43,13 @@ ZhofghGtr/sdUJ+pIiVF1LzByD1a4z9ie4WPgA335jt0y+c/0pzx2FfJxeGWlYlJ
 VFpvGX5QaRMM1gU=
 -----END PRIVATE KEY-----
 '@
+    $script:EcSec1 = @'
+-----BEGIN EC PRIVATE KEY-----
+MHcCAQEEINLLkbj68CrwBxNDNJV2EuQF8iiRQ+ksrqF6Zd39ZK9uoAoGCCqGSM49
+AwEHoUQDQgAEZ5mLEd12277J+eFqkeQkd/F8Q91dZHwSD/k2GEG9QC0QTzYrlXa2
+IknPgYl0ODl2o8TeP9zxPdOSfVrbXb9iSg==
+-----END EC PRIVATE KEY-----
+'@
     $script:EcPkcs8 = @'
 -----BEGIN PRIVATE KEY-----
 MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg0suRuPrwKvAHE0M0
@@ -50,6 +57,8 @@ lXYS5AXyKJFD6SyuoXpl3f1kr26hRANCAARnmYsR3Xbbvsn54WqR5CR38XxD3V1k
 fBIP+TYYQb1ALRBPNiuVdrYiSc+BiXQ4OXajxN4/3PE905J9Wttdv2JK
 -----END PRIVATE KEY-----
 '@
+    # openssl ec -text of the EC key above: its private scalar d.
+    $script:EcScalar = 'D2CB91B8FAF02AF007134334957612E405F2289143E92CAEA17A65DDFD64AF6E'
     # openssl rsa -noout -modulus of the key above.
     $script:Modulus = 'DEAF6C8984ED4143607DBE08F9C7730AF09765C7E41AE22098855021B53634E05CA8B0A718F2330981950C2B5549CAA71BBBC0C1E15BD1BD382C5511AB26E4F2105F5ED493982FC0E73D9262399BFE9C7C10827C037FCE9D0D1C7938E56081A2CED0378E6A29131157EF910B7826EFE96C6F1F7BE8F34C12BF66AD8051484457'
 }
@@ -111,11 +120,11 @@ Describe 'Get-RsaKeyFromPem and ConvertFrom-RsaPrivateKey' {
         }
     }
 
-    It 'refuses an EC key on Windows PowerShell 5.1, saying why' {
+    It 'refuses an EC key for an RSA certificate, saying why' {
         InModuleScope -ModuleName 'NomadIis' -Parameters @{ Text = $script:EcPkcs8 } -ScriptBlock {
             param ($Text)
             { Get-RsaKeyFromPem -Blocks (Get-PemBlock -Field 'keyPath' -Text $Text) } |
-                Should -Throw -ErrorId 'NomadIis.InvalidArgument' -ExpectedMessage '*EC private keys in PEM files need PowerShell 7*'
+                Should -Throw -ErrorId 'NomadIis.InvalidArgument' -ExpectedMessage 'keyPath: the private key is an EC key, but the certificate has an RSA public key'
         }
     }
 
@@ -124,6 +133,35 @@ Describe 'Get-RsaKeyFromPem and ConvertFrom-RsaPrivateKey' {
             $text = "-----BEGIN ENCRYPTED PRIVATE KEY-----`nMIIBAA==`n-----END ENCRYPTED PRIVATE KEY-----"
             { Get-RsaKeyFromPem -Blocks (Get-PemBlock -Field 'keyPath' -Text $text) } |
                 Should -Throw -ErrorId 'NomadIis.InvalidArgument' -ExpectedMessage 'keyPath: the private key is encrypted*'
+        }
+    }
+}
+
+Describe 'Get-EcKeyFromPem' {
+    It 'reads the private scalar of a <Form> key' -TestCases @(
+        @{ Form = 'SEC1'; Name = 'EcSec1' }
+        @{ Form = 'PKCS#8'; Name = 'EcPkcs8' }
+    ) {
+        $text = @{ EcSec1 = $script:EcSec1; EcPkcs8 = $script:EcPkcs8 }[$Name]
+        InModuleScope -ModuleName 'NomadIis' -Parameters @{ Text = $text; Scalar = $script:EcScalar } -ScriptBlock {
+            param ($Text, $Scalar)
+            $d = Get-EcKeyFromPem -Blocks (Get-PemBlock -Field 'keyPath' -Text $Text)
+            [System.BitConverter]::ToString($d).Replace('-', '') | Should -BeExactly $Scalar
+        }
+    }
+
+    It 'refuses an RSA key for an EC certificate' {
+        InModuleScope -ModuleName 'NomadIis' -Parameters @{ Text = $script:RsaPkcs8 } -ScriptBlock {
+            param ($Text)
+            { Get-EcKeyFromPem -Blocks (Get-PemBlock -Field 'keyPath' -Text $Text) } |
+                Should -Throw -ErrorId 'NomadIis.InvalidArgument' -ExpectedMessage 'keyPath: the private key is not an EC key*'
+        }
+    }
+
+    It 'refuses a key file without a PEM block' {
+        InModuleScope -ModuleName 'NomadIis' -ScriptBlock {
+            { Get-EcKeyFromPem -Blocks @() } |
+                Should -Throw -ErrorId 'NomadIis.InvalidArgument' -ExpectedMessage 'keyPath: no unencrypted PEM private key found*'
         }
     }
 }

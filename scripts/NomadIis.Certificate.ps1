@@ -296,24 +296,15 @@ function Add-ManagedCertificate
     }
 }
 
-function Add-IntermediateCertificate
+function Select-IntermediateCertificate
 {
     <#
     .SYNOPSIS
-        Adds the intermediate CA certificates of a chain to
-        LocalMachine\CA when that store lacks them, and returns how many it
-        added.
-
-    .DESCRIPTION
-        HTTP.sys sends the chain Schannel builds from the machine's stores;
-        an intermediate that is in no store is not sent, and clients that do
-        not fetch it themselves fail with "unable to get local issuer
-        certificate". Every certificate of the list that is not the leaf, is
-        a CA (basic constraints) and is not self-signed (a root belongs in
-        the trusted roots, which the driver never changes) is added, without
-        a private key. They are never removed again: other sites may rely on
-        them, and an intermediate CA certificate in that store grants no
-        trust by itself.
+        Returns the intermediate CA certificates of a chain: every
+        certificate that is not the leaf, is a CA (basic constraints) and is
+        not self-signed (a root belongs in the trusted roots, which the
+        driver never changes). Changes nothing; InvalidArgument, naming the
+        field, for bytes that are not a certificate.
 
     .PARAMETER Field
         The argument the chain came from, for error messages.
@@ -322,10 +313,10 @@ function Add-IntermediateCertificate
         The DER bytes of each certificate of the chain.
 
     .PARAMETER LeafThumbprint
-        The thumbprint of the leaf certificate, which stays out of the CA store.
+        The thumbprint of the leaf certificate.
     #>
     [CmdletBinding()]
-    [OutputType([System.Int32])]
+    [OutputType([System.Security.Cryptography.X509Certificates.X509Certificate2[]])]
     param
     (
         [Parameter(Mandatory = $true)]
@@ -379,7 +370,41 @@ function Add-IntermediateCertificate
             $intermediates.Add($certificate)
         }
     }
-    if ($intermediates.Count -eq 0)
+    return , $intermediates.ToArray()
+}
+
+function Add-IntermediateCertificate
+{
+    <#
+    .SYNOPSIS
+        Adds intermediate CA certificates (Select-IntermediateCertificate) to
+        LocalMachine\CA when that store lacks them, and returns how many it
+        added.
+
+    .DESCRIPTION
+        HTTP.sys sends the chain Schannel builds from the machine's stores;
+        an intermediate that is in no store is not sent, and clients that do
+        not fetch it themselves fail with "unable to get local issuer
+        certificate". The certificates are added without a private key and
+        never removed again: other sites may rely on them, and an
+        intermediate CA certificate in that store grants no trust by itself.
+        Callers add them once the request was found valid, before the leaf.
+
+    .PARAMETER Certificates
+        The intermediate CA certificates.
+    #>
+    [CmdletBinding()]
+    [OutputType([System.Int32])]
+    param
+    (
+        [Parameter(Mandatory = $true)]
+        [AllowEmptyCollection()]
+        [System.Security.Cryptography.X509Certificates.X509Certificate2[]]
+        $Certificates
+    )
+
+    $ErrorActionPreference = 'Stop'
+    if ($Certificates.Length -eq 0)
     {
         return 0
     }
@@ -388,7 +413,7 @@ function Add-IntermediateCertificate
     $store.Open([System.Security.Cryptography.X509Certificates.OpenFlags]::ReadWrite)
     try
     {
-        foreach ($certificate in $intermediates)
+        foreach ($certificate in $Certificates)
         {
             $found = $store.Certificates.Find([System.Security.Cryptography.X509Certificates.X509FindType]::FindByThumbprint, $certificate.Thumbprint, $false)
             if ($found.Count -eq 0)
@@ -485,7 +510,7 @@ function Import-PfxBytes
     {
         New-NomadIisError -Kind InvalidArgument -Message ('{0}: holds no certificate with its private key' -f $Source)
     }
-    $null = Add-IntermediateCertificate -Field $Source -Certificates $chain -LeafThumbprint $thumbprint
+    $null = Add-IntermediateCertificate -Certificates (Select-IntermediateCertificate -Field $Source -Certificates $chain -LeafThumbprint $thumbprint)
 
     $existing = Get-StoreCertificate -Thumbprint $thumbprint
     if ($null -ne $existing)

@@ -19,9 +19,9 @@
     form, and the pair travels through PKCS#12 in memory as well.
 
     Every further CERTIFICATE block of the certificate file (a full chain)
-    is added to LocalMachine\CA when it is an intermediate CA that store
-    lacks, so that HTTP.sys sends the whole chain (see
-    Add-IntermediateCertificate).
+    is added to LocalMachine\CA, once the key was found to belong to the
+    certificate, when it is an intermediate CA that store lacks, so that
+    HTTP.sys sends the whole chain (see Add-IntermediateCertificate).
 #>
 
 # DER object identifiers (content bytes, hex) of the key algorithms.
@@ -418,16 +418,16 @@ function Get-EcKeyFromPem
     New-NomadIisError -Kind InvalidArgument -Message 'keyPath: no unencrypted PEM private key found (PRIVATE KEY or EC PRIVATE KEY)'
 }
 
-function Import-PemEcCertificate
+function ConvertTo-EcPkcs12
 {
     <#
     .SYNOPSIS
-        Imports a certificate with an EC public key and its PEM private key
-        on Windows PowerShell 5.1: the key is paired with the certificate
-        and the pair imported through PKCS#12 in memory, marked as managed.
+        Pairs a certificate that has an EC public key with its PEM private
+        key on Windows PowerShell 5.1 and returns the pair as PKCS#12 bytes
+        in memory with their one-time password, for Import-PfxBytes.
     #>
     [CmdletBinding()]
-    [OutputType([System.Collections.Specialized.OrderedDictionary])]
+    [OutputType([System.Management.Automation.PSCustomObject])]
     param
     (
         [Parameter(Mandatory = $true)]
@@ -483,7 +483,7 @@ function Import-PemEcCertificate
     {
         $key.Dispose()
     }
-    return Import-PfxBytes -Bytes $pfx -Password $transportPassword -Source 'certPath'
+    return [pscustomobject] @{ Bytes = $pfx; Password = $transportPassword }
 }
 
 function Import-PemCertificate
@@ -532,10 +532,12 @@ function Import-PemCertificate
     {
         $chain.Add($block.Bytes)
     }
-    $null = Add-IntermediateCertificate -Field 'certPath' -Certificates $chain -LeafThumbprint $certificate.Thumbprint.ToUpperInvariant()
+    # Checked now, added once the key was found to belong to the certificate.
+    $intermediates = Select-IntermediateCertificate -Field 'certPath' -Certificates $chain -LeafThumbprint $certificate.Thumbprint.ToUpperInvariant()
     $existing = Get-StoreCertificate -Thumbprint $certificate.Thumbprint.ToUpperInvariant()
     if ($null -ne $existing)
     {
+        $null = Add-IntermediateCertificate -Certificates $intermediates
         return ConvertTo-CertificateResult -Certificate $existing -AlreadyPresent $true
     }
 
@@ -554,6 +556,7 @@ function Import-PemCertificate
         }
         $transportPassword = [System.Guid]::NewGuid().ToString('N')
         $pfx = $withKey.Export([System.Security.Cryptography.X509Certificates.X509ContentType]::Pkcs12, $transportPassword)
+        $null = Add-IntermediateCertificate -Certificates $intermediates
         return Import-PfxBytes -Bytes $pfx -Password $transportPassword -Source 'certPath'
     }
 
@@ -561,7 +564,9 @@ function Import-PemCertificate
     # Windows PowerShell 5.1: EC keys through PKCS#12 in memory.
     if ($certificate.PublicKey.Oid.Value -eq '1.2.840.10045.2.1')
     {
-        return Import-PemEcCertificate -Certificate $certificate -KeyBlocks $keyBlocks
+        $pkcs12 = ConvertTo-EcPkcs12 -Certificate $certificate -KeyBlocks $keyBlocks
+        $null = Add-IntermediateCertificate -Certificates $intermediates
+        return Import-PfxBytes -Bytes $pkcs12.Bytes -Password $pkcs12.Password -Source 'certPath'
     }
     # RSA keys into a persisted CryptoAPI container.
     if ($certificate.PublicKey.Oid.Value -ne '1.2.840.113549.1.1.1')
@@ -574,6 +579,7 @@ function Import-PemCertificate
     {
         New-NomadIisError -Kind InvalidArgument -Message ("keyPath: the private key does not belong to the certificate '{0}'" -f $certificate.Subject)
     }
+    $null = Add-IntermediateCertificate -Certificates $intermediates
 
     $cspParameters = New-Object -TypeName System.Security.Cryptography.CspParameters -ArgumentList 24, 'Microsoft Enhanced RSA and AES Cryptographic Provider', ('nomad-iis-' + [System.Guid]::NewGuid().ToString('N'))
     $cspParameters.Flags = [System.Security.Cryptography.CspProviderFlags]::UseMachineKeyStore

@@ -191,7 +191,7 @@ Describe 'DER reading' {
     }
 }
 
-Describe 'Add-IntermediateCertificate' {
+Describe 'Select-IntermediateCertificate and Add-IntermediateCertificate' {
     BeforeAll {
         # A root, an intermediate CA it signed, and a leaf the intermediate
         # signed (CertificateRequest is in .NET Framework 4.7.2 and later).
@@ -231,13 +231,18 @@ Describe 'Add-IntermediateCertificate' {
         }
     }
 
-    It 'skips the leaf and a self-signed root without opening a store' {
+    It 'selects the intermediate CA only: not the leaf, not a self-signed root' {
         $chain = New-Object -TypeName 'System.Collections.Generic.List[System.Byte[]]'
-        $chain.Add($script:Leaf.RawData)
-        $chain.Add($script:Root.RawData)
-        InModuleScope -ModuleName 'NomadIis' -Parameters @{ Chain = $chain; Leaf = $script:Leaf.Thumbprint } -ScriptBlock {
-            param ($Chain, $Leaf)
-            Add-IntermediateCertificate -Field 'pfxPath' -Certificates $Chain -LeafThumbprint $Leaf | Should -Be 0
+        foreach ($certificate in @($script:Leaf, $script:Intermediate, $script:Root))
+        {
+            $chain.Add($certificate.RawData)
+        }
+        InModuleScope -ModuleName 'NomadIis' -Parameters @{ Chain = $chain; Leaf = $script:Leaf.Thumbprint; Intermediate = $script:Intermediate.Thumbprint } -ScriptBlock {
+            param ($Chain, $Leaf, $Intermediate)
+            $selected = Select-IntermediateCertificate -Field 'pfxPath' -Certificates $Chain -LeafThumbprint $Leaf
+            @($selected).Length | Should -Be 1
+            $selected[0].Thumbprint | Should -BeExactly $Intermediate
+            Add-IntermediateCertificate -Certificates @() | Should -Be 0
         }
     }
 
@@ -249,8 +254,9 @@ Describe 'Add-IntermediateCertificate' {
         }
         InModuleScope -ModuleName 'NomadIis' -Parameters @{ Chain = $chain; Leaf = $script:Leaf.Thumbprint } -ScriptBlock {
             param ($Chain, $Leaf)
-            Add-IntermediateCertificate -Field 'pfxPath' -Certificates $Chain -LeafThumbprint $Leaf | Should -Be 1
-            Add-IntermediateCertificate -Field 'pfxPath' -Certificates $Chain -LeafThumbprint $Leaf | Should -Be 0
+            $selected = Select-IntermediateCertificate -Field 'pfxPath' -Certificates $Chain -LeafThumbprint $Leaf
+            Add-IntermediateCertificate -Certificates $selected | Should -Be 1
+            Add-IntermediateCertificate -Certificates $selected | Should -Be 0
         }
         $store = New-Object -TypeName System.Security.Cryptography.X509Certificates.X509Store -ArgumentList ([System.Security.Cryptography.X509Certificates.StoreName]::CertificateAuthority), ([System.Security.Cryptography.X509Certificates.StoreLocation]::LocalMachine)
         $store.Open([System.Security.Cryptography.X509Certificates.OpenFlags]::ReadOnly)
@@ -271,7 +277,7 @@ Describe 'Add-IntermediateCertificate' {
         $chain.Add([System.Byte[]] @(1, 2, 3))
         InModuleScope -ModuleName 'NomadIis' -Parameters @{ Chain = $chain; Leaf = $script:Leaf.Thumbprint } -ScriptBlock {
             param ($Chain, $Leaf)
-            { Add-IntermediateCertificate -Field 'certPath' -Certificates $Chain -LeafThumbprint $Leaf } |
+            { Select-IntermediateCertificate -Field 'certPath' -Certificates $Chain -LeafThumbprint $Leaf } |
                 Should -Throw -ErrorId 'NomadIis.InvalidArgument' -ExpectedMessage 'certPath: certificate 1 of the chain cannot be read*'
         }
     }

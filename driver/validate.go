@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/hashicorp/nomad/plugins/drivers"
@@ -133,7 +134,14 @@ func planTask(tc *TaskConfig, cfg *drivers.TaskConfig, s *driverSettings, hostEn
 	pools := v.pools(tc, s, used[defaultPoolAlias])
 
 	// The pools: the referenced ones, in the order given.
-	env := buildEnv(cfg.Env, hostEnv, filepath.Join(taskDir, "tmp"))
+	env, dropped := buildEnv(cfg.Env, hostEnv, filepath.Join(taskDir, "tmp"))
+	if len(dropped) > 0 {
+		quoted := make([]string, len(dropped))
+		for i, name := range dropped {
+			quoted[i] = strconv.Quote(name)
+		}
+		v.warn("env", "empty value, not set for the application pools: %s (on Windows an empty value means unset, and IIS refuses empty values; a worker inherits the machine's value of such a variable, if it has one)", strings.Join(quoted, ", "))
+	}
 	poolByAlias := map[string]*plannedPool{}
 	iisNames := map[string]string{}
 	var created []string // aliases, in order

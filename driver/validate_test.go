@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hashicorp/nomad/nomad/structs"
+	"github.com/hashicorp/nomad/plugins/drivers"
 	"github.com/nomad-iis/nomad-iis/ps"
 	"github.com/shoenig/test/must"
 )
@@ -426,7 +428,7 @@ func TestNaming(t *testing.T) {
 
 func TestBuildEnv(t *testing.T) {
 	t.Parallel()
-	env := buildEnv(map[string]string{
+	env, dropped := buildEnv(map[string]string{
 		"GREETING":   "hello",
 		"Path":       "/usr/bin",
 		"OVERRIDDEN": "job value",
@@ -438,10 +440,42 @@ func TestBuildEnv(t *testing.T) {
 	}, []string{"PATH=/usr/bin", "OVERRIDDEN=host value"}, "/alloc/web/tmp")
 	must.Eq(t, []ps.EnvVar{
 		{Name: "DUP", Value: "upper"},
-		{Name: "EMPTY", Value: ""},
 		{Name: "GREETING", Value: "hello"},
 		{Name: "OVERRIDDEN", Value: "job value"},
 		{Name: "TMP", Value: "/alloc/web/tmp"},
 		{Name: "TEMP", Value: "/alloc/web/tmp"},
 	}, env)
+	must.Eq(t, []string{"EMPTY"}, dropped)
+}
+
+func TestPlanTask_EmptyEnvironmentValuesAreDroppedWithAWarning(t *testing.T) {
+	t.Parallel()
+	tc, err := parseTask(t, `config {
+  application {
+    path = "local"
+  }
+}`)
+	must.NoError(t, err)
+	d := defaultDriverConfig()
+	settings, err := d.resolve()
+	must.NoError(t, err)
+	allocDir := t.TempDir()
+	ports := structs.AllocatedPorts{{Label: "http", Value: 8080, HostIP: "127.0.0.1"}}
+	cfg := &drivers.TaskConfig{
+		ID:        testAllocID + "/web/1",
+		AllocID:   testAllocID,
+		Name:      "web",
+		AllocDir:  allocDir,
+		Env:       map[string]string{"GREETING": "hello", "EMPTY": "", "NOMAD_META_owner": ""},
+		Resources: &drivers.Resources{Ports: &ports, NomadResources: &structs.AllocatedTaskResources{}},
+	}
+	p, err := planTask(tc, cfg, settings, nil)
+	must.NoError(t, err)
+	must.Eq(t, []string{`env: empty value, not set for the application pools: "EMPTY", "NOMAD_META_owner" (on Windows an empty value means unset, and IIS refuses empty values; a worker inherits the machine's value of such a variable, if it has one)`}, p.warnings)
+	for _, pool := range p.spec.AppPools {
+		for _, e := range pool.EnvironmentVariables {
+			must.NotEq(t, "", e.Value, must.Sprintf("variable %s", e.Name))
+		}
+		must.SliceContainsFunc(t, pool.EnvironmentVariables, "GREETING", func(e ps.EnvVar, name string) bool { return e.Name == name })
+	}
 }

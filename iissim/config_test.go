@@ -87,3 +87,19 @@ func TestApplyTaskSite_KeepsNoPassword(t *testing.T) {
 	must.NoError(t, err)
 	must.StrNotContains(t, string(data), "hunter")
 }
+
+func TestApplyTaskSite_LeavesOutEmptyEnvironmentValues(t *testing.T) {
+	cfg := &appHostConfig{}
+	spec := &ps.TaskSiteSpec{
+		SiteName: "nomad-s",
+		AppPools: []ps.AppPoolSpec{{
+			Name:                 "nomad-p",
+			EnvironmentVariables: []ps.EnvVar{{Name: "EMPTY", Value: ""}, {Name: "GREETING", Value: "hello"}},
+		}},
+		Applications: []ps.ApplicationSpec{{Alias: "", PhysicalPath: "/srv/app", AppPool: "nomad-p"}},
+	}
+	_, err := applyTaskSite(cfg, spec, t.TempDir())
+	must.NoError(t, err)
+	must.Eq(t, []ps.EnvVar{{Name: "GREETING", Value: "hello"}}, cfg.pool("nomad-p").EnvironmentVariables)
+	must.Len(t, 2, spec.AppPools[0].EnvironmentVariables, must.Sprint("the request is not changed"))
+}

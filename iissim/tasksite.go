@@ -4,6 +4,7 @@ package iissim
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -47,6 +48,10 @@ func (s *service) opNewTaskSite(_ context.Context, spec *ps.TaskSiteSpec) (any, 
 	if err != nil {
 		release()
 		return nil, fmt.Errorf("create task site: %w", err)
+	}
+	if s.takeCommitFault() {
+		release()
+		return nil, s.undoFailedCommit(spec, result, errors.New("registering the bindings failed after applicationHost was written (injected fault)"))
 	}
 	s.cfg = next
 	s.reattachPoolsLocked()
@@ -109,6 +114,9 @@ func applyTaskSite(cfg *appHostConfig, spec *ps.TaskSiteSpec, wwwroot string) (*
 	for _, p := range spec.AppPools {
 		pc := &poolConfig{AppPoolSpec: p, HasPassword: p.Password != "", AutoStart: true}
 		pc.Password = ""
+		// As on IIS, whose schema refuses an empty value, and where an
+		// empty value means unset: a variable without a value is left out.
+		pc.EnvironmentVariables = slices.DeleteFunc(slices.Clone(p.EnvironmentVariables), func(e ps.EnvVar) bool { return e.Value == "" })
 		pc.Attributes = slices.DeleteFunc(slices.Clone(p.Attributes), func(a ps.Attribute) bool {
 			if a.Name == "processModel.password" {
 				pc.HasPassword = true
@@ -209,48 +217,7 @@ func (s *service) opRemoveTaskSite(_ context.Context, args *ps.RemoveTaskSiteArg
 	if err != nil {
 		return nil, err
 	}
-	var removedSite *siteConfig
-	var removedApps []*appConfig
-	if args.SiteName != "" {
-		removedSite = next.site(args.SiteName)
-		if removedSite != nil {
-			removedApps = append(removedApps, removedSite.Applications...)
-		}
-		next.removeSite(args.SiteName)
-	}
-	if args.TargetWebsite != "" {
-		if site := next.site(args.TargetWebsite); site != nil {
-			for _, alias := range args.ApplicationAliases {
-				p := appPath(alias)
-				if p == "/" {
-					continue
-				}
-				site.Applications = slices.DeleteFunc(site.Applications, func(a *appConfig) bool {
-					if strings.EqualFold(a.Path, p) {
-						removedApps = append(removedApps, a)
-						return true
-					}
-					return false
-				})
-			}
-		}
-	}
-	var removedPools []string
-	for _, name := range args.AppPools {
-		if pc := next.pool(name); pc != nil {
-			removedPools = append(removedPools, pc.Name)
-			next.removePool(name)
-		}
-	}
-	next.DirectoryAcls = slices.DeleteFunc(next.DirectoryAcls, func(r aclRecord) bool {
-		return r.belongsTo(removedApps, removedPools)
-	})
-	for _, name := range args.AutoStartProviders {
-		if providerInUse(next, name) {
-			continue
-		}
-		next.AutoStartProviders = slices.DeleteFunc(next.AutoStartProviders, func(p ps.AutoStartProviderSpec) bool { return iisrules.ProviderNameEqual(p.Name, name) })
-	}
+	removedSite, _, removedPools := removeFromConfig(next, args)
 	if err := next.save(s.lay.config()); err != nil {
 		return nil, fmt.Errorf("remove task site: %w", err)
 	}
@@ -289,6 +256,53 @@ func (s *service) opRemoveTaskSite(_ context.Context, args *ps.RemoveTaskSiteArg
 		out.RemovedCertificates = append(out.RemovedCertificates, tp)
 	}
 	return out, nil
+}
+
+// removeFromConfig removes from cfg what args names, skipping what does not
+// exist: the site, the applications of a target website (never its root),
+// the pools with their ACL records, and the auto-start providers no
+// application names any more. It returns what it removed.
+func removeFromConfig(next *appHostConfig, args *ps.RemoveTaskSiteArgs) (removedSite *siteConfig, removedApps []*appConfig, removedPools []string) {
+	if args.SiteName != "" {
+		removedSite = next.site(args.SiteName)
+		if removedSite != nil {
+			removedApps = append(removedApps, removedSite.Applications...)
+		}
+		next.removeSite(args.SiteName)
+	}
+	if args.TargetWebsite != "" {
+		if site := next.site(args.TargetWebsite); site != nil {
+			for _, alias := range args.ApplicationAliases {
+				p := appPath(alias)
+				if p == "/" {
+					continue
+				}
+				site.Applications = slices.DeleteFunc(site.Applications, func(a *appConfig) bool {
+					if strings.EqualFold(a.Path, p) {
+						removedApps = append(removedApps, a)
+						return true
+					}
+					return false
+				})
+			}
+		}
+	}
+	for _, name := range args.AppPools {
+		if pc := next.pool(name); pc != nil {
+			removedPools = append(removedPools, pc.Name)
+			next.removePool(name)
+		}
+	}
+	next.DirectoryAcls = slices.DeleteFunc(next.DirectoryAcls, func(r aclRecord) bool {
+		return r.belongsTo(removedApps, removedPools)
+	})
+	for _, name := range args.AutoStartProviders {
+		if providerInUse(next, name) {
+			continue
+		}
+		next.AutoStartProviders = slices.DeleteFunc(next.AutoStartProviders, func(p ps.AutoStartProviderSpec) bool { return iisrules.ProviderNameEqual(p.Name, name) })
+	}
+	return removedSite, removedApps, removedPools
 }
 
 // providerInUse reports whether an application still names the provider

@@ -41,6 +41,35 @@ $script:WellKnownAccounts = @{
 # BUILTIN\Users and NT AUTHORITY\Authenticated Users: removed everywhere.
 $script:BroadGroupSids = @('S-1-5-32-545', 'S-1-5-11')
 
+
+function ConvertTo-QualifiedAccountName
+{
+    <#
+    .SYNOPSIS
+        Returns an account name as the account lookup takes it: ".\user"
+        (the local machine, which IIS accepts for a SpecificUser identity
+        because LogonUser understands it) becomes "<COMPUTERNAME>\user",
+        which LsaLookupNames resolves; other names are only trimmed.
+    #>
+    [CmdletBinding()]
+    [OutputType([System.String])]
+    param
+    (
+        [Parameter(Mandatory = $true)]
+        [ValidateNotNullOrEmpty()]
+        [System.String]
+        $Name
+    )
+
+    $ErrorActionPreference = 'Stop'
+    $trimmed = $Name.Trim()
+    if ($trimmed.StartsWith('.\'))
+    {
+        return ([System.Environment]::MachineName + $trimmed.Substring(1))
+    }
+    return $trimmed
+}
+
 function Resolve-AccountSid
 {
     <#
@@ -80,7 +109,7 @@ function Resolve-AccountSid
             }
             try
             {
-                $account = New-Object -TypeName System.Security.Principal.NTAccount -ArgumentList $name.Trim()
+                $account = New-Object -TypeName System.Security.Principal.NTAccount -ArgumentList (ConvertTo-QualifiedAccountName -Name $name)
                 $sids.Add($account.Translate([System.Security.Principal.SecurityIdentifier]))
             }
             catch

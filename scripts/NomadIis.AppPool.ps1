@@ -150,6 +150,49 @@ function Set-AppPoolAutoStart
     } -Plan @{ Name = $Name; AutoStart = $AutoStart }
 }
 
+function Add-WorkerProcessHandle
+{
+    <#
+    .SYNOPSIS
+        Adds a process handle for every worker process of a pool that is
+        not in the list yet, so that StopAppPool can wait for each by
+        handle, even after its process id was reused.
+    #>
+    [CmdletBinding()]
+    [OutputType([System.Void])]
+    param
+    (
+        [Parameter(Mandatory = $true)]
+        [System.Object]
+        $Pool,
+
+        [Parameter(Mandatory = $true)]
+        [AllowEmptyCollection()]
+        [System.Collections.Generic.List[System.Diagnostics.Process]]
+        $Processes,
+
+        [Parameter(Mandatory = $true)]
+        [AllowEmptyCollection()]
+        [System.Collections.Generic.HashSet[System.Int32]]
+        $Seen
+    )
+
+    $ErrorActionPreference = 'Stop'
+    foreach ($worker in (Get-WorkerProcess -Pool $Pool))
+    {
+        $processId = [System.Int32] $worker.ProcessId
+        if (-not $Seen.Add($processId))
+        {
+            continue
+        }
+        $process = Get-Process -Id $processId -ErrorAction SilentlyContinue
+        if ($null -ne $process)
+        {
+            $Processes.Add($process)
+        }
+    }
+}
+
 function Invoke-AppPoolControl
 {
     <#
@@ -273,9 +316,14 @@ function Start-NomadIisAppPool
     )
 
     $ErrorActionPreference = 'Stop'
-    $null = Get-ExistingAppPool -Name $Name
-    Set-AppPoolAutoStart -Name $Name -AutoStart $true
     $pool = Get-ExistingAppPool -Name $Name
+    # No commit (and no configuration-change notification) when autoStart
+    # already says so.
+    if ($pool.AutoStart -ne $true)
+    {
+        Set-AppPoolAutoStart -Name $Name -AutoStart $true
+        $pool = Get-ExistingAppPool -Name $Name
+    }
     $state = Get-ObjectStateName -InputObject $pool
     if ($state -ne 'Started' -and $state -ne 'Starting')
     {
@@ -292,9 +340,10 @@ function Stop-NomadIisAppPool
         worker processes to exit (operation StopAppPool).
 
     .DESCRIPTION
-        The worker processes are taken before the stop is requested and
-        waited for by process handle, so a worker that outlives the pool's
-        shutdownTimeLimit is still seen. With WaitMs 0 the call returns as
+        The worker processes are taken before the stop is requested (before
+        and after autoStart is changed, in case that change started new
+        ones) and waited for by process handle, so a worker that outlives
+        the pool's shutdownTimeLimit is still seen. With WaitMs 0 the call returns as
         soon as the stop was requested. The result lists the workers still
         running, if any.
 
@@ -326,17 +375,17 @@ function Stop-NomadIisAppPool
     $ErrorActionPreference = 'Stop'
     $pool = Get-ExistingAppPool -Name $Name
     $processes = New-Object -TypeName System.Collections.Generic.List[System.Diagnostics.Process]
-    foreach ($worker in (Get-WorkerProcess -Pool $pool))
-    {
-        $process = Get-Process -Id ([System.Int32] $worker.ProcessId) -ErrorAction SilentlyContinue
-        if ($null -ne $process)
-        {
-            $processes.Add($process)
-        }
-    }
+    $seen = New-Object -TypeName 'System.Collections.Generic.HashSet[System.Int32]'
+    Add-WorkerProcessHandle -Pool $pool -Processes $processes -Seen $seen
 
-    Set-AppPoolAutoStart -Name $Name -AutoStart $false
-    $pool = Get-ExistingAppPool -Name $Name
+    if ($pool.AutoStart -ne $false)
+    {
+        Set-AppPoolAutoStart -Name $Name -AutoStart $false
+        $pool = Get-ExistingAppPool -Name $Name
+        # Whether a change of autoStart makes WAS recycle the pool is not
+        # documented: the workers it has now are waited for as well.
+        Add-WorkerProcessHandle -Pool $pool -Processes $processes -Seen $seen
+    }
     $state = Get-ObjectStateName -InputObject $pool
     if ($state -ne 'Stopped' -and $state -ne 'Stopping')
     {

@@ -296,6 +296,140 @@ function Add-ManagedCertificate
     }
 }
 
+function Select-IntermediateCertificate
+{
+    <#
+    .SYNOPSIS
+        Returns the intermediate CA certificates of a chain: every
+        certificate that is not the leaf, is a CA (basic constraints) and is
+        not self-signed (a root belongs in the trusted roots, which the
+        driver never changes). Changes nothing; InvalidArgument, naming the
+        field, for bytes that are not a certificate.
+
+    .PARAMETER Field
+        The argument the chain came from, for error messages.
+
+    .PARAMETER Certificates
+        The DER bytes of each certificate of the chain.
+
+    .PARAMETER LeafThumbprint
+        The thumbprint of the leaf certificate.
+    #>
+    [CmdletBinding()]
+    [OutputType([System.Security.Cryptography.X509Certificates.X509Certificate2[]])]
+    param
+    (
+        [Parameter(Mandatory = $true)]
+        [ValidateNotNullOrEmpty()]
+        [System.String]
+        $Field,
+
+        [Parameter(Mandatory = $true)]
+        [AllowEmptyCollection()]
+        [System.Collections.Generic.List[System.Byte[]]]
+        $Certificates,
+
+        [Parameter(Mandatory = $true)]
+        [ValidatePattern('^[0-9A-F]{40}$')]
+        [System.String]
+        $LeafThumbprint
+    )
+
+    $ErrorActionPreference = 'Stop'
+    $intermediates = New-Object -TypeName System.Collections.Generic.List[System.Security.Cryptography.X509Certificates.X509Certificate2]
+    $index = 0
+    foreach ($raw in $Certificates)
+    {
+        $index++
+        try
+        {
+            $certificate = New-Object -TypeName System.Security.Cryptography.X509Certificates.X509Certificate2 -ArgumentList @(, $raw)
+        }
+        catch
+        {
+            New-NomadIisError -Kind InvalidArgument -Message ('{0}: certificate {1} of the chain cannot be read: {2}' -f $Field, $index, (Get-InnermostMessage -ErrorRecord $_))
+        }
+        if ($certificate.Thumbprint.ToUpperInvariant() -eq $LeafThumbprint)
+        {
+            continue
+        }
+        if ([System.BitConverter]::ToString($certificate.SubjectName.RawData) -eq [System.BitConverter]::ToString($certificate.IssuerName.RawData))
+        {
+            continue
+        }
+        $isAuthority = $false
+        foreach ($extension in $certificate.Extensions)
+        {
+            if ($extension -is [System.Security.Cryptography.X509Certificates.X509BasicConstraintsExtension])
+            {
+                $isAuthority = $extension.CertificateAuthority
+            }
+        }
+        if ($isAuthority)
+        {
+            $intermediates.Add($certificate)
+        }
+    }
+    return , $intermediates.ToArray()
+}
+
+function Add-IntermediateCertificate
+{
+    <#
+    .SYNOPSIS
+        Adds intermediate CA certificates (Select-IntermediateCertificate) to
+        LocalMachine\CA when that store lacks them, and returns how many it
+        added.
+
+    .DESCRIPTION
+        HTTP.sys sends the chain Schannel builds from the machine's stores;
+        an intermediate that is in no store is not sent, and clients that do
+        not fetch it themselves fail with "unable to get local issuer
+        certificate". The certificates are added without a private key and
+        never removed again: other sites may rely on them, and an
+        intermediate CA certificate in that store grants no trust by itself.
+        Callers add them once the request was found valid, before the leaf.
+
+    .PARAMETER Certificates
+        The intermediate CA certificates.
+    #>
+    [CmdletBinding()]
+    [OutputType([System.Int32])]
+    param
+    (
+        [Parameter(Mandatory = $true)]
+        [AllowEmptyCollection()]
+        [System.Security.Cryptography.X509Certificates.X509Certificate2[]]
+        $Certificates
+    )
+
+    $ErrorActionPreference = 'Stop'
+    if ($Certificates.Length -eq 0)
+    {
+        return 0
+    }
+    $added = 0
+    $store = New-Object -TypeName System.Security.Cryptography.X509Certificates.X509Store -ArgumentList ([System.Security.Cryptography.X509Certificates.StoreName]::CertificateAuthority), ([System.Security.Cryptography.X509Certificates.StoreLocation]::LocalMachine)
+    $store.Open([System.Security.Cryptography.X509Certificates.OpenFlags]::ReadWrite)
+    try
+    {
+        foreach ($certificate in $Certificates)
+        {
+            $found = $store.Certificates.Find([System.Security.Cryptography.X509Certificates.X509FindType]::FindByThumbprint, $certificate.Thumbprint, $false)
+            if ($found.Count -eq 0)
+            {
+                $store.Add($certificate)
+                $added++
+            }
+        }
+    }
+    finally
+    {
+        $store.Close()
+    }
+    return $added
+}
+
 function Import-PfxBytes
 {
     <#
@@ -316,6 +450,7 @@ function Import-PfxBytes
     param
     (
         [Parameter(Mandatory = $true)]
+        [AllowEmptyCollection()]
         [System.Byte[]]
         $Bytes,
 
@@ -333,6 +468,7 @@ function Import-PfxBytes
     $ErrorActionPreference = 'Stop'
     $storageFlags = [System.Security.Cryptography.X509Certificates.X509KeyStorageFlags]::MachineKeySet
     $probe = New-Object -TypeName System.Security.Cryptography.X509Certificates.X509Certificate2Collection
+    $chain = New-Object -TypeName 'System.Collections.Generic.List[System.Byte[]]'
     $thumbprint = ''
     try
     {
@@ -356,10 +492,10 @@ function Import-PfxBytes
         }
         foreach ($candidate in $probe)
         {
-            if ($candidate.HasPrivateKey)
+            $chain.Add($candidate.RawData)
+            if ($thumbprint.Length -eq 0 -and $candidate.HasPrivateKey)
             {
                 $thumbprint = $candidate.Thumbprint.ToUpperInvariant()
-                break
             }
         }
     }
@@ -374,6 +510,7 @@ function Import-PfxBytes
     {
         New-NomadIisError -Kind InvalidArgument -Message ('{0}: holds no certificate with its private key' -f $Source)
     }
+    $null = Add-IntermediateCertificate -Certificates (Select-IntermediateCertificate -Field $Source -Certificates $chain -LeafThumbprint $thumbprint)
 
     $existing = Get-StoreCertificate -Thumbprint $thumbprint
     if ($null -ne $existing)

@@ -186,8 +186,91 @@ function Get-ServerManager
 
     $ErrorActionPreference = 'Stop'
     Assert-IisAvailable
-    $null = Reset-IISServerManager -Confirm:$false
-    return (Get-IISServerManager)
+    try
+    {
+        $null = Reset-IISServerManager -Confirm:$false
+        $serverManager = Get-IISServerManager
+        # The configuration is read on first use: read it here, so that an
+        # unreadable applicationHost.config fails with its reason and kind.
+        $null = $serverManager.Sites.Count
+    }
+    catch
+    {
+        ConvertTo-NomadIisError -ErrorRecord $_ -Action 'read the IIS configuration'
+    }
+    return $serverManager
+}
+
+function ConvertTo-NomadIisError
+{
+    <#
+    .SYNOPSIS
+        Rethrows an error of IIS's configuration system with the contract's
+        kind: Unavailable when the cause is the environment and may pass
+        (access denied, the configuration file in use by another process or
+        changed on disk since it was read), else unchanged.
+
+    .DESCRIPTION
+        A host that does not run elevated, or a commit that races with
+        another tool writing applicationHost.config, fails with
+        UnauthorizedAccessException, FileLoadException ("Cannot commit
+        configuration changes because the file has changed on disk") or a
+        COMException or IOException with HRESULT 0x80070005 (access
+        denied), 0x80070020 (sharing violation) or 0x80070021 (lock
+        violation). The driver retries Unavailable; anything else keeps
+        its own kind (an error raised with New-NomadIisError) or stays
+        Internal.
+
+    .PARAMETER ErrorRecord
+        The error.
+
+    .PARAMETER Action
+        What failed, for the message ("commit the IIS configuration change").
+    #>
+    [CmdletBinding()]
+    [OutputType([System.Void])]
+    param
+    (
+        [Parameter(Mandatory = $true)]
+        [System.Management.Automation.ErrorRecord]
+        $ErrorRecord,
+
+        [Parameter(Mandatory = $true)]
+        [ValidateNotNullOrEmpty()]
+        [System.String]
+        $Action
+    )
+
+    $ErrorActionPreference = 'Stop'
+    # HRESULTs: E_ACCESSDENIED, ERROR_SHARING_VIOLATION, ERROR_LOCK_VIOLATION.
+    $accessDenied = -2147024891
+    $inUse = @(-2147024864, -2147024863)
+    $reason = ''
+    $exception = $ErrorRecord.Exception
+    while ($null -ne $exception)
+    {
+        if ($exception.Data.Contains('NomadIisKind'))
+        {
+            throw $ErrorRecord
+        }
+        if ($reason.Length -eq 0)
+        {
+            if ($exception -is [System.UnauthorizedAccessException] -or $exception.HResult -eq $accessDenied)
+            {
+                $reason = 'access to the IIS configuration is denied (the plugin must run as an administrator)'
+            }
+            elseif ($exception -is [System.IO.FileLoadException] -or $inUse -contains $exception.HResult)
+            {
+                $reason = 'the IIS configuration file is in use or was changed by another process; try again'
+            }
+        }
+        $exception = $exception.InnerException
+    }
+    if ($reason.Length -eq 0)
+    {
+        throw $ErrorRecord
+    }
+    New-NomadIisError -Kind Unavailable -Message ('cannot {0}: {1}: {2}' -f $Action, $reason, (Get-InnermostMessage -ErrorRecord $ErrorRecord)) -InnerException $ErrorRecord.Exception
 }
 
 function Invoke-ConfigurationChange
@@ -228,17 +311,60 @@ function Invoke-ConfigurationChange
 
     $ErrorActionPreference = 'Stop'
     Assert-IisAvailable
-    $null = Reset-IISServerManager -Confirm:$false
-    $null = Start-IISCommitDelay
+    try
+    {
+        $null = Reset-IISServerManager -Confirm:$false
+    }
+    catch
+    {
+        ConvertTo-NomadIisError -ErrorRecord $_ -Action 'read the IIS configuration'
+    }
+    try
+    {
+        $null = Start-IISCommitDelay
+    }
+    catch
+    {
+        # A delay left open by an earlier failure would refuse every later
+        # one in this long-lived process: end it without committing, once,
+        # and start again.
+        Write-Verbose -Message ('a commit delay was still open: ' + $_.Exception.Message)
+        try
+        {
+            $null = Stop-IISCommitDelay -Commit $false
+        }
+        catch
+        {
+            Write-Verbose -Message ('ending it failed: ' + $_.Exception.Message)
+        }
+        $null = Reset-IISServerManager -Confirm:$false
+        try
+        {
+            $null = Start-IISCommitDelay
+        }
+        catch
+        {
+            ConvertTo-NomadIisError -ErrorRecord $_ -Action 'start an IIS configuration change'
+        }
+    }
+    $committing = $false
     try
     {
         $serverManager = Get-IISServerManager
         $result = & $Change $serverManager $Plan
+        $committing = $true
         $null = Stop-IISCommitDelay -Commit $true
     }
     catch
     {
         $failure = $_
+        if ($committing)
+        {
+            # Callers tell a failed commit, which may have written part of
+            # the change, from a change that never reached the commit.
+            $failure.Exception.Data['NomadIisCommitFailed'] = $true
+        }
+        # Cleanup errors never replace the change's own error and kind.
         try
         {
             $null = Stop-IISCommitDelay -Commit $false
@@ -249,10 +375,54 @@ function Invoke-ConfigurationChange
             # is left to discard.
             Write-Verbose -Message ('discarding the configuration change: ' + $_.Exception.Message)
         }
-        $null = Reset-IISServerManager -Confirm:$false
-        throw $failure
+        try
+        {
+            $null = Reset-IISServerManager -Confirm:$false
+        }
+        catch
+        {
+            Write-Verbose -Message ('resetting the server manager: ' + $_.Exception.Message)
+        }
+        $action = 'change the IIS configuration'
+        if ($committing)
+        {
+            $action = 'commit the IIS configuration change'
+        }
+        # Rethrows: with its own kind, as Unavailable when the environment
+        # caused it, else unchanged.
+        ConvertTo-NomadIisError -ErrorRecord $failure -Action $action
     }
     return $result
+}
+
+function Test-CommitFailure
+{
+    <#
+    .SYNOPSIS
+        Tells whether an error of Invoke-ConfigurationChange came from the
+        commit itself (which may have written part of the change) rather
+        than from the change before it.
+    #>
+    [CmdletBinding()]
+    [OutputType([System.Boolean])]
+    param
+    (
+        [Parameter(Mandatory = $true)]
+        [System.Management.Automation.ErrorRecord]
+        $ErrorRecord
+    )
+
+    $ErrorActionPreference = 'Stop'
+    $exception = $ErrorRecord.Exception
+    while ($null -ne $exception)
+    {
+        if ($exception.Data.Contains('NomadIisCommitFailed'))
+        {
+            return $true
+        }
+        $exception = $exception.InnerException
+    }
+    return $false
 }
 
 function Test-NameEqual
@@ -281,6 +451,35 @@ function Test-NameEqual
 
     $ErrorActionPreference = 'Stop'
     return [System.String]::Equals($Left, $Right, [System.StringComparison]::OrdinalIgnoreCase)
+}
+
+function Test-ProviderNameEqual
+{
+    <#
+    .SYNOPSIS
+        Compares two auto-start provider names the way IIS does: with case.
+        The IIS schema declares serviceAutoStartProviders/add/@name
+        caseSensitive="true", unlike site, pool and application names.
+    #>
+    [CmdletBinding()]
+    [OutputType([System.Boolean])]
+    param
+    (
+        [Parameter(Mandatory = $true)]
+        [AllowEmptyString()]
+        [AllowNull()]
+        [System.String]
+        $Left,
+
+        [Parameter(Mandatory = $true)]
+        [AllowEmptyString()]
+        [AllowNull()]
+        [System.String]
+        $Right
+    )
+
+    $ErrorActionPreference = 'Stop'
+    return [System.String]::Equals($Left, $Right, [System.StringComparison]::Ordinal)
 }
 
 function Find-ConfigurationElement

@@ -248,7 +248,9 @@ function Set-ConfigAttribute
     }
     catch
     {
-        New-NomadIisError -Kind InvalidArgument -Message ("{0}: IIS refused the value of '{1}'" -f $Field, $Name) -InnerException $_.Exception
+        # IIS's own reason (the range or granularity it wants) goes into the
+        # message; host.ps1 redacts any secret value a message echoes.
+        New-NomadIisError -Kind InvalidArgument -Message ("{0}: IIS refused the value of '{1}': {2}" -f $Field, $Name, (Get-InnermostMessage -ErrorRecord $_)) -InnerException $_.Exception
     }
 }
 
@@ -290,6 +292,68 @@ function Set-ConfigAttributeList
         }
         Set-ConfigAttribute -Element $Element -Name $name -Value (Get-OptionalValue -InputObject $attribute -Name 'value') -Field $attributeField
         $index++
+    }
+}
+
+function Assert-AppPoolDuration
+{
+    <#
+    .SYNOPSIS
+        Checks one duration of a pool against IIS's schema before anything
+        changes: its range and its granularity.
+
+    .DESCRIPTION
+        The IIS schema declares each duration as a timeSpanRange of
+        "minimum,maximum,granularity" in seconds: processModel.idleTimeout
+        0,2592000,60 and recycling.periodicRestart.time 0,25920000,60 (whole
+        minutes), processModel.startupTimeLimit and shutdownTimeLimit
+        1,4294967,1 (whole seconds). A value IIS would refuse at commit is
+        refused here with a message that says what IIS takes.
+    #>
+    [CmdletBinding()]
+    [OutputType([System.Void])]
+    param
+    (
+        [Parameter(Mandatory = $true)]
+        [ValidateNotNullOrEmpty()]
+        [System.String]
+        $Field,
+
+        [Parameter(Mandatory = $true)]
+        [System.Int64]
+        $Milliseconds,
+
+        [Parameter(Mandatory = $true)]
+        [ValidateRange(0, 2147483647)]
+        [System.Int64]
+        $MinimumSeconds,
+
+        [Parameter(Mandatory = $true)]
+        [ValidateRange(1, 2147483647)]
+        [System.Int64]
+        $MaximumSeconds,
+
+        [Parameter(Mandatory = $true)]
+        [ValidateRange(1, 86400)]
+        [System.Int64]
+        $GranularitySeconds
+    )
+
+    $ErrorActionPreference = 'Stop'
+    $unit = 'seconds'
+    if ($GranularitySeconds -eq 60)
+    {
+        $unit = 'minutes'
+    }
+    $stepMs = $GranularitySeconds * 1000
+    if ($Milliseconds % $stepMs -ne 0)
+    {
+        New-NomadIisError -Kind InvalidArgument -Message ('{0}: {1} ms is not a whole number of {2}; IIS takes {3} to {4} seconds in steps of {5} seconds' -f $Field, $Milliseconds, $unit, $MinimumSeconds, $MaximumSeconds, $GranularitySeconds)
+    }
+    $seconds = [System.Int64] ($Milliseconds / 1000)
+    if ($seconds -lt $MinimumSeconds -or $seconds -gt $MaximumSeconds)
+    {
+        New-NomadIisError -Kind InvalidArgument -Message ('{0}: {1} seconds is out of range; IIS takes {2} to {3} seconds' -f $Field, $seconds, $MinimumSeconds, $MaximumSeconds)
     }
 }
 
@@ -347,6 +411,21 @@ function Assert-AppPoolSpec
         if ($null -ne $value -and [System.Int64] $value -lt 0)
         {
             New-NomadIisError -Kind InvalidArgument -Message ('{0}.{1}: {2} is negative' -f $Field, $name, $value)
+        }
+    }
+    # The ranges and steps of the IIS schema's timeSpanRange validators.
+    $durationRules = @(
+        @{ Name = 'idleTimeoutMs'; Minimum = 0; Maximum = 2592000; Step = 60 }
+        @{ Name = 'periodicRestartMs'; Minimum = 0; Maximum = 25920000; Step = 60 }
+        @{ Name = 'startupTimeLimitMs'; Minimum = 1; Maximum = 4294967; Step = 1 }
+        @{ Name = 'shutdownTimeLimitMs'; Minimum = 1; Maximum = 4294967; Step = 1 }
+    )
+    foreach ($rule in $durationRules)
+    {
+        $value = Get-OptionalValue -InputObject $Spec -Name $rule.Name
+        if ($null -ne $value)
+        {
+            Assert-AppPoolDuration -Field ('{0}.{1}' -f $Field, $rule.Name) -Milliseconds ([System.Int64] $value) -MinimumSeconds $rule.Minimum -MaximumSeconds $rule.Maximum -GranularitySeconds $rule.Step
         }
     }
     $queueLength = Get-OptionalValue -InputObject $Spec -Name 'queueLength'
@@ -433,9 +512,17 @@ function New-AppPoolFromSpec
     $variables = $pool.GetCollection('environmentVariables')
     foreach ($variable in (Get-ListValue -InputObject $Spec -Name 'environmentVariables'))
     {
+        $value = Get-StringValue -InputObject $variable -Name 'value'
+        # The IIS schema declares environmentVariables/add/@value required
+        # and nonEmptyString, and on Windows an empty value means the
+        # variable is not set: such a variable is left out, as iissim does.
+        if ($value.Length -eq 0)
+        {
+            continue
+        }
         $element = $variables.CreateElement('add')
         $element.SetAttributeValue('name', (Get-StringValue -InputObject $variable -Name 'name'))
-        $element.SetAttributeValue('value', (Get-StringValue -InputObject $variable -Name 'value'))
+        $element.SetAttributeValue('value', $value)
         $null = $variables.Add($element)
     }
     return $pool

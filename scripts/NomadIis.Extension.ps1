@@ -71,8 +71,12 @@ function ConvertTo-HookOutputText
     [OutputType([System.String])]
     param
     (
+        # A hook may output $null (return $null, an unset variable as its
+        # last statement): a mandatory collection refuses null elements
+        # when bound unless AllowNull says otherwise.
         [Parameter(Mandatory = $true)]
         [AllowEmptyCollection()]
+        [AllowNull()]
         [System.Object[]]
         $Records
     )
@@ -181,6 +185,14 @@ function Invoke-NomadIisHook
             continue
         }
         $function = $extension.Functions[$Hook]
+        # *>&1 captures PowerShell's streams only. What a hook writes to the
+        # console directly ([Console]::Write) goes to a writer of its own
+        # for the duration of the call and is reported with the rest, so it
+        # never reaches stdout, where the response frames go (host.ps1
+        # writes those through its own writer, which this does not touch).
+        $originalOut = [System.Console]::Out
+        $consoleText = New-Object -TypeName System.IO.StringWriter -ArgumentList ([System.Globalization.CultureInfo]::InvariantCulture)
+        [System.Console]::SetOut($consoleText)
         try
         {
             $records = @(& $function -Context $Context *>&1)
@@ -193,6 +205,15 @@ function Invoke-NomadIisHook
                 $message = $_.ToString()
             }
             New-NomadIisError -Kind InvalidArgument -Message ('extension {0}, hook {1}: {2}' -f $extension.Name, $Hook, $message) -InnerException $_.Exception
+        }
+        finally
+        {
+            [System.Console]::SetOut($originalOut)
+        }
+        $written = $consoleText.ToString()
+        if ($written.Length -gt 0)
+        {
+            $records += $written
         }
         $runs.Add([ordered] @{
                 extension = $extension.Name

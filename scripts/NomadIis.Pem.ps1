@@ -3,17 +3,25 @@
     imported into LocalMachine\My, marked as managed. Dot-sourced by
     NomadIis.psm1.
 
-    On Windows PowerShell 5.1, .NET Framework has no PEM reader and no way
-    to persist an imported CNG key under a name. This file decodes the PEM
-    itself (with a small DER reader), turns an RSA key (PKCS#8 "PRIVATE KEY"
-    or PKCS#1 "RSA PRIVATE KEY") into RSAParameters, imports them into a new
-    persisted machine key container of the Microsoft Enhanced RSA and AES
-    provider, and links the certificate to it (X509Certificate2.PrivateKey),
-    which .NET Framework supports. No temporary PFX file is written. EC keys
-    need PowerShell 7 as the backend, where X509Certificate2.CreateFromPemFile
-    reads every PEM key form; the certificate is then exported to PKCS#12 in
-    memory and imported like a PFX file. On 5.1 an EC key is refused with
-    InvalidArgument and a message that says so.
+    On Windows PowerShell 5.1, .NET Framework 4.8 has no PEM reader
+    (X509Certificate2.CreateFromPemFile is .NET 5 and later). This file
+    decodes the PEM itself (with a small DER reader). An RSA key (PKCS#8
+    "PRIVATE KEY" or PKCS#1 "RSA PRIVATE KEY") becomes RSAParameters,
+    imported into a new persisted machine key container of the Microsoft
+    Enhanced RSA and AES provider, which the certificate is linked to
+    (X509Certificate2.PrivateKey), as .NET Framework supports. An EC key
+    (PKCS#8 or SEC1 "EC PRIVATE KEY") becomes ECParameters with the curve
+    and public point of the certificate: ECDsa.Create(ECParameters) (.NET
+    Framework 4.7) and ECDsaCertificateExtensions.CopyWithPrivateKey (4.7.2)
+    pair it with the certificate, which then travels through PKCS#12 in
+    memory and is imported like a PFX file. No temporary file is written.
+    On PowerShell 7 X509Certificate2.CreateFromPemFile reads every PEM key
+    form, and the pair travels through PKCS#12 in memory as well.
+
+    Every further CERTIFICATE block of the certificate file (a full chain)
+    is added to LocalMachine\CA, once the key was found to belong to the
+    certificate, when it is an intermediate CA that store lacks, so that
+    HTTP.sys sends the whole chain (see Add-IntermediateCertificate).
 #>
 
 # DER object identifiers (content bytes, hex) of the key algorithms.
@@ -80,6 +88,7 @@ function Read-DerElement
     param
     (
         [Parameter(Mandatory = $true)]
+        [AllowEmptyCollection()]
         [System.Byte[]]
         $Bytes,
 
@@ -134,6 +143,7 @@ function Get-DerChild
     param
     (
         [Parameter(Mandatory = $true)]
+        [AllowEmptyCollection()]
         [System.Byte[]]
         $Bytes,
 
@@ -165,6 +175,7 @@ function Get-DerContent
     param
     (
         [Parameter(Mandatory = $true)]
+        [AllowEmptyCollection()]
         [System.Byte[]]
         $Bytes,
 
@@ -192,6 +203,7 @@ function ConvertTo-UnsignedBytes
     param
     (
         [Parameter(Mandatory = $true)]
+        [AllowEmptyCollection()]
         [System.Byte[]]
         $Bytes,
 
@@ -202,6 +214,10 @@ function ConvertTo-UnsignedBytes
     )
 
     $ErrorActionPreference = 'Stop'
+    if ($Bytes.Length -eq 0)
+    {
+        New-NomadIisError -Kind InvalidArgument -Message 'keyPath: the RSA private key is malformed (an empty INTEGER)'
+    }
     $skip = 0
     while ($skip -lt $Bytes.Length - 1 -and $Bytes[$skip] -eq 0)
     {
@@ -233,11 +249,16 @@ function ConvertFrom-RsaPrivateKey
     param
     (
         [Parameter(Mandatory = $true)]
+        [AllowEmptyCollection()]
         [System.Byte[]]
         $Der
     )
 
     $ErrorActionPreference = 'Stop'
+    if ($Der.Length -eq 0)
+    {
+        New-NomadIisError -Kind InvalidArgument -Message 'keyPath: the RSA private key is empty'
+    }
     $sequence = Read-DerElement -Bytes $Der -Offset 0
     $fields = Get-DerChild -Bytes $Der -Element $sequence
     if ($sequence.Tag -ne 0x30 -or $fields.Length -lt 9)
@@ -271,13 +292,16 @@ function Get-RsaKeyFromPem
     .SYNOPSIS
         Finds the first unencrypted private key block of a PEM text and
         returns its PKCS#1 RSAPrivateKey bytes; InvalidArgument for encrypted
-        keys, and for EC keys (which need PowerShell 7).
+        keys, and for EC keys (an RSA certificate needs an RSA key).
     #>
     [CmdletBinding()]
     [OutputType([System.Byte[]])]
     param
     (
+        # A key file without a PEM block gives no blocks: the function's
+        # own InvalidArgument says so, not the binder's Internal error.
         [Parameter(Mandatory = $true)]
+        [AllowEmptyCollection()]
         [System.Object[]]
         $Blocks
     )
@@ -299,7 +323,7 @@ function Get-RsaKeyFromPem
         }
         if ($block.Label -eq 'EC PRIVATE KEY')
         {
-            New-NomadIisError -Kind InvalidArgument -Message 'keyPath: EC private keys in PEM files need PowerShell 7 (pwsh) as the backend; on Windows PowerShell 5.1 give an RSA key or a PFX file'
+            New-NomadIisError -Kind InvalidArgument -Message 'keyPath: the private key is an EC key, but the certificate has an RSA public key'
         }
         if ($block.Label -eq 'PRIVATE KEY')
         {
@@ -314,7 +338,7 @@ function Get-RsaKeyFromPem
             $oid = [System.BitConverter]::ToString((Get-DerContent -Bytes $block.Bytes -Element $algorithm[0])).Replace('-', '')
             if ($oid -eq $script:OidEcPublicKey)
             {
-                New-NomadIisError -Kind InvalidArgument -Message 'keyPath: EC private keys in PEM files need PowerShell 7 (pwsh) as the backend; on Windows PowerShell 5.1 give an RSA key or a PFX file'
+                New-NomadIisError -Kind InvalidArgument -Message 'keyPath: the private key is an EC key, but the certificate has an RSA public key'
             }
             if ($oid -ne $script:OidRsaEncryption)
             {
@@ -326,12 +350,149 @@ function Get-RsaKeyFromPem
     New-NomadIisError -Kind InvalidArgument -Message 'keyPath: no unencrypted PEM private key found (PRIVATE KEY, RSA PRIVATE KEY or EC PRIVATE KEY)'
 }
 
+function Get-EcKeyFromPem
+{
+    <#
+    .SYNOPSIS
+        Finds the first unencrypted EC private key block of a PEM text (SEC1
+        "EC PRIVATE KEY" or PKCS#8 "PRIVATE KEY" with id-ecPublicKey) and
+        returns its private scalar, the big-endian bytes of d.
+    #>
+    [CmdletBinding()]
+    [OutputType([System.Byte[]])]
+    param
+    (
+        [Parameter(Mandatory = $true)]
+        [AllowEmptyCollection()]
+        [System.Object[]]
+        $Blocks
+    )
+
+    $ErrorActionPreference = 'Stop'
+    foreach ($block in $Blocks)
+    {
+        if ($block.Label -notmatch 'PRIVATE KEY$')
+        {
+            continue
+        }
+        if ($block.Encrypted)
+        {
+            New-NomadIisError -Kind InvalidArgument -Message 'keyPath: the private key is encrypted; give an unencrypted key or a PFX file with its password'
+        }
+        $der = $null
+        if ($block.Label -eq 'EC PRIVATE KEY')
+        {
+            $der = $block.Bytes
+        }
+        elseif ($block.Label -eq 'PRIVATE KEY')
+        {
+            # PKCS#8 PrivateKeyInfo: version, AlgorithmIdentifier, OCTET STRING.
+            $info = Read-DerElement -Bytes $block.Bytes -Offset 0
+            $parts = Get-DerChild -Bytes $block.Bytes -Element $info
+            if ($info.Tag -ne 0x30 -or $parts.Length -lt 3 -or $parts[1].Tag -ne 0x30 -or $parts[2].Tag -ne 0x04)
+            {
+                New-NomadIisError -Kind InvalidArgument -Message 'keyPath: the PKCS#8 private key is malformed'
+            }
+            $algorithm = Get-DerChild -Bytes $block.Bytes -Element $parts[1]
+            $oid = [System.BitConverter]::ToString((Get-DerContent -Bytes $block.Bytes -Element $algorithm[0])).Replace('-', '')
+            if ($oid -ne $script:OidEcPublicKey)
+            {
+                New-NomadIisError -Kind InvalidArgument -Message 'keyPath: the private key is not an EC key, but the certificate has an EC public key'
+            }
+            $der = Get-DerContent -Bytes $block.Bytes -Element $parts[2]
+        }
+        else
+        {
+            continue
+        }
+        # SEC1 ECPrivateKey: version 1, privateKey OCTET STRING, then the
+        # optional curve and public key, which the certificate provides.
+        $sequence = Read-DerElement -Bytes $der -Offset 0
+        $fields = Get-DerChild -Bytes $der -Element $sequence
+        if ($sequence.Tag -ne 0x30 -or $fields.Length -lt 2 -or $fields[0].Tag -ne 0x02 -or $fields[1].Tag -ne 0x04 -or $fields[1].End -eq $fields[1].Start)
+        {
+            New-NomadIisError -Kind InvalidArgument -Message 'keyPath: the EC private key is malformed'
+        }
+        return , (Get-DerContent -Bytes $der -Element $fields[1])
+    }
+    New-NomadIisError -Kind InvalidArgument -Message 'keyPath: no unencrypted PEM private key found (PRIVATE KEY or EC PRIVATE KEY)'
+}
+
+function ConvertTo-EcPkcs12
+{
+    <#
+    .SYNOPSIS
+        Pairs a certificate that has an EC public key with its PEM private
+        key on Windows PowerShell 5.1 and returns the pair as PKCS#12 bytes
+        in memory with their one-time password, for Import-PfxBytes.
+    #>
+    [CmdletBinding()]
+    [OutputType([System.Management.Automation.PSCustomObject])]
+    param
+    (
+        [Parameter(Mandatory = $true)]
+        [System.Security.Cryptography.X509Certificates.X509Certificate2]
+        $Certificate,
+
+        [Parameter(Mandatory = $true)]
+        [AllowEmptyCollection()]
+        [System.Object[]]
+        $KeyBlocks
+    )
+
+    $ErrorActionPreference = 'Stop'
+    $scalar = Get-EcKeyFromPem -Blocks $KeyBlocks
+    $public = [System.Security.Cryptography.X509Certificates.ECDsaCertificateExtensions]::GetECDsaPublicKey($Certificate)
+    if ($null -eq $public)
+    {
+        New-NomadIisError -Kind InvalidArgument -Message 'certPath: the certificate does not have an ECDSA key'
+    }
+    # The curve and public point come from the certificate; d from the key.
+    $parameters = $public.ExportParameters($false)
+    $parameters.D = ConvertTo-UnsignedBytes -Bytes $scalar -Length $parameters.Q.X.Length
+    try
+    {
+        $key = [System.Security.Cryptography.ECDsa]::Create($parameters)
+    }
+    catch
+    {
+        New-NomadIisError -Kind InvalidArgument -Message ("keyPath: the EC private key does not fit the certificate '{0}': {1}" -f $Certificate.Subject, (Get-InnermostMessage -ErrorRecord $_))
+    }
+    try
+    {
+        # The key belongs to the certificate when what it signs verifies
+        # with the certificate's public key.
+        $probe = [System.Text.Encoding]::ASCII.GetBytes('nomad-iis key check')
+        $signature = $key.SignData($probe, [System.Security.Cryptography.HashAlgorithmName]::SHA256)
+        if (-not $public.VerifyData($probe, $signature, [System.Security.Cryptography.HashAlgorithmName]::SHA256))
+        {
+            New-NomadIisError -Kind InvalidArgument -Message ("keyPath: the private key does not belong to the certificate '{0}'" -f $Certificate.Subject)
+        }
+        $transportPassword = [System.Guid]::NewGuid().ToString('N')
+        try
+        {
+            $withKey = [System.Security.Cryptography.X509Certificates.ECDsaCertificateExtensions]::CopyWithPrivateKey($Certificate, $key)
+            $pfx = $withKey.Export([System.Security.Cryptography.X509Certificates.X509ContentType]::Pkcs12, $transportPassword)
+        }
+        catch
+        {
+            New-NomadIisError -Kind InvalidArgument -Message ('keyPath: the EC key cannot be imported on Windows PowerShell 5.1 ({0}); give a PFX file or use PowerShell 7 (pwsh) as the backend' -f (Get-InnermostMessage -ErrorRecord $_))
+        }
+    }
+    finally
+    {
+        $key.Dispose()
+    }
+    return [pscustomobject] @{ Bytes = $pfx; Password = $transportPassword }
+}
+
 function Import-PemCertificate
 {
     <#
     .SYNOPSIS
-        Imports a PEM certificate (the first CERTIFICATE block; a chain may
-        follow) and its PEM private key into LocalMachine\My, marked as
+        Imports a PEM certificate (the first CERTIFICATE block; the
+        intermediates of a chain that follows go to LocalMachine\CA) and its
+        PEM private key into LocalMachine\My, marked as
         managed. See the notes at the top of this file for how.
     #>
     [CmdletBinding()]
@@ -366,9 +527,17 @@ function Import-PemCertificate
     {
         New-NomadIisError -Kind InvalidArgument -Message ('certPath: the first certificate cannot be read: {0}' -f (Get-InnermostMessage -ErrorRecord $_))
     }
+    $chain = New-Object -TypeName 'System.Collections.Generic.List[System.Byte[]]'
+    foreach ($block in $certificateBlocks)
+    {
+        $chain.Add($block.Bytes)
+    }
+    # Checked now, added once the key was found to belong to the certificate.
+    $intermediates = Select-IntermediateCertificate -Field 'certPath' -Certificates $chain -LeafThumbprint $certificate.Thumbprint.ToUpperInvariant()
     $existing = Get-StoreCertificate -Thumbprint $certificate.Thumbprint.ToUpperInvariant()
     if ($null -ne $existing)
     {
+        $null = Add-IntermediateCertificate -Certificates $intermediates
         return ConvertTo-CertificateResult -Certificate $existing -AlreadyPresent $true
     }
 
@@ -387,21 +556,30 @@ function Import-PemCertificate
         }
         $transportPassword = [System.Guid]::NewGuid().ToString('N')
         $pfx = $withKey.Export([System.Security.Cryptography.X509Certificates.X509ContentType]::Pkcs12, $transportPassword)
+        $null = Add-IntermediateCertificate -Certificates $intermediates
         return Import-PfxBytes -Bytes $pfx -Password $transportPassword -Source 'certPath'
     }
 
-    # Windows PowerShell 5.1: RSA keys into a persisted CryptoAPI container.
+    $keyBlocks = Get-PemBlock -Field 'keyPath' -Text $keyText
+    # Windows PowerShell 5.1: EC keys through PKCS#12 in memory.
+    if ($certificate.PublicKey.Oid.Value -eq '1.2.840.10045.2.1')
+    {
+        $pkcs12 = ConvertTo-EcPkcs12 -Certificate $certificate -KeyBlocks $keyBlocks
+        $null = Add-IntermediateCertificate -Certificates $intermediates
+        return Import-PfxBytes -Bytes $pkcs12.Bytes -Password $pkcs12.Password -Source 'certPath'
+    }
+    # RSA keys into a persisted CryptoAPI container.
     if ($certificate.PublicKey.Oid.Value -ne '1.2.840.113549.1.1.1')
     {
-        New-NomadIisError -Kind InvalidArgument -Message 'certPath: the certificate does not have an RSA key; on Windows PowerShell 5.1 give a PFX file or use PowerShell 7 (pwsh) as the backend'
+        New-NomadIisError -Kind InvalidArgument -Message 'certPath: the certificate has neither an RSA nor an EC key'
     }
-    $keyBlocks = Get-PemBlock -Field 'keyPath' -Text $keyText
     $parameters = ConvertFrom-RsaPrivateKey -Der (Get-RsaKeyFromPem -Blocks $keyBlocks)
     $publicModulus = ConvertTo-UnsignedBytes -Bytes ($certificate.PublicKey.Key.ExportParameters($false).Modulus)
     if ([System.BitConverter]::ToString($publicModulus) -ne [System.BitConverter]::ToString($parameters.Modulus))
     {
         New-NomadIisError -Kind InvalidArgument -Message ("keyPath: the private key does not belong to the certificate '{0}'" -f $certificate.Subject)
     }
+    $null = Add-IntermediateCertificate -Certificates $intermediates
 
     $cspParameters = New-Object -TypeName System.Security.Cryptography.CspParameters -ArgumentList 24, 'Microsoft Enhanced RSA and AES Cryptographic Provider', ('nomad-iis-' + [System.Guid]::NewGuid().ToString('N'))
     $cspParameters.Flags = [System.Security.Cryptography.CspProviderFlags]::UseMachineKeyStore

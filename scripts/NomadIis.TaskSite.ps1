@@ -54,7 +54,8 @@ function Set-AutoStartProvider
     <#
     .SYNOPSIS
         Registers a serviceAutoStartProviders entry, or updates its type when
-        one of that name (ignoring case) exists. Nothing is committed here.
+        one of exactly that name exists (IIS compares provider names with
+        case). Nothing is committed here.
     #>
     [CmdletBinding()]
     [OutputType([System.Void])]
@@ -79,7 +80,7 @@ function Set-AutoStartProvider
     $providers = $ServerManager.GetApplicationHostConfiguration().GetSection('system.applicationHost/serviceAutoStartProviders').GetCollection()
     foreach ($provider in $providers)
     {
-        if (Test-NameEqual -Left ([System.String] $provider.GetAttributeValue('name')) -Right $Name)
+        if (Test-ProviderNameEqual -Left ([System.String] $provider.GetAttributeValue('name')) -Right $Name)
         {
             if ([System.String] $provider.GetAttributeValue('type') -ne $Type)
             {
@@ -145,13 +146,66 @@ function Test-AutoStartProviderInUse
     {
         foreach ($application in $site.Applications)
         {
-            if (Test-NameEqual -Left ([System.String] $application.GetAttributeValue('serviceAutoStartProvider')) -Right $Name)
+            if (Test-ProviderNameEqual -Left ([System.String] $application.GetAttributeValue('serviceAutoStartProvider')) -Right $Name)
             {
                 return $true
             }
         }
     }
     return $false
+}
+
+function Remove-SharedSslBinding
+{
+    <#
+    .SYNOPSIS
+        Removes from the configuration only (BindingCollection.Remove with
+        removeConfigOnly) the https bindings of a site whose HTTP.sys
+        certificate registration another site still uses, so that removing
+        the site does not delete that registration under the other site
+        (KB2405568). Nothing is committed here.
+    #>
+    [CmdletBinding()]
+    [OutputType([System.Void])]
+    param
+    (
+        [Parameter(Mandatory = $true)]
+        [System.Object]
+        $ServerManager,
+
+        [Parameter(Mandatory = $true)]
+        [System.Object]
+        $Site
+    )
+
+    $ErrorActionPreference = 'Stop'
+    $othersKeys = New-Object -TypeName 'System.Collections.Generic.HashSet[System.String]' -ArgumentList ([System.StringComparer]::OrdinalIgnoreCase)
+    foreach ($other in $ServerManager.Sites)
+    {
+        if (Test-NameEqual -Left ([System.String] $other.Name) -Right ([System.String] $Site.Name))
+        {
+            continue
+        }
+        foreach ($binding in $other.Bindings)
+        {
+            if (([System.String] $binding.Protocol) -eq 'https')
+            {
+                $null = $othersKeys.Add((Get-SslEndpointKey -Binding $binding))
+            }
+        }
+    }
+    $shared = New-Object -TypeName System.Collections.Generic.List[System.Object]
+    foreach ($binding in $Site.Bindings)
+    {
+        if (([System.String] $binding.Protocol) -eq 'https' -and $othersKeys.Contains((Get-SslEndpointKey -Binding $binding)))
+        {
+            $shared.Add($binding)
+        }
+    }
+    foreach ($binding in $shared)
+    {
+        $Site.Bindings.Remove($binding, $true)
+    }
 }
 
 function Remove-TaskSiteConfiguration
@@ -205,6 +259,7 @@ function Remove-TaskSiteConfiguration
         $site = Find-Site -ServerManager $ServerManager -Name $SiteName
         if ($null -ne $site)
         {
+            Remove-SharedSslBinding -ServerManager $ServerManager -Site $site
             $ServerManager.Sites.Remove($site)
         }
     }
@@ -249,7 +304,7 @@ function Remove-TaskSiteConfiguration
             $found = $null
             foreach ($provider in $providers)
             {
-                if (Test-NameEqual -Left ([System.String] $provider.GetAttributeValue('name')) -Right $name)
+                if (Test-ProviderNameEqual -Left ([System.String] $provider.GetAttributeValue('name')) -Right $name)
                 {
                     $found = $provider
                     break
@@ -269,8 +324,9 @@ function Wait-TaskSiteStart
     .SYNOPSIS
         Waits up to five seconds for a new site to leave the Starting state,
         and starts it when the Windows Process Activation Service left it
-        stopped. Returns '' when the site runs (or its state cannot be read),
-        else why it could not start, such as a port another process holds.
+        stopped, then checks that IIS reports it Started. Returns '' when the
+        site runs (or its state cannot be read), else why it could not start,
+        such as a port another process holds.
     #>
     [CmdletBinding()]
     [OutputType([System.String])]
@@ -301,12 +357,28 @@ function Wait-TaskSiteStart
             try
             {
                 $null = $site.Start()
-                return ''
             }
             catch
             {
                 return (Get-InnermostMessage -ErrorRecord $_)
             }
+            # Start() is not documented to throw on every failure: the
+            # site counts as running only when IIS reports it Started.
+            $after = Find-Site -ServerManager (Get-ServerManager) -Name $SiteName
+            if ($null -eq $after)
+            {
+                return ''
+            }
+            $afterState = Get-ObjectStateName -InputObject $after
+            if ($afterState -eq 'Started' -or $afterState -eq 'Unknown')
+            {
+                return ''
+            }
+            if ($afterState -eq 'Starting')
+            {
+                continue
+            }
+            return ("IIS reports the site {0} after Start()" -f $afterState)
         }
         if ([System.DateTime]::UtcNow -ge $deadline)
         {
@@ -350,7 +422,7 @@ function Add-TaskSiteConfiguration
         $name = ([System.String] $provider.name).Trim()
         Set-AutoStartProvider -ServerManager $ServerManager -Name $name -Type ([System.String] $provider.type).Trim()
         $providersSet.Add($name)
-        if (@($existingProviders | Where-Object -FilterScript { Test-NameEqual -Left $_ -Right $name }).Length -eq 0)
+        if (@($existingProviders | Where-Object -FilterScript { Test-ProviderNameEqual -Left $_ -Right $name }).Length -eq 0)
         {
             $providersAdded.Add($name)
         }
@@ -473,6 +545,68 @@ function Add-TaskSiteWebsite
     return $site
 }
 
+function Undo-FailedTaskSiteCommit
+{
+    <#
+    .SYNOPSIS
+        The failure path of a NewTaskSite commit: removes, in a commit of its
+        own, everything that carries the task's names, then fails with
+        Unavailable so that the driver removes them as well.
+
+    .DESCRIPTION
+        Microsoft.Web.Administration registers https certificates with
+        HTTP.sys inside CommitChanges, and whether applicationHost.config
+        was already written when that fails is not documented. Discarding
+        the change is therefore not enough: the configuration is read
+        again and the task's site, the pools it created, the applications
+        it added to a target website and the providers it registered are
+        removed (all of them were checked not to exist before the change).
+        The error is Unavailable whatever the outcome: the driver then
+        removes the site and pools by name once more and may retry the
+        task, and nothing of the task is left behind.
+    #>
+    [CmdletBinding()]
+    [OutputType([System.Void])]
+    param
+    (
+        [Parameter(Mandatory = $true)]
+        [System.Collections.Hashtable]
+        $Plan,
+
+        [Parameter(Mandatory = $true)]
+        [System.Management.Automation.ErrorRecord]
+        $Failure
+    )
+
+    $ErrorActionPreference = 'Stop'
+    $created = $Plan['Created']
+    $aliases = @()
+    if (-not $Plan.OwnsSite)
+    {
+        $aliases = @($created.Result.applications)
+    }
+    $cleanup = 'the objects it created were removed again'
+    try
+    {
+        $null = Invoke-ConfigurationChange -Change {
+            param ($serverManager, $undo)
+            Remove-TaskSiteConfiguration -ServerManager $serverManager -SiteName $undo.SiteName -TargetWebsite $undo.TargetWebsite `
+                -ApplicationAliases $undo.ApplicationAliases -AppPools $undo.AppPools -AutoStartProviders $undo.AutoStartProviders
+        } -Plan @{
+            SiteName           = $(if ($Plan.OwnsSite) { $Plan.SiteName } else { '' })
+            TargetWebsite      = $(if ($Plan.OwnsSite) { '' } else { $Plan.TargetWebsite })
+            ApplicationAliases = [System.String[]] @($aliases)
+            AppPools           = [System.String[]] @($created.Result.appPools)
+            AutoStartProviders = [System.String[]] @($created.AddedProviders)
+        }
+    }
+    catch
+    {
+        $cleanup = 'removing the objects it may have created failed too: ' + (Get-InnermostMessage -ErrorRecord $_)
+    }
+    New-NomadIisError -Kind Unavailable -Message ('the IIS configuration change could not be committed: {0}; {1}' -f (Get-InnermostMessage -ErrorRecord $Failure), $cleanup) -InnerException $Failure.Exception
+}
+
 function New-NomadIisTaskSite
 {
     <#
@@ -487,9 +621,11 @@ function New-NomadIisTaskSite
         task's site with the lowest unused id and its bindings (https with the
         certificate from LocalMachine\My, SNI when asked) or picks the target
         website, and adds the applications root first with their virtual
-        directories. Any failure discards the whole change. A new site that
-        then cannot start (a port held by another process) is removed again
-        and reported as Conflict. Existing pools or sites are never taken
+        directories. Any failure discards the whole change; when the commit
+        itself fails, everything carrying the task's names is removed in a
+        new commit and the error is Unavailable (Undo-FailedTaskSiteCommit).
+        A new site that then cannot start (a port held by another process)
+        is removed again and reported as Conflict. Existing pools or sites are never taken
         over.
 
     .PARAMETER SiteName
@@ -564,11 +700,27 @@ function New-NomadIisTaskSite
     $plan = New-TaskSitePlan -SiteName $SiteName -TargetWebsite $TargetWebsite -DefaultAppPool $DefaultAppPool `
         -AppPools $AppPools -Applications $Applications -Bindings $Bindings -AutoStartProviders $AutoStartProviders
 
-    $created = Invoke-ConfigurationChange -Change {
-        param ($serverManager, $plan)
-        Assert-TaskSiteApplicable -ServerManager $serverManager -Plan $plan
-        Add-TaskSiteConfiguration -ServerManager $serverManager -Plan $plan
-    } -Plan $plan
+    try
+    {
+        $created = Invoke-ConfigurationChange -Change {
+            param ($serverManager, $plan)
+            Assert-TaskSiteApplicable -ServerManager $serverManager -Plan $plan
+            $outcome = Add-TaskSiteConfiguration -ServerManager $serverManager -Plan $plan
+            # Kept in the plan (a shared hashtable) for the failure path:
+            # what the change would have added, should the commit fail.
+            $plan['Created'] = $outcome
+            $outcome
+        } -Plan $plan
+    }
+    catch
+    {
+        $failure = $_
+        if (-not (Test-CommitFailure -ErrorRecord $failure) -or $null -eq $plan['Created'])
+        {
+            throw
+        }
+        Undo-FailedTaskSiteCommit -Plan $plan -Failure $failure
+    }
 
     if ($plan.OwnsSite)
     {

@@ -27,7 +27,6 @@ function ConvertTo-BindingPlan
     $ErrorActionPreference = 'Stop'
     $plans = New-Object -TypeName System.Collections.Generic.List[System.Object]
     $seen = @{}
-    $protocolOfPort = @{}
     $index = 0
     foreach ($binding in $Bindings)
     {
@@ -91,12 +90,13 @@ function ConvertTo-BindingPlan
             New-NomadIisError -Kind InvalidArgument -Message ('{0}: binding {1} is given twice' -f $field, $information)
         }
         $seen[$information] = $true
-        $endpoint = '{0}:{1}' -f $ipAddress, $port
-        if ($protocolOfPort.ContainsKey($endpoint) -and $protocolOfPort[$endpoint] -ne $protocol)
+        foreach ($earlier in $plans)
         {
-            New-NomadIisError -Kind InvalidArgument -Message ('bindings: port {0} is given for both http and https' -f $port)
+            if ($earlier.Port -eq $port -and $earlier.Protocol -ne $protocol -and (Test-IPAddressOverlap -Left $earlier.IPAddress -Right $ipAddress))
+            {
+                New-NomadIisError -Kind InvalidArgument -Message ('bindings: port {0} is given for both http and https' -f $port)
+            }
         }
-        $protocolOfPort[$endpoint] = $protocol
 
         $requireSni = $false
         $sniValue = Get-OptionalValue -InputObject $binding -Name 'requireSni'
@@ -127,6 +127,25 @@ function ConvertTo-BindingPlan
             if ($thumbprint.Length -eq 0)
             {
                 New-NomadIisError -Kind InvalidArgument -Message ("{0}.certificateThumbprint: '{1}' is not a SHA-1 thumbprint" -f $field, $thumbprintText)
+            }
+        }
+
+        if ($protocol -eq 'https')
+        {
+            # HTTP.sys holds one certificate per IP address and port without
+            # SNI, and one per host name and port with SNI: two bindings of
+            # the site on one registration must name the same certificate.
+            foreach ($earlier in $plans)
+            {
+                if ($earlier.Protocol -ne 'https' -or $earlier.Port -ne $port -or $earlier.Thumbprint -eq $thumbprint -or $earlier.RequireSni -ne $requireSni)
+                {
+                    continue
+                }
+                if (($requireSni -and $earlier.Hostname -eq $hostname) -or
+                    (-not $requireSni -and (Test-IPAddressOverlap -Left $earlier.IPAddress -Right $ipAddress)))
+                {
+                    New-NomadIisError -Kind InvalidArgument -Message ('{0}.certificateThumbprint: {1} shares its TLS endpoint with {2}, which names another certificate; HTTP.sys keeps one certificate per IP address and port (per host name and port with requireSni)' -f $field, $information, $earlier.Field)
+                }
             }
         }
 
@@ -308,13 +327,110 @@ function Get-BindingThumbprint
     return [System.BitConverter]::ToString([System.Byte[]] $hash).Replace('-', '')
 }
 
+function Test-IPAddressOverlap
+{
+    <#
+    .SYNOPSIS
+        Tells whether two binding addresses can receive the same connection:
+        equal addresses, or either one "*" (or 0.0.0.0, ::), which listens on
+        every address.
+    #>
+    [CmdletBinding()]
+    [OutputType([System.Boolean])]
+    param
+    (
+        [Parameter(Mandatory = $true)]
+        [AllowEmptyString()]
+        [System.String]
+        $Left,
+
+        [Parameter(Mandatory = $true)]
+        [AllowEmptyString()]
+        [System.String]
+        $Right
+    )
+
+    $ErrorActionPreference = 'Stop'
+    $everyAddress = @('', '*', '0.0.0.0', '::')
+    if ($everyAddress -contains $Left -or $everyAddress -contains $Right)
+    {
+        return $true
+    }
+    return (Test-NameEqual -Left $Left -Right $Right)
+}
+
+function Test-BindingSni
+{
+    <#
+    .SYNOPSIS
+        Tells whether an https binding of the configuration requires SNI
+        (sslFlags has the Sni bit, 1).
+    #>
+    [CmdletBinding()]
+    [OutputType([System.Boolean])]
+    param
+    (
+        [Parameter(Mandatory = $true)]
+        [System.Object]
+        $Binding
+    )
+
+    $ErrorActionPreference = 'Stop'
+    try
+    {
+        return ((([System.Int32] $Binding.GetAttributeValue('sslFlags')) -band 1) -eq 1)
+    }
+    catch
+    {
+        return $false
+    }
+}
+
+function Get-SslEndpointKey
+{
+    <#
+    .SYNOPSIS
+        Returns the key of the HTTP.sys certificate registration an https
+        binding uses: "sni:<host>:<port>" with SNI (the IP address plays no
+        part), else "ip:<address>:<port>" with "*" written as 0.0.0.0.
+    #>
+    [CmdletBinding()]
+    [OutputType([System.String])]
+    param
+    (
+        [Parameter(Mandatory = $true)]
+        [System.Object]
+        $Binding
+    )
+
+    $ErrorActionPreference = 'Stop'
+    $endpoint = ConvertFrom-BindingInformation -Information ([System.String] $Binding.BindingInformation)
+    if (Test-BindingSni -Binding $Binding)
+    {
+        return ('sni:{0}:{1}' -f $endpoint.Hostname.ToLowerInvariant(), $endpoint.Port)
+    }
+    $address = $endpoint.IPAddress
+    if ($address -eq '*')
+    {
+        $address = '0.0.0.0'
+    }
+    return ('ip:{0}:{1}' -f $address.ToLowerInvariant(), $endpoint.Port)
+}
+
 function Assert-BindingAvailable
 {
     <#
     .SYNOPSIS
         Fails with Conflict when another site already has a binding the new
-        site needs: the same address, port and host name, or the same address
-        and port with the other protocol.
+        site needs or would damage: the same address, port and host name;
+        an overlapping address ("*" overlaps every address) and the same
+        port with the other protocol; for https without SNI, any https
+        binding without SNI on an overlapping address and the same port
+        (HTTP.sys holds one certificate per IP address and port, and
+        Microsoft.Web.Administration changes or deletes that registration
+        for every site on it, KB2405568); for https with SNI, an SNI binding
+        with the same host name and port whatever its address (SNI
+        registrations are keyed by host name and port).
     #>
     [CmdletBinding()]
     [OutputType([System.Void])]
@@ -340,7 +456,16 @@ function Assert-BindingAvailable
                 continue
             }
             $existing = ConvertFrom-BindingInformation -Information ([System.String] $binding.BindingInformation)
-            if ($existing.Port -ne $Plan.Port -or -not (Test-NameEqual -Left $existing.IPAddress -Right $Plan.IPAddress))
+            if ($existing.Port -ne $Plan.Port)
+            {
+                continue
+            }
+            $existingSni = $protocol -eq 'https' -and (Test-BindingSni -Binding $binding)
+            if ($Plan.Protocol -eq 'https' -and $Plan.RequireSni -and $existingSni -and (Test-NameEqual -Left $existing.Hostname -Right $Plan.Hostname))
+            {
+                New-NomadIisError -Kind Conflict -Message ("binding {0}: the SNI certificate of {1}:{2} is registered by website '{3}' (HTTP.sys keys SNI certificates by host name and port, whatever the IP address)" -f $Plan.Information, $Plan.Hostname, $Plan.Port, $site.Name)
+            }
+            if (-not (Test-IPAddressOverlap -Left $existing.IPAddress -Right $Plan.IPAddress))
             {
                 continue
             }
@@ -348,9 +473,13 @@ function Assert-BindingAvailable
             {
                 New-NomadIisError -Kind Conflict -Message ("port {0} is used by an {1} binding of website '{2}'" -f $Plan.Port, $protocol, $site.Name)
             }
-            if (Test-NameEqual -Left $existing.Hostname -Right $Plan.Hostname)
+            if ((Test-NameEqual -Left $existing.IPAddress -Right $Plan.IPAddress) -and (Test-NameEqual -Left $existing.Hostname -Right $Plan.Hostname))
             {
                 New-NomadIisError -Kind Conflict -Message ("binding {0} is used by website '{1}'" -f $Plan.Information, $site.Name)
+            }
+            if ($Plan.Protocol -eq 'https' -and -not $Plan.RequireSni -and -not $existingSni)
+            {
+                New-NomadIisError -Kind Conflict -Message ("binding {0}: website '{1}' has an https binding without SNI on {2}:{3}, and HTTP.sys holds one certificate per IP address and port; give the https bindings a host name with requireSni" -f $Plan.Information, $site.Name, $existing.IPAddress, $Plan.Port)
             }
         }
     }
@@ -548,14 +677,17 @@ function Assert-TaskSiteApplicable
         New-NomadIisError -Kind InvalidArgument -Message ("defaultAppPool: application pool '{0}' does not exist" -f $Plan.DefaultAppPool)
     }
 
-    $providerNames = @{}
+    # Provider names are case-sensitive in the IIS schema
+    # (serviceAutoStartProviders/add/@name caseSensitive="true"): an
+    # application naming "Warmup" does not find "warmup".
+    $providerNames = New-Object -TypeName 'System.Collections.Generic.HashSet[System.String]' -ArgumentList ([System.StringComparer]::Ordinal)
     foreach ($name in (Get-AutoStartProviderName -ServerManager $ServerManager))
     {
-        $providerNames[$name.ToLowerInvariant()] = $true
+        $null = $providerNames.Add($name)
     }
     foreach ($provider in $Plan.Providers)
     {
-        $providerNames[([System.String] $provider.name).Trim().ToLowerInvariant()] = $true
+        $null = $providerNames.Add(([System.String] $provider.name).Trim())
     }
     foreach ($application in $Plan.Applications)
     {
@@ -563,9 +695,9 @@ function Assert-TaskSiteApplicable
         {
             New-NomadIisError -Kind InvalidArgument -Message ("{0}.appPool: application pool '{1}' does not exist" -f $application.Field, $application.AppPool)
         }
-        if ($application.ServiceAutoStartProvider.Length -gt 0 -and -not $providerNames.ContainsKey($application.ServiceAutoStartProvider.ToLowerInvariant()))
+        if ($application.ServiceAutoStartProvider.Length -gt 0 -and -not $providerNames.Contains($application.ServiceAutoStartProvider))
         {
-            New-NomadIisError -Kind InvalidArgument -Message ("{0}.serviceAutoStartProvider: provider '{1}' is not registered" -f $application.Field, $application.ServiceAutoStartProvider)
+            New-NomadIisError -Kind InvalidArgument -Message ("{0}.serviceAutoStartProvider: provider '{1}' is not registered (provider names are case-sensitive)" -f $application.Field, $application.ServiceAutoStartProvider)
         }
     }
 

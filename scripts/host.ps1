@@ -176,6 +176,11 @@ function Write-Frame
                 error = [ordered] @{ kind = 'Internal'; message = 'the result cannot be written as JSON' }
             }) -Compress
     }
+    # A frame starts on a line of its own: stray output without a newline
+    # (a native program or a hook writing straight to the console) ends at
+    # this newline instead of being glued to the frame. The driver skips
+    # empty and stray lines.
+    $script:ResponseWriter.Write("`n")
     $script:ResponseWriter.WriteLine($json)
 }
 
@@ -261,8 +266,11 @@ function Add-SecretValue
         [System.Object]
         $Value,
 
+        # An element may be empty: a secret list is checked element by
+        # element when bound, and "" is refused without AllowEmptyString.
         [Parameter(Mandatory = $true)]
         [AllowEmptyCollection()]
+        [AllowEmptyString()]
         [System.Collections.Generic.List[System.String]]
         $Secrets
     )
@@ -287,7 +295,7 @@ function Add-SecretValue
             continue
         }
         $name = $property.Name
-        if ($name -eq 'password' -and $property.Value -is [System.String])
+        if ($name -eq 'password' -and $property.Value -is [System.String] -and $property.Value.Length -gt 0)
         {
             $Secrets.Add($property.Value)
         }
@@ -300,9 +308,10 @@ function Add-SecretValue
                     continue
                 }
                 $itemName = [System.String] $item.name
-                if ($name -eq 'environmentVariables' -or $itemName -match 'password$')
+                $itemValue = [System.String] $item.value
+                if (($name -eq 'environmentVariables' -or $itemName -match 'password$') -and $itemValue.Length -gt 0)
                 {
-                    $Secrets.Add([System.String] $item.value)
+                    $Secrets.Add($itemValue)
                 }
             }
         }
@@ -330,6 +339,7 @@ function Remove-SecretValue
 
         [Parameter(Mandatory = $true)]
         [AllowEmptyCollection()]
+        [AllowEmptyString()]
         [System.Collections.Generic.List[System.String]]
         $Secrets
     )
@@ -446,20 +456,21 @@ function Invoke-Operation
     }
     $parameters = @{}
     $secrets = New-Object -TypeName System.Collections.Generic.List[System.String]
-    if ($null -ne $arguments)
-    {
-        foreach ($property in $arguments.PSObject.Properties)
-        {
-            if ($property.MemberType -eq 'NoteProperty')
-            {
-                $parameters[$property.Name] = $property.Value
-            }
-        }
-        Add-SecretValue -Value $arguments -Secrets $secrets
-    }
-
     try
     {
+        if ($null -ne $arguments)
+        {
+            foreach ($property in $arguments.PSObject.Properties)
+            {
+                if ($property.MemberType -eq 'NoteProperty')
+                {
+                    $parameters[$property.Name] = $property.Value
+                }
+            }
+            # Inside the try: a failure here is this request's error, with
+            # its id, and never the loop's generic one.
+            Add-SecretValue -Value $arguments -Secrets $secrets
+        }
         # Streams 3 to 6 are dropped: on the console host they would reach stdout.
         $result = & $function @parameters 3>$null 4>$null 5>$null 6>$null
         return [ordered] @{

@@ -438,3 +438,30 @@ func TestWriteTo_Error(t *testing.T) {
 	must.NoError(t, os.WriteFile(file, nil, 0o644))
 	must.Error(t, WriteTo(filepath.Join(file, "scripts")))
 }
+
+// TestEmbedded_ShipsNoTests holds the Pester tests out of the plugin: they
+// run from the source tree (the Windows workflow, the Vagrant box), never
+// from the scripts the driver writes next to host.ps1.
+func TestEmbedded_ShipsNoTests(t *testing.T) {
+	t.Parallel()
+	tests, err := filepath.Glob(filepath.Join("tests", "*.Tests.ps1"))
+	must.NoError(t, err)
+	must.SliceNotEmpty(t, tests, must.Sprint("no Pester tests in scripts/tests"))
+	for _, name := range Files() {
+		must.False(t, strings.HasSuffix(strings.ToLower(name), ".tests.ps1"), must.Sprintf("%s is embedded", name))
+		must.StrNotContains(t, name, "/")
+	}
+	dir := t.TempDir()
+	must.NoError(t, WriteTo(dir))
+	_, err = os.Stat(filepath.Join(dir, "tests"))
+	must.True(t, os.IsNotExist(err), must.Sprint("WriteTo wrote the tests"))
+	for _, path := range tests {
+		b, err := os.ReadFile(path)
+		must.NoError(t, err)
+		for i, c := range b {
+			if c > 0x7e || (c < 0x20 && c != '\n' && c != '\r' && c != '\t') {
+				t.Fatalf("%s: byte %d is 0x%02x; the tests are ASCII, as Windows PowerShell 5.1 reads files without a byte order mark in the ANSI code page", path, i, c)
+			}
+		}
+	}
+}

@@ -110,6 +110,8 @@ func (b *powerShellBackend) WriteHooks(t *testing.T, dir string) {
 		"gate.ps1": "function Invoke-PreStartHook {\r\n  param($Context)\r\n" +
 			"  if ($Context.taskName -eq 'refused') { throw 'task refused is refused by policy' }\r\n" +
 			"  \"allowed $($Context.taskName)\"\r\n}\r\n",
+		"bare.ps1":  "function Invoke-PreStopHook { param($Context) [Console]::Write(\"bare $($Context.taskName)\") }\r\n",
+		"quiet.ps1": "function Invoke-PreStopHook { param($Context) return $null }\r\n",
 	}
 	for name, body := range hooks {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
@@ -118,10 +120,9 @@ func (b *powerShellBackend) WriteHooks(t *testing.T, dir string) {
 	}
 }
 
-// ECKeysInPEM is true for PowerShell 7 (pwsh) only.
-func (b *powerShellBackend) ECKeysInPEM() bool {
-	return strings.Contains(strings.ToLower(filepath.Base(b.exe)), "pwsh")
-}
+// ECKeysInPEM is true: PowerShell 7 reads EC keys with .NET's PEM reader,
+// Windows PowerShell 5.1 with the module's own (NomadIis.Pem.ps1).
+func (b *powerShellBackend) ECKeysInPEM() bool { return true }
 
 // PrepareContent grants read access to the anonymous user (IUSR) and the
 // worker processes (IIS_IUSRS), as directory_security does for a task.
@@ -140,4 +141,11 @@ func (b *powerShellBackend) RequestLog(t *testing.T, siteID int64) string {
 		return err == nil && len(data) > 0
 	})
 	return string(data)
+}
+
+// BreakNextCommit holds applicationHost.config open without sharing until
+// restore is called: IIS can neither read nor write it meanwhile.
+func (b *powerShellBackend) BreakNextCommit(t *testing.T) func() {
+	path := filepath.Join(os.Getenv("windir"), "System32", "inetsrv", "config", "applicationHost.config")
+	return lockExclusive(t, path)
 }

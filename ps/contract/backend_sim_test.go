@@ -69,6 +69,17 @@ PreStart)
   echo "allowed $name" ;;
 esac
 `,
+		"bare.hook": `#!/bin/sh
+case "$1" in
+Hooks) echo "PreStop" ;;
+PreStop) name=$(sed -n 's/.*"taskName":"\([^"]*\)".*/\1/p'); printf 'bare %s' "$name" ;;
+esac
+`,
+		"quiet.hook": `#!/bin/sh
+case "$1" in
+Hooks) echo "PreStop" ;;
+esac
+`,
 	}
 	for name, body := range hooks {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o755); err != nil {
@@ -89,4 +100,13 @@ func (b *simBackend) RequestLog(t *testing.T, siteID int64) string {
 		t.Fatalf("request log: %v", err)
 	}
 	return string(data)
+}
+
+// BreakNextCommit injects a commit fault: the next NewTaskSite writes its
+// configuration, then fails and undoes it.
+func (b *simBackend) BreakNextCommit(t *testing.T) func() {
+	if err := iissim.InjectCommitFault(b.sim.StateDir); err != nil {
+		t.Fatal(err)
+	}
+	return func() {}
 }

@@ -31,14 +31,19 @@ type backend interface {
 	// WriteHooks writes the suite's admin extensions into dir (see hookSpec).
 	WriteHooks(t *testing.T, dir string)
 	// ECKeysInPEM reports whether PEM files with EC keys can be imported
-	// (Windows PowerShell 5.1 cannot; PowerShell 7 and iissim can). Where they
-	// cannot, the import must fail as InvalidArgument naming keyPath.
+	// (every backend can today). Where they cannot, the import must fail as
+	// InvalidArgument naming keyPath.
 	ECKeysInPEM() bool
 	// PrepareContent makes a directory of the suite's content readable by
 	// the web server's workers.
 	PrepareContent(t *testing.T, dir string)
 	// RequestLog returns today's W3C request log of a site, flushed.
 	RequestLog(t *testing.T, siteID int64) string
+	// BreakNextCommit makes the next NewTaskSite fail at its commit until
+	// restore is called: iissim fails it after writing its configuration
+	// (an injected fault); on IIS the test holds applicationHost.config
+	// open exclusively, so that IIS can neither read nor write it.
+	BreakNextCommit(t *testing.T) (restore func())
 }
 
 // hookSpec is what the extensions written by WriteHooks do:
@@ -46,8 +51,11 @@ type backend interface {
 //   - "audit" implements PreStart and PostStop; each prints "<Hook> <taskName>";
 //   - "gate" implements PreStart; it prints "allowed <taskName>", or fails
 //     with the message "task refused is refused by policy" when the task is
-//     named "refused".
-const hookSpec = "audit, gate"
+//     named "refused";
+//   - "bare" implements PreStop; it writes "bare <taskName>" straight to
+//     the console (stdout), without a newline;
+//   - "quiet" implements PreStop; it returns $null (prints nothing).
+const hookSpec = "audit, gate, bare, quiet"
 
 // selectBackend returns the backend named by NOMAD_IIS_CONTRACT_BACKEND;
 // the default is iissim, or powershell on Windows.

@@ -44,6 +44,7 @@ var scenarios = []scenario{
 	{"a binding of another site is a conflict", testBindingOfAnotherSite},
 	{"a port held by another process is a conflict", testPortOfAnotherProcess},
 	{"bad input is refused and leaves nothing behind", testBadInput},
+	{"a failed commit leaves nothing behind", testFailedCommit},
 	// IIS's rules (ps/iisrules)
 	{"two non-SNI https sites on one IP:port are a conflict", testNonSNIHTTPSOneIPPort},
 	{"a binding on * overlaps a specific address", testWildcardAgainstSpecific},
@@ -65,6 +66,7 @@ var scenarios = []scenario{
 	{"a recycle without overlap replaces the worker", testRecycleNoOverlap},
 	{"a web garden has a worker per process", testWebGarden},
 	{"environment variables reach the workers", testEnvironment},
+	{"an environment variable with an empty value is left out", testEmptyEnvironmentValue},
 	{"a stopped HttpLevel pool answers 503", testStoppedHTTPLevel},
 	{"a stopped TcpLevel pool drops connections", testStoppedTCPLevel},
 	{"a killed worker is replaced on the next request", testKilledWorker},
@@ -74,6 +76,7 @@ var scenarios = []scenario{
 	{"managed resources are the nomad- sites and pools", testManagedResources},
 	{"task directory ACLs", testDirectoryAcl},
 	{"admin extension hooks", testHooks},
+	{"hook output without a newline, or none at all, keeps the protocol intact", testHookOutputEdges},
 }
 
 // TestContract runs every scenario against the selected backend, then

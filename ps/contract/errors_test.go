@@ -210,3 +210,20 @@ func testUnknownPool(t *testing.T, e *env) {
 	_, err = e.iis.GetWebsite(ctx(t), e.name("no-such-site"))
 	errorKindIs(t, err, ps.ErrNotFound, e.name("no-such-site"))
 }
+
+func testFailedCommit(t *testing.T, e *env) {
+	dir := e.content(t, map[string]string{"index.html": "committed"})
+	name := e.name("commit")
+	spec := site(name, name, dir, testkit.FreePort(t))
+	restore := e.be.BreakNextCommit(t)
+	_, err := e.iis.NewTaskSite(ctx(t), spec)
+	restore()
+	// Unavailable: the driver then removes the task's names itself and
+	// may retry; the backend has already removed what it wrote.
+	errorKindIs(t, err, ps.ErrUnavailable, "IIS configuration")
+	e.nothingLeft(t, spec)
+
+	// Nothing stands in the way of the same task afterwards.
+	e.create(t, spec)
+	must.EqOp(t, "committed", get(t, httpURL(spec.Bindings[0].Port, "/"), "").body)
+}

@@ -103,3 +103,17 @@ func testHooks(t *testing.T, e *env) {
 	_, err = e.iis.InvokeHook(ctx(t), "BeforeLunch", hc)
 	errorKindIs(t, err, ps.ErrInvalidArgument, "")
 }
+
+func testHookOutputEdges(t *testing.T, e *env) {
+	hc := ps.HookContext{AllocID: "0b5e3d44-6a43-4a1e-9d0c-1f2d3c4b5a69", TaskName: "web", JobName: "shop", Namespace: "default", SiteName: e.name("edges")}
+	res, err := e.iis.InvokeHook(ctx(t), ps.HookPreStop, hc)
+	must.NoError(t, err)
+	must.Eq(t, []ps.HookRun{{Extension: "bare", Output: "bare web"}, {Extension: "quiet", Output: ""}}, res.Runs)
+
+	// The next calls are answered: no response was corrupted or lost.
+	for range 3 {
+		exts, err := e.iis.GetExtensions(ctx(t))
+		must.NoError(t, err)
+		must.Len(t, 4, exts.Extensions, must.Sprintf("want %s", hookSpec))
+	}
+}

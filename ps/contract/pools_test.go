@@ -137,6 +137,22 @@ func testEnvironment(t *testing.T, e *env) {
 	must.StrContains(t, r.body, "pool="+name)
 }
 
+func testEmptyEnvironmentValue(t *testing.T, e *env) {
+	// IIS refuses an empty value, and on Windows an empty value means
+	// unset: the variable is left out and the rest of the pool is made.
+	name, port := e.poolSite(t, "envempty", func(p *ps.AppPoolSpec) {
+		p.EnvironmentVariables = []ps.EnvVar{
+			{Name: "GREETING", Value: ""},
+			{Name: "APP_SETTING", Value: "kept"},
+		}
+	})
+	r := get(t, httpURL(port, "/env.aspx"), "")
+	must.EqOp(t, http.StatusOK, r.status)
+	must.StrContains(t, r.body, "greeting=;")
+	must.StrContains(t, r.body, "pool="+name)
+	must.EqOp(t, ps.StateStarted, e.appPool(t, name).State)
+}
+
 func testStoppedHTTPLevel(t *testing.T, e *env) {
 	name, port := e.poolSite(t, "httplevel", func(p *ps.AppPoolSpec) { p.LoadBalancerCapabilities = "HttpLevel" })
 	must.EqOp(t, http.StatusOK, get(t, httpURL(port, "/"), "").status)

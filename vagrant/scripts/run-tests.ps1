@@ -7,6 +7,7 @@ against IIS through the PowerShell backend.
 Copies the shared repository to a local disk first (Go builds and file locks
 misbehave on shared folders), then runs:
   go test ./...                  the unit tests
+  run-pester.ps1                 the Pester tests of the PowerShell module
   go test ./ps/contract          the contract suite, PowerShell + IIS
   go test -tags e2e ./e2e/...    the end-to-end suites, Nomad + plugin + IIS
 The plugin is the Windows build the host made and uploaded (make vagrant-e2e).
@@ -65,6 +66,13 @@ try {
     Set-Location $src
 
     Invoke-GoSuite -Name 'unit tests' -Arguments @('test', '-count=1', './...')
+
+    # Windows PowerShell 5.1, as the plugin starts it, whatever runs this script.
+    Write-Host '==> Pester tests of the PowerShell module'
+    & powershell.exe -NoLogo -NoProfile -NonInteractive -ExecutionPolicy Bypass -File (Join-Path $src 'vagrant\scripts\run-pester.ps1') -Path (Join-Path $src 'scripts\tests')
+    if ($LASTEXITCODE -ne 0) {
+        throw "Pester tests of the PowerShell module failed (exit code $LASTEXITCODE)"
+    }
 
     $env:NOMAD_IIS_CONTRACT_BACKEND = 'powershell'
     Invoke-GoSuite -Name 'contract suite (PowerShell + IIS)' -Arguments @('test', '-count=1', '-v', './ps/contract')

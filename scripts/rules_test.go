@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/nomad-iis/nomad-iis/ps/iisrules"
 	"github.com/shoenig/test/must"
@@ -27,6 +28,9 @@ var (
 	oneOfCall = regexp.MustCompile(`Assert-OneOf\s+-Field\s+\(\$Field\s*\+\s*'\.([A-Za-z]+)'\)[^\n]*?-Allowed\s+(@\([^)]*\)|\$script:[A-Za-z]+)`)
 	// durationSetting is one row of $script:AppPoolSettings for a duration.
 	durationSetting = regexp.MustCompile(`@\{\s*Field\s*=\s*'([A-Za-z]+)';\s*Attribute\s*=\s*'([A-Za-z.]+)';\s*Milliseconds\s*=\s*\$true\s*\}`)
+	// durationRule is one row of Assert-AppPoolSpec's $durationRules:
+	// range and granularity in seconds.
+	durationRule = regexp.MustCompile(`@\{\s*Name\s*=\s*'([A-Za-z]+)';\s*Minimum\s*=\s*(\d+);\s*Maximum\s*=\s*(\d+);\s*Step\s*=\s*(\d+)\s*\}`)
 )
 
 // psStrings returns the single-quoted strings of a PowerShell expression.
@@ -139,6 +143,29 @@ func TestModuleTables_EqualIISRules(t *testing.T) {
 		got := map[string]string{}
 		for _, row := range durationSetting.FindAllStringSubmatch(m.text(), -1) {
 			got[row[1]] = row[2]
+		}
+		must.Eq(t, want, got)
+	})
+
+	// The range and granularity the module checks each duration against
+	// before it touches IIS (D8) are iisrules' own, in seconds.
+	t.Run("duration ranges", func(t *testing.T) {
+		seconds := func(r iisrules.TimeSpanRange) [3]int64 {
+			return [3]int64{int64(r.Min / time.Second), int64(r.Max / time.Second), int64(r.Granularity / time.Second)}
+		}
+		want := map[string][3]int64{
+			"idleTimeoutMs":       seconds(iisrules.IdleTimeout),
+			"periodicRestartMs":   seconds(iisrules.PeriodicRestart),
+			"startupTimeLimitMs":  seconds(iisrules.StartupTimeLimit),
+			"shutdownTimeLimitMs": seconds(iisrules.ShutdownTimeLimit),
+		}
+		got := map[string][3]int64{}
+		for _, row := range durationRule.FindAllStringSubmatch(m.text(), -1) {
+			var v [3]int64
+			for i := range v {
+				v[i], _ = strconv.ParseInt(row[i+2], 10, 64)
+			}
+			got[row[1]] = v
 		}
 		must.Eq(t, want, got)
 	})

@@ -111,11 +111,16 @@ go-licenses:
 		$(GO) install github.com/google/go-licenses@$(GO_LICENSES_VERSION)
 
 .PHONY: lint
-lint: licenses-check ## gofmt, go vet, staticcheck, licence check (hack/licenses.sh --check)
+lint: licenses-check ## gofmt, go vet, staticcheck, licence check (hack/licenses.sh --check), PowerShell lint (pslint)
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	@test -x $(STATICCHECK) || $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 	$(STATICCHECK) ./...
+	./hack/pscheck.sh --lint
+
+.PHONY: pslint
+pslint: ## Lint the PowerShell module (scripts/) beyond syntax: 5.1 only, calls, cmdlets, binder, console
+	./hack/pscheck.sh --lint
 
 .PHONY: run
 run: ## Start Nomad with the plugin on iissim and deploy the sample site (Ctrl-C stops all)

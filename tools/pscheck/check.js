@@ -1,35 +1,47 @@
 #!/usr/bin/env node
-// pscheck: a PowerShell syntax check that needs no PowerShell.
+// pscheck: a PowerShell check that needs no PowerShell.
 //
 // It parses every .ps1/.psm1/.psd1 file it is given (directories are searched
 // recursively, skipping node_modules, testdata, .git, .cache and build) with
-// the tree-sitter PowerShell grammar and prints one line per syntax error:
+// the tree-sitter PowerShell grammar and prints one line per problem:
 //
 //   path:line:col: syntax error near "text"
 //   path:line:col: missing "}"
+//   path:line:col: [rule] message            (the lint rules of lint.js)
 //
 // It also refuses files with non-ASCII characters and no UTF-8 byte order
 // mark, because Windows PowerShell 5.1 reads such files as ANSI.
 //
 // The grammar raises false alarms on a few valid constructs. Avoid them
 // (see README.md); where that is not possible, end the line on which the
-// error is reported with the comment "# pscheck: allow <reason>".
+// syntax error is reported with the comment "# pscheck: allow <reason>".
+// The lint rules have no such escape; the binder rule has its own marker.
 //
 // Usage:
-//   node check.js [paths...]     check the files; exit 1 when any has an error
-//   node check.js --self-test    prove the checker: every file under
-//                                testdata/bad must fail at its "# expect-error-line:"
-//                                lines, every file under testdata/good must pass
+//   node check.js [paths...]        check syntax and the lint rules; exit 1
+//                                   when any file has a problem
+//   node check.js --syntax-only [paths...]
+//                                   check the syntax only
+//   node check.js --self-test       prove the checker: every file under
+//                                   testdata/bad must fail at its
+//                                   "# expect-error-line: N [rule]" lines (and,
+//                                   when a rule is named, nowhere else), every
+//                                   file under testdata/good must pass
 'use strict';
 
 const fs = require('fs');
 const path = require('path');
+// V8 compiles the grammar's WebAssembly with its baseline compiler only:
+// the optimizing tier costs several seconds of CPU per run (and holds
+// the exit until it is done) for a program that parses a few files.
+require('v8').setFlagsFromString('--liftoff-only');
 const { Parser, Language } = require('web-tree-sitter');
+const { lintFile, moduleOf } = require('./lint');
 
 const EXTENSIONS = new Set(['.ps1', '.psm1', '.psd1']);
 const SKIP_DIRS = new Set(['node_modules', 'testdata', '.git', '.cache', 'build']);
 const ALLOW_PRAGMA = /#\s*pscheck:\s*allow\b/;
-const EXPECT_PRAGMA = /^#\s*expect-error-line:\s*(\d+)\s*$/;
+const EXPECT_PRAGMA = /^#\s*expect-error-line:\s*(\d+)(?:\s+(\w+))?\s*$/;
 
 // Hints for the grammar's known false alarms, shown next to an error on a
 // line that matches.
@@ -43,6 +55,10 @@ const FALSE_ALARM_HINTS = [
     hint: 'the grammar misreads a one-line switch; write it on several lines',
   },
 ];
+
+// The PowerShell 7 operators that start with "?" (??, ??=, ?., ?[], ? :)
+// are syntax errors for the grammar, as for Windows PowerShell 5.1.
+const PS7_OPERATOR = /\?\?|\?\.|\?\[|\s\?\s|^\s*\?/;
 
 /** Loads the grammar once and returns a ready parser. */
 async function newParser() {
@@ -96,16 +112,22 @@ function errorStart(node) {
   return node.startPosition;
 }
 
-/**
- * Checks one file and returns its problems as {line, col, message}, lines
- * and columns counted from 1.
- */
-function checkFile(parser, file) {
+/** Reads and parses one file: {text, lines, hasBOM, tree}. The caller deletes the tree. */
+function parseFile(parser, file) {
   const buf = fs.readFileSync(file);
-  const problems = [];
   const hasBOM = buf.length >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf;
   const text = buf.toString('utf8', hasBOM ? 3 : 0);
-  const lines = text.split('\n');
+  return { file, text, lines: text.split('\n'), hasBOM, tree: parser.parse(text) };
+}
+
+/**
+ * Checks one parsed file and returns its problems as {line, col, message},
+ * lines and columns counted from 1: syntax errors, then the lint rules
+ * (lint.js) for the module the file belongs to.
+ */
+function checkParsed(parsed, module) {
+  const { text, lines, hasBOM, tree } = parsed;
+  const problems = [];
 
   if (!hasBOM) {
     for (let i = 0; i < lines.length; i++) {
@@ -121,7 +143,6 @@ function checkFile(parser, file) {
     }
   }
 
-  const tree = parser.parse(text);
   const seen = new Set();
   const visit = (node) => {
     if (node.isError || node.isMissing) {
@@ -133,9 +154,13 @@ function checkFile(parser, file) {
       seen.add(key);
       const source = lines[line - 1] || '';
       if (ALLOW_PRAGMA.test(source)) return;
+      const rest = (lines[start.row] || '').slice(start.column);
       let message = node.isMissing
         ? `missing "${node.type}"`
-        : `syntax error near "${excerpt((lines[start.row] || '').slice(start.column))}"`;
+        : `syntax error near "${excerpt(rest)}"`;
+      if (!node.isMissing && PS7_OPERATOR.test(node.text)) {
+        message = `[ps51] ${message}: a PowerShell 7 operator (?? ??= ?. ?[] or ? :) that Windows PowerShell 5.1 cannot parse`;
+      }
       const alarm = FALSE_ALARM_HINTS.find((h) => h.pattern.test(source));
       if (alarm) message += ` (${alarm.hint})`;
       problems.push({ line, col, message });
@@ -146,28 +171,63 @@ function checkFile(parser, file) {
     }
   };
   visit(tree.rootNode);
-  tree.delete();
+  if (module) problems.push(...lintFile(parsed.file, tree, module));
+  problems.sort((a, b) => a.line - b.line || a.col - b.col);
   return problems;
 }
 
-/** Checks the given paths, prints the problems and returns the exit code. */
-function run(parser, inputs) {
+/** Checks one file on its own: it is its own module. */
+function checkFile(parser, file) {
+  const parsed = parseFile(parser, file);
+  try {
+    return checkParsed(parsed, moduleOf([parsed.tree]));
+  } finally {
+    parsed.tree.delete();
+  }
+}
+
+/** True when directory a is directory b or lies below it. */
+function within(a, b) {
+  const rel = path.relative(b, a);
+  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+}
+
+/**
+ * Checks the given paths, prints the problems and returns the exit code.
+ * With lint off only the syntax is checked (the lint rules are for the
+ * module's code, not for every script of the repository).
+ */
+function run(parser, inputs, lint) {
   const files = collect(inputs);
   if (files.length === 0) {
     console.error('pscheck: no PowerShell files found');
     return 1;
   }
+  const parsed = files.map((file) => parseFile(parser, file));
+  // The files of one directory form one module (the .psm1 dot-sources
+  // them), and the scripts of a directory below it (extensions, tests)
+  // call its functions: a file sees the functions, calls and strings of
+  // its own directory and of the directories above and below it.
+  const modules = new Map();
+  const moduleFor = (dir) => {
+    if (!modules.has(dir)) {
+      const related = parsed.filter((p) => within(path.dirname(p.file), dir) || within(dir, path.dirname(p.file)));
+      modules.set(dir, moduleOf(related.map((p) => p.tree)));
+    }
+    return modules.get(dir);
+  };
   let failed = 0;
-  for (const file of files) {
-    const problems = checkFile(parser, file);
-    for (const p of problems) console.log(`${file}:${p.line}:${p.col}: ${p.message}`);
+  for (const p of parsed) {
+    const problems = checkParsed(p, lint ? moduleFor(path.dirname(p.file)) : null);
+    for (const q of problems) console.log(`${p.file}:${q.line}:${q.col}: ${q.message}`);
     if (problems.length > 0) failed++;
   }
+  for (const p of parsed) p.tree.delete();
   if (failed > 0) {
     console.error(`pscheck: ${failed} of ${files.length} files have errors`);
     return 1;
   }
-  console.error(`pscheck: ${files.length} files OK`);
+  console.error(`pscheck: ${files.length} files OK${lint ? '' : ' (syntax only)'}`);
   return 0;
 }
 
@@ -193,20 +253,27 @@ function selfTest(parser) {
     const expected = fs.readFileSync(file, 'utf8').split('\n')
       .map((l) => EXPECT_PRAGMA.exec(l.trim()))
       .filter(Boolean)
-      .map((m) => Number(m[1]));
+      .map((m) => ({ line: Number(m[1]), rule: m[2] }));
     const problems = checkFile(parser, file);
     if (expected.length === 0) {
       failures.push(`${file}: no "# expect-error-line: N" comment`);
       continue;
     }
     if (problems.length === 0) {
-      failures.push(`${file}: expected errors on lines ${expected.join(', ')}, found none`);
+      failures.push(`${file}: expected errors on lines ${expected.map((e) => e.line).join(', ')}, found none`);
       continue;
     }
-    const lines = new Set(problems.map((p) => p.line));
     for (const want of expected) {
-      if (!lines.has(want)) {
-        failures.push(`${file}: expected an error on line ${want}, found errors on lines ${[...lines].join(', ')}`);
+      const tag = want.rule ? `[${want.rule}] ` : '';
+      if (!problems.some((p) => p.line === want.line && p.message.startsWith(tag))) {
+        failures.push(`${file}: expected an error ${tag}on line ${want.line}, found ${problems.map((p) => `${p.line}: ${p.message}`).join('; ')}`);
+      }
+    }
+    // A rule fixture must report nothing else: a finding on a line without
+    // an expectation is a false alarm of the rule under test.
+    if (expected.some((e) => e.rule)) {
+      for (const p of problems) {
+        if (!expected.some((e) => e.line === p.line)) failures.push(`${file}: unexpected error on line ${p.line}: ${p.message}`);
       }
     }
     console.log(`  caught  ${path.relative(__dirname, file)}: ${problems.map((p) => `${p.line}:${p.col} ${p.message}`).join('; ')}`);
@@ -235,11 +302,13 @@ async function main(argv) {
     }
     return selfTest(parser);
   }
-  if (argv.length === 0 || argv[0].startsWith('-')) {
-    console.error('usage: node check.js <file or directory>... | --self-test');
+  const syntaxOnly = argv[0] === '--syntax-only';
+  const inputs = syntaxOnly ? argv.slice(1) : argv;
+  if (inputs.length === 0 || inputs[0].startsWith('-')) {
+    console.error('usage: node check.js [--syntax-only] <file or directory>... | --self-test');
     return 2;
   }
-  return run(parser, argv);
+  return run(parser, inputs, !syntaxOnly);
 }
 
 main(process.argv.slice(2)).then(

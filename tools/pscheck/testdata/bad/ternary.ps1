@@ -1,3 +1,3 @@
 # The ternary operator exists only in PowerShell 7.
-# expect-error-line: 3
+# expect-error-line: 3 ps51
 $state = $running ? 'Started' : 'Stopped'

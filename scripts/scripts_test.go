@@ -20,21 +20,22 @@ import (
 // sends as its arguments. The host splats the JSON fields of that type as
 // named parameters, so the operation's function must take exactly them.
 var opArgs = map[ps.Op]any{
-	ps.OpTestConnection:      struct{}{},
-	ps.OpGetServerInfo:       struct{}{},
-	ps.OpNewTaskSite:         ps.TaskSiteSpec{},
-	ps.OpRemoveTaskSite:      ps.RemoveTaskSiteArgs{},
-	ps.OpGetWebsite:          ps.NameArgs{},
-	ps.OpGetAppPool:          ps.GetAppPoolArgs{},
-	ps.OpStartAppPool:        ps.NameArgs{},
-	ps.OpStopAppPool:         ps.StopAppPoolArgs{},
-	ps.OpRestartAppPool:      ps.NameArgs{},
-	ps.OpImportCertificate:   ps.ImportCertificateArgs{},
-	ps.OpRemoveCertificate:   ps.RemoveCertificateArgs{},
-	ps.OpSetTaskDirectoryAcl: ps.TaskDirectoryAclArgs{},
-	ps.OpGetManagedResource:  struct{}{},
-	ps.OpInvokeHook:          ps.InvokeHookArgs{},
-	ps.OpGetExtension:        struct{}{},
+	ps.OpTestConnection:           struct{}{},
+	ps.OpGetServerInfo:            struct{}{},
+	ps.OpNewTaskSite:              ps.TaskSiteSpec{},
+	ps.OpRemoveTaskSite:           ps.RemoveTaskSiteArgs{},
+	ps.OpGetWebsite:               ps.NameArgs{},
+	ps.OpGetAppPool:               ps.GetAppPoolArgs{},
+	ps.OpStartAppPool:             ps.NameArgs{},
+	ps.OpStopAppPool:              ps.StopAppPoolArgs{},
+	ps.OpRestartAppPool:           ps.NameArgs{},
+	ps.OpImportCertificate:        ps.ImportCertificateArgs{},
+	ps.OpRemoveCertificate:        ps.RemoveCertificateArgs{},
+	ps.OpSetTaskDirectoryAcl:      ps.TaskDirectoryAclArgs{},
+	ps.OpGetManagedResource:       struct{}{},
+	ps.OpInvokeHook:               ps.InvokeHookArgs{},
+	ps.OpGetExtension:             struct{}{},
+	ps.OpSwitchApplicationVersion: ps.SwitchApplicationVersionArgs{},
 }
 
 // requestTypes are the nested argument types whose fields the module reads
@@ -51,7 +52,7 @@ var resultTypes = []any{
 	ps.Website{}, ps.Binding{}, ps.Application{}, ps.VirtualDirectory{},
 	ps.AppPool{}, ps.WorkerProcess{}, ps.Certificate{}, ps.RemovedCertificate{},
 	ps.ManagedResources{}, ps.ManagedResource{}, ps.HookResult{}, ps.HookRun{},
-	ps.Extensions{}, ps.Extension{},
+	ps.Extensions{}, ps.Extension{}, ps.SwitchedApplicationVersion{},
 }
 
 var (

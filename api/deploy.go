@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"path"
 	"path/filepath"
 	"strings"
 	"time"
@@ -298,7 +297,10 @@ func (s *Server) beginDeploy(r *http.Request, c *call, o deployOptions) (_ *depl
 	if err != nil {
 		return nil, err
 	}
-	d.undo = append(d.undo, unlock, func() { s.status.invalidate(c.task.TaskID) })
+	d.undo = append(d.undo, unlock, func() {
+		s.status.invalidate(c.task.TaskID)
+		s.deploys.invalidate(c.task.TaskID)
+	})
 	if d.tree, err = openTree(c.task); err != nil {
 		return nil, err
 	}
@@ -410,54 +412,4 @@ func switchError(err error) error {
 			Message: "the new version failed its warm-up; the previous version still serves: " + strings.TrimPrefix(pe.Message, "warmupPath: ")}
 	}
 	return err
-}
-
-// deploymentStatus is one application directory's versions in …/status.
-type deploymentStatus struct {
-	Application      string          `json:"application"`
-	VirtualDirectory string          `json:"virtualDirectory"`
-	Current          deployVersion   `json:"current"`
-	Kept             []deployVersion `json:"kept"`
-}
-
-// deploymentsOf lists the versions of every application directory of the
-// task that was deployed with …/deploy.
-func (s *Server) deploymentsOf(ctx context.Context, t Task) []deploymentStatus {
-	out := []deploymentStatus{}
-	site, err := s.iis.GetWebsite(ctx, t.SiteName)
-	if err != nil {
-		return out
-	}
-	tree, err := openTree(t)
-	if err != nil {
-		return out
-	}
-	defer func() { _ = tree.Close() }()
-	for _, a := range site.Applications {
-		if !t.OwnsSite && !taskHasApplication(t, a.Path) {
-			continue
-		}
-		for _, v := range a.VirtualDirectories {
-			rel, err := filepath.Rel(t.TaskDir, v.PhysicalPath)
-			if err != nil || !filepath.IsLocal(rel) || rel == "." {
-				continue
-			}
-			rel = filepath.ToSlash(rel)
-			if _, err := tree.Root().Stat(path.Join(storeDirFor(rel), storeFile)); err != nil && !strings.HasSuffix(path.Dir(rel), storeSuffix) {
-				continue
-			}
-			st, err := openStore(tree.Root(), rel)
-			if err != nil || st.find(st.Current) == nil || st.Current == initialVersion && len(st.Versions) == 1 {
-				continue
-			}
-			ds := deploymentStatus{Application: a.Path, VirtualDirectory: v.Path, Current: *st.find(st.Current), Kept: []deployVersion{}}
-			for _, k := range st.Versions {
-				if k.ID != st.Current {
-					ds.Kept = append(ds.Kept, k)
-				}
-			}
-			out = append(out, ds)
-		}
-	}
-	return out
 }

@@ -199,3 +199,50 @@ func TestDeploy_BadInputChangesNothing(t *testing.T) {
 		})
 	}
 }
+
+func TestDeploy_EachApplicationAndDirectoryHasItsOwnVersions(t *testing.T) {
+	var shop, media string
+	s := newSimEnvWith(t, "", func(spec *ps.TaskSiteSpec) {
+		root := spec.Applications[0].PhysicalPath // <task>/local
+		shop, media = filepath.Join(root, "shop"), filepath.Join(root, "media")
+		for _, d := range []string{shop, media} {
+			must.NoError(t, os.MkdirAll(d, 0o755))
+			must.NoError(t, os.WriteFile(filepath.Join(d, "index.html"), []byte("<h1>job's "+filepath.Base(d)+"</h1>"), 0o644))
+		}
+		spec.Applications = append(spec.Applications, ps.ApplicationSpec{Alias: "shop", PhysicalPath: shop, AppPool: spec.Applications[0].AppPool,
+			VirtualDirectories: []ps.VirtualDirectorySpec{{Alias: "media", PhysicalPath: media}}})
+	})
+	s.waitWorker()
+
+	code, _, out := s.deploy("/deploy", "?app=shop", release("shop 2"))
+	must.Eq(t, 200, code, must.Sprint(out))
+	code, _, out = s.deploy("/deploy", "?app=shop&vdir=media", release("media 2"))
+	must.Eq(t, 200, code, must.Sprint(out))
+
+	_, body := s.site("/")
+	must.StrContains(t, body, "v1", must.Sprint("the root application is untouched"))
+	_, body = s.site("/shop/")
+	must.StrContains(t, body, "release shop 2")
+	_, body = s.site("/shop/media/")
+	must.StrContains(t, body, "release media 2")
+	for _, d := range []string{"local/.shop.versions/v1", "local/.media.versions/v1"} {
+		_, err := os.Stat(filepath.Join(s.task.TaskDir, filepath.FromSlash(d), "index.html"))
+		must.NoError(t, err)
+	}
+
+	deps := s.status().Deployments
+	must.SliceLen(t, 2, deps)
+	got := map[string]string{}
+	for _, d := range deps {
+		got[d.Application+" "+d.VirtualDirectory] = d.Current.ID
+	}
+	must.Eq(t, map[string]string{"/shop /": "v1", "/shop /media": "v1"}, got)
+
+	// Rolling the shop back leaves its media directory where it is.
+	code, _, out = s.deploy("/deploy/rollback", "?app=shop", nil)
+	must.Eq(t, 200, code, must.Sprint(out))
+	_, body = s.site("/shop/")
+	must.StrContains(t, body, "job's shop")
+	_, body = s.site("/shop/media/")
+	must.StrContains(t, body, "release media 2")
+}

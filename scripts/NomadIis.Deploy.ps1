@@ -388,6 +388,10 @@ function Switch-NomadIisApplicationVersion
         New-NomadIisError -Kind InvalidArgument -Message ("warmupPath: a warm-up needs overlapping rotation, which application pool '{0}' disallows" -f $found.PoolName)
     }
     $state = Get-ObjectStateName -InputObject $pool
+    if ($state -eq 'Unknown')
+    {
+        New-NomadIisError -Kind Unavailable -Message ("the state of application pool '{0}' is unknown; is the Windows Process Activation Service running?" -f $found.PoolName)
+    }
     if ($WarmupPath.Length -gt 0 -and $state -ne 'Started')
     {
         New-NomadIisError -Kind Conflict -Message ("application pool '{0}' is {1}; start it before a switch with a warm-up" -f $found.PoolName, $state)
@@ -396,15 +400,18 @@ function Switch-NomadIisApplicationVersion
     $mode = 'ConfigOnly'
     if ($state -eq 'Started' -and -not $overlap)
     {
+        # Stop-NomadIisAppPool waits for the workers to exit (bounded by
+        # 120 s, above IIS's default shutdownTimeLimit of 90 s), so that the
+        # start that follows finds the pool Stopped, not Stopping.
         $mode = 'StopStart'
-        Invoke-AppPoolControl -Pool $pool -Action Stop
+        $null = Stop-NomadIisAppPool -Name $found.PoolName -WaitMs 120000
         try
         {
             Set-VirtualDirectoryPath -Target $target -From $previous -To $newPath
         }
         finally
         {
-            Invoke-AppPoolControl -Pool (Get-ExistingAppPool -Name $found.PoolName) -Action Start
+            $null = Start-NomadIisAppPool -Name $found.PoolName
         }
     }
     else

@@ -100,7 +100,7 @@ func DeployUnderLoad(o Options, s *Server) ([]Row, error) {
 		"on the site of one task on iissim, while a %d-byte archive of the next version is deployed; %d runs per mode, "+
 		"load from %s before to %s after each deploy. Failed: no 200 answer. Mixed: a body that is not entirely one version, or a page "+
 		"and asset of different versions with no switch between them. p99: median over the runs of the p99 of the requests sent while "+
-		"the deploy ran.", deployConns, len(deployload.Zip(2)), o.Runs, settle, settle)
+		"the deploy ran, failed ones included (a 503 of a stopped pool is fast).", deployConns, len(deployload.Zip(2)), o.Runs, settle, settle)
 	for _, m := range deployModes {
 		if oc := out[m.name]; oc.first != "" {
 			note += fmt.Sprintf(" First problem with %s: %s.", m.name, oc.first)

@@ -226,11 +226,11 @@ func (s *Server) handleDeploy(w http.ResponseWriter, r *http.Request, c *call) (
 		return fmt.Errorf("extract the archive (nothing was changed): %w", err)
 	}
 	v := deployVersion{ID: id, CreatedAt: time.Now().UTC(), Bytes: written, Files: m.Files, Path: dir}
-	res, err := d.switchTo(r.Context(), v, true)
+	res, switched, err := d.switchTo(r.Context(), v, true)
+	placed = switched // once IIS serves the folder, it stays, even if the record failed
 	if err != nil {
 		return err
 	}
-	placed = true
 	s.reg.Emit(c.task.TaskID, fmt.Sprintf("Management API deployed version %s to %s (%s, %d files, %d bytes)", id, d.tgt.appPath, res.Mode, v.Files, v.Bytes))
 	return writeJSON(w, res)
 }
@@ -262,7 +262,7 @@ func (s *Server) handleRollback(w http.ResponseWriter, r *http.Request, c *call)
 	if v.ID == d.store.Current {
 		return apiErr(http.StatusConflict, "version %q is already the current version of %q", v.ID, d.tgt.appPath)
 	}
-	res, err := d.switchTo(r.Context(), *v, false)
+	res, _, err := d.switchTo(r.Context(), *v, false)
 	if err != nil {
 		return err
 	}
@@ -354,9 +354,10 @@ func (d *deployment) spool(body io.Reader) (*zip.Reader, int64, error) {
 
 // switchTo asks the backend to switch the target to v, then records v as
 // current (adding it when added is set), removes the versions beyond the
-// bound and saves the record. The switch is detached from the request: a
-// client that goes away does not stop it halfway.
-func (d *deployment) switchTo(ctx context.Context, v deployVersion, added bool) (*deployResult, error) {
+// bound and saves the record. switched reports whether IIS serves v now
+// (also when the record could not be saved). The switch is detached from
+// the request: a client that goes away does not stop it halfway.
+func (d *deployment) switchTo(ctx context.Context, v deployVersion, added bool) (_ *deployResult, switched bool, _ error) {
 	cfg := d.s.cfg
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.PoolStopTimeout+cfg.RequestTimeout+d.o.warmupTimeout)
 	defer cancel()
@@ -372,7 +373,7 @@ func (d *deployment) switchTo(ctx context.Context, v deployVersion, added bool) 
 	}
 	sw, err := d.s.iis.SwitchApplicationVersion(ctx, args)
 	if err != nil {
-		return nil, switchError(err)
+		return nil, false, switchError(err)
 	}
 	previous := d.store.Current
 	if added {
@@ -382,14 +383,16 @@ func (d *deployment) switchTo(ctx context.Context, v deployVersion, added bool) 
 	d.store.Current = v.ID
 	dropped := d.store.prune(cfg.DeployKeepVersions)
 	if err := d.store.save(d.root()); err != nil {
-		return nil, fmt.Errorf("version %s serves now, but %w", v.ID, err)
+		// Nothing is removed: the record on disk still names every folder.
+		d.s.log.Error("version record not saved after a switch", "task_id", d.c.task.TaskID, "version", v.ID, "error", err)
+		return nil, true, fmt.Errorf("version %s serves now, but %w", v.ID, err)
 	}
 	removed := d.removeDropped(dropped)
 	return &deployResult{
 		Application: d.tgt.appPath, VirtualDirectory: d.tgt.vdirPath, ApplicationPool: sw.AppPool,
 		Version: v, PreviousVersion: previous, Mode: sw.Mode, WarmupStatus: sw.WarmupStatus,
 		KeptVersions: d.store.ids(), RemovedVersions: removed,
-	}, nil
+	}, true, nil
 }
 
 // removeDropped removes the folders of versions beyond the bound, under

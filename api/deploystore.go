@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/http"
 	"os"
 	"path"
 	"regexp"
@@ -92,7 +93,7 @@ func openStore(root *os.Root, current string) (*versionStore, error) {
 	}
 	cur := st.find(st.Current)
 	if cur == nil || cur.Path != current {
-		return nil, apiErr(409, "the application serves %q, but the version record %s says %q is current; was it changed outside the Management API?", current, path.Join(dir, storeFile), st.Current)
+		return nil, apiErr(http.StatusConflict, "the application serves %q, but the version record %s says %q is current; was it changed outside the Management API?", current, path.Join(dir, storeFile), st.Current)
 	}
 	return st, nil
 }

@@ -33,22 +33,23 @@ func withArgs[T any](op func(context.Context, *T) (any, error)) handlerFunc {
 // handlers is the service's operation table: every operation of the
 // contract but the extension ones, which the host serves.
 func (s *service) handlers() map[ps.Op]handlerFunc {
-	return map[ps.Op]handlerFunc{
-		ps.OpTestConnection:           s.opTestConnection,
-		ps.OpGetServerInfo:            s.opGetServerInfo,
-		ps.OpNewTaskSite:              withArgs(s.opNewTaskSite),
-		ps.OpRemoveTaskSite:           withArgs(s.opRemoveTaskSite),
-		ps.OpGetWebsite:               withArgs(s.opGetWebsite),
-		ps.OpGetAppPool:               withArgs(s.opGetAppPool),
-		ps.OpStartAppPool:             withArgs(s.opStartAppPool),
-		ps.OpStopAppPool:              withArgs(s.opStopAppPool),
-		ps.OpRestartAppPool:           withArgs(s.opRestartAppPool),
-		ps.OpImportCertificate:        withArgs(s.opImportCertificate),
-		ps.OpRemoveCertificate:        withArgs(s.opRemoveCertificate),
-		ps.OpSetTaskDirectoryAcl:      withArgs(s.opSetTaskDirectoryAcl),
-		ps.OpGetManagedResource:       s.opGetManagedResource,
-		ps.OpSwitchApplicationVersion: withArgs(s.opSwitchApplicationVersion),
+	ops := map[ps.Op]handlerFunc{
+		ps.OpTestConnection:      s.opTestConnection,
+		ps.OpGetServerInfo:       s.opGetServerInfo,
+		ps.OpNewTaskSite:         withArgs(s.opNewTaskSite),
+		ps.OpRemoveTaskSite:      withArgs(s.opRemoveTaskSite),
+		ps.OpGetWebsite:          withArgs(s.opGetWebsite),
+		ps.OpGetAppPool:          withArgs(s.opGetAppPool),
+		ps.OpStartAppPool:        withArgs(s.opStartAppPool),
+		ps.OpStopAppPool:         withArgs(s.opStopAppPool),
+		ps.OpRestartAppPool:      withArgs(s.opRestartAppPool),
+		ps.OpImportCertificate:   withArgs(s.opImportCertificate),
+		ps.OpRemoveCertificate:   withArgs(s.opRemoveCertificate),
+		ps.OpSetTaskDirectoryAcl: withArgs(s.opSetTaskDirectoryAcl),
+		ps.OpGetManagedResource:  s.opGetManagedResource,
 	}
+	ops[ps.OpSwitchApplicationVersion] = withArgs(s.opSwitchApplicationVersion)
+	return ops
 }
 
 func (s *service) opTestConnection(context.Context, json.RawMessage) (any, error) {

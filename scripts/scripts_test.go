@@ -20,22 +20,21 @@ import (
 // sends as its arguments. The host splats the JSON fields of that type as
 // named parameters, so the operation's function must take exactly them.
 var opArgs = map[ps.Op]any{
-	ps.OpTestConnection:           struct{}{},
-	ps.OpGetServerInfo:            struct{}{},
-	ps.OpNewTaskSite:              ps.TaskSiteSpec{},
-	ps.OpRemoveTaskSite:           ps.RemoveTaskSiteArgs{},
-	ps.OpGetWebsite:               ps.NameArgs{},
-	ps.OpGetAppPool:               ps.GetAppPoolArgs{},
-	ps.OpStartAppPool:             ps.NameArgs{},
-	ps.OpStopAppPool:              ps.StopAppPoolArgs{},
-	ps.OpRestartAppPool:           ps.NameArgs{},
-	ps.OpImportCertificate:        ps.ImportCertificateArgs{},
-	ps.OpRemoveCertificate:        ps.RemoveCertificateArgs{},
-	ps.OpSetTaskDirectoryAcl:      ps.TaskDirectoryAclArgs{},
-	ps.OpGetManagedResource:       struct{}{},
-	ps.OpInvokeHook:               ps.InvokeHookArgs{},
-	ps.OpGetExtension:             struct{}{},
-	ps.OpSwitchApplicationVersion: ps.SwitchApplicationVersionArgs{},
+	ps.OpTestConnection:      struct{}{},
+	ps.OpGetServerInfo:       struct{}{},
+	ps.OpNewTaskSite:         ps.TaskSiteSpec{},
+	ps.OpRemoveTaskSite:      ps.RemoveTaskSiteArgs{},
+	ps.OpGetWebsite:          ps.NameArgs{},
+	ps.OpGetAppPool:          ps.GetAppPoolArgs{},
+	ps.OpStartAppPool:        ps.NameArgs{},
+	ps.OpStopAppPool:         ps.StopAppPoolArgs{},
+	ps.OpRestartAppPool:      ps.NameArgs{},
+	ps.OpImportCertificate:   ps.ImportCertificateArgs{},
+	ps.OpRemoveCertificate:   ps.RemoveCertificateArgs{},
+	ps.OpSetTaskDirectoryAcl: ps.TaskDirectoryAclArgs{},
+	ps.OpGetManagedResource:  struct{}{},
+	ps.OpInvokeHook:          ps.InvokeHookArgs{},
+	ps.OpGetExtension:        struct{}{},
 }
 
 // requestTypes are the nested argument types whose fields the module reads
@@ -52,7 +51,13 @@ var resultTypes = []any{
 	ps.Website{}, ps.Binding{}, ps.Application{}, ps.VirtualDirectory{},
 	ps.AppPool{}, ps.WorkerProcess{}, ps.Certificate{}, ps.RemovedCertificate{},
 	ps.ManagedResources{}, ps.ManagedResource{}, ps.HookResult{}, ps.HookRun{},
-	ps.Extensions{}, ps.Extension{}, ps.SwitchedApplicationVersion{},
+	ps.Extensions{}, ps.Extension{},
+}
+
+// The zero-downtime deploy's switch: its arguments and its result.
+func init() {
+	opArgs[ps.OpSwitchApplicationVersion] = ps.SwitchApplicationVersionArgs{}
+	resultTypes = append(resultTypes, ps.SwitchedApplicationVersion{})
 }
 
 var (

@@ -210,6 +210,7 @@ func TestConfig_WithDefaults(t *testing.T) {
 	must.Eq(t, DefaultScreenshotTimeout, got.ScreenshotTimeout)
 	must.Eq(t, DefaultScreenshotConcurrency, got.ScreenshotConcurrency)
 	must.Eq(t, DefaultStatusCacheTTL, got.StatusCacheTTL)
+	must.Eq(t, DefaultDeployKeepVersions, got.DeployKeepVersions)
 
 	// Values that are set, even invalid ones Validate refuses, are kept.
 	set := Config{Bind: "::1", MaxUploadBytes: -1, PoolStopTimeout: time.Second, ScreenshotConcurrency: 7}.withDefaults()
@@ -236,6 +237,9 @@ func TestConfig_Validate(t *testing.T) {
 		{"bad bind", Config{Bind: "example.com"}, FlagBind},
 		{"cert without key", Config{TLSCertFile: "c.pem"}, FlagTLSCert},
 		{"negative upload", Config{MaxUploadBytes: -1}, FlagMaxUpload},
+		{"no deploy version kept", Config{DeployKeepVersions: -1}, FlagDeployKeep},
+		{"too many deploy versions kept", Config{DeployKeepVersions: MaxDeployKeepVersions + 1}, FlagDeployKeep},
+		{"deploy versions kept", Config{DeployKeepVersions: MaxDeployKeepVersions}, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -30,6 +30,7 @@ const (
 	FlagScreenshotTimeout = "--management-api-screenshot-timeout"
 	FlagScreenshotLimit   = "--management-api-screenshot-concurrency"
 	FlagGcore             = "--management-api-gcore"
+	FlagDeployKeep        = "--management-api-deploy-keep-versions"
 )
 
 // Defaults of Config.
@@ -43,6 +44,9 @@ const (
 	DefaultScreenshotConcurrency = 2
 	DefaultMaxZipStreams         = 4
 	DefaultStatusCacheTTL        = time.Second
+	DefaultDeployKeepVersions    = 2
+	// MaxDeployKeepVersions bounds FlagDeployKeep.
+	MaxDeployKeepVersions = 100
 	// MinJWTSecretBytes is the HS256 key size nomad-iis (.NET) required too.
 	MinJWTSecretBytes = 32
 )
@@ -118,6 +122,12 @@ type Config struct {
 	// (default 1 s). Start, stop, recycle and uploads invalidate it.
 	StatusCacheTTL time.Duration
 
+	// DeployKeepVersions is how many earlier versions a zero-downtime
+	// deploy keeps per application directory for a rollback, besides the
+	// current one and the job's own folder (FlagDeployKeep, default 2,
+	// 1 to MaxDeployKeepVersions); older ones are removed after a switch.
+	DeployKeepVersions int
+
 	// AuditLogger receives one line per mutation; default: the API's logger
 	// named "audit".
 	AuditLogger hclog.Logger
@@ -134,6 +144,7 @@ func (c Config) withDefaults() Config {
 	c.ScreenshotTimeout = cmp.Or(c.ScreenshotTimeout, DefaultScreenshotTimeout)
 	c.ScreenshotConcurrency = cmp.Or(c.ScreenshotConcurrency, DefaultScreenshotConcurrency)
 	c.StatusCacheTTL = cmp.Or(c.StatusCacheTTL, DefaultStatusCacheTTL)
+	c.DeployKeepVersions = cmp.Or(c.DeployKeepVersions, DefaultDeployKeepVersions)
 	return c
 }
 
@@ -179,6 +190,9 @@ func (c Config) Validate() error {
 	}
 	if c.ScreenshotConcurrency < 0 {
 		bad(FlagScreenshotLimit, "must be positive")
+	}
+	if c.DeployKeepVersions < 1 || c.DeployKeepVersions > MaxDeployKeepVersions {
+		bad(FlagDeployKeep, "%d is not between 1 and %d", c.DeployKeepVersions, MaxDeployKeepVersions)
 	}
 	if c.StatusCacheTTL < 0 || c.PoolStopTimeout < 0 || c.RequestTimeout < 0 || c.TransferIdleTimeout < 0 || c.MaxZipStreams < 0 {
 		errs = append(errs, errors.New("management API: durations and limits must not be negative"))

@@ -152,6 +152,20 @@ func (f *fakeIIS) GetExtensions(ctx context.Context) (*ps.Extensions, error) {
 	}}, nil
 }
 
+func (f *fakeIIS) GetWebsite(ctx context.Context, name string) (*ps.Website, error) {
+	if err := f.record("GetWebsite", name); err != nil {
+		return nil, err
+	}
+	return nil, &ps.Error{Op: ps.OpGetWebsite, Kind: ps.KindNotFound, Message: "website " + name + " does not exist"}
+}
+
+func (f *fakeIIS) SwitchApplicationVersion(ctx context.Context, args *ps.SwitchApplicationVersionArgs) (*ps.SwitchedApplicationVersion, error) {
+	if err := f.record("SwitchApplicationVersion", args.SiteName); err != nil {
+		return nil, err
+	}
+	return nil, &ps.Error{Op: ps.OpSwitchApplicationVersion, Kind: ps.KindNotFound, Message: "website " + args.SiteName + " does not exist"}
+}
+
 // env is a test Server over a fake registry, a fake IIS and a real task
 // directory holding local/, secrets/, private/ and tmp/.
 type env struct {

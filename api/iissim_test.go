@@ -48,6 +48,13 @@ type simEnv struct {
 // through an AlwaysRunning pool (so that it has a worker from the start).
 func newSimEnv(t *testing.T, hostname string, mutate ...func(*Config)) *simEnv {
 	t.Helper()
+	return newSimEnvWith(t, hostname, nil, mutate...)
+}
+
+// newSimEnvWith is newSimEnv with the task site's spec changed by tune
+// (when not nil) before it is created.
+func newSimEnvWith(t *testing.T, hostname string, tune func(*ps.TaskSiteSpec), mutate ...func(*Config)) *simEnv {
+	t.Helper()
 	sim := simtest.Start(t)
 	taskDir := filepath.Join(t.TempDir(), "app")
 	must.NoError(t, os.MkdirAll(filepath.Join(taskDir, "local"), 0o755))
@@ -62,6 +69,9 @@ func newSimEnv(t *testing.T, hostname string, mutate ...func(*Config)) *simEnv {
 		AppPools:     []ps.AppPoolSpec{{Name: pool, Identity: "ApplicationPoolIdentity", StartMode: "AlwaysRunning"}},
 		Applications: []ps.ApplicationSpec{{Alias: "", PhysicalPath: filepath.Join(taskDir, "local"), AppPool: pool}},
 		Bindings:     []ps.BindingSpec{{Protocol: "http", IPAddress: "*", Port: port, Hostname: hostname}},
+	}
+	if tune != nil {
+		tune(spec)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

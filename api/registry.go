@@ -34,6 +34,9 @@ type IIS interface {
 	RecycleAppPool(ctx context.Context, name string) (*ps.AppPool, error)
 	GetManagedResources(ctx context.Context) (*ps.ManagedResources, error)
 	GetExtensions(ctx context.Context) (*ps.Extensions, error)
+	// GetWebsite and SwitchApplicationVersion serve the zero-downtime deploy.
+	GetWebsite(ctx context.Context, name string) (*ps.Website, error)
+	SwitchApplicationVersion(ctx context.Context, args *ps.SwitchApplicationVersionArgs) (*ps.SwitchedApplicationVersion, error)
 }
 
 // Interface guard: the typed client satisfies IIS, so tests and the bench

@@ -28,6 +28,7 @@ type Server struct {
 
 	locks   *taskLocks
 	status  *statusCache
+	deploys *deployCache
 	procs   *procStats
 	shots   *browserPool
 	dumper  dumper
@@ -72,6 +73,7 @@ func New(cfg Config, reg Registry, iis IIS, logger hclog.Logger) (*Server, error
 		auth:    newAuthenticator(cfg),
 		locks:   newTaskLocks(),
 		status:  newStatusCache(cfg.StatusCacheTTL),
+		deploys: newDeployCache(cfg.StatusCacheTTL),
 		procs:   newProcStats(cfg.StatusCacheTTL),
 		dumpSem: make(chan struct{}, 1),
 		zipSem:  make(chan struct{}, cfg.MaxZipStreams),

@@ -20,6 +20,9 @@ type statusResponse struct {
 	SiteName               string       `json:"siteName,omitempty"`
 	DefaultApplicationPool *poolStatus  `json:"defaultApplicationPool"`
 	ApplicationPools       []poolStatus `json:"applicationPools"`
+	// Deployments are the versions of the application directories deployed
+	// with …/deploy (the current one and those kept for a rollback).
+	Deployments []deploymentStatus `json:"deployments"`
 }
 
 type poolStatus struct {
@@ -80,6 +83,7 @@ func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request, c *call) e
 			res.DefaultApplicationPool = &st
 		}
 	}
+	res.Deployments = s.deploymentsOf(r.Context(), c.task)
 	return writeJSON(w, res)
 }
 

@@ -22,7 +22,7 @@ type Options struct {
 	PlaywrightDriver, Browser string
 	// Verbose logs each sample to stderr.
 	Verbose bool
-	// Only, when not empty, runs just these items ("1" … "7").
+	// Only, when not empty, runs just these items ("1" … "8").
 	Only map[string]bool
 }
 

@@ -206,3 +206,61 @@ func (c *PoolClient) GetExtensions(ctx context.Context) (*ps.Extensions, error) 
 	}
 	return iis.GetExtensions(ctx)
 }
+
+// GetWebsite reports a site.
+func (c *PoolClient) GetWebsite(ctx context.Context, name string) (*ps.Website, error) {
+	iis, err := c.client()
+	if err != nil {
+		return nil, err
+	}
+	return iis.GetWebsite(ctx, name)
+}
+
+// SwitchApplicationVersion switches an application's folder (the
+// zero-downtime deploy). A stop/start switch stops the application's pool
+// for a moment: the pools of the task that owns the site are held
+// meanwhile (those not held already), so that the stop does not end the
+// task as a stop from outside Nomad would.
+func (c *PoolClient) SwitchApplicationVersion(ctx context.Context, args *ps.SwitchApplicationVersionArgs) (*ps.SwitchedApplicationVersion, error) {
+	iis, err := c.client()
+	if err != nil {
+		return nil, err
+	}
+	if args.AllowStopStart {
+		if h := c.siteOwner(args.SiteName); h != nil {
+			held := h.holdUnheld(h.state.poolNames())
+			defer func() {
+				h.setHeld(held, false)
+				h.refresh()
+			}()
+		}
+	}
+	return iis.SwitchApplicationVersion(ctx, args)
+}
+
+// siteOwner is the handle of the task whose site (or target website) is name.
+func (c *PoolClient) siteOwner(name string) *taskHandle {
+	for _, h := range c.d.tasks.All() {
+		if strings.EqualFold(h.state.SiteName, name) {
+			return h
+		}
+	}
+	return nil
+}
+
+// holdUnheld holds those of names that are not held yet and returns them.
+func (h *taskHandle) holdUnheld(names []string) []string {
+	h.stateLock.Lock()
+	defer h.stateLock.Unlock()
+	var added []string
+	for _, n := range names {
+		if !h.held[n] {
+			h.held[n] = true
+			added = append(added, n)
+		}
+	}
+	if len(added) > 0 {
+		h.heldGen++
+	}
+	return added
+}

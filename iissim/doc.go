@@ -62,7 +62,13 @@
 //     protection stops a pool whose workers crash 5 times within 5 minutes
 //     (failure.rapidFailProtection* attributes change that).
 //   - Recycling overlaps (new workers start, then the old ones stop) unless
-//     recycling.disallowOverlappingRotation is set; PIDs change. Stopping sends
+//     recycling.disallowOverlappingRotation is set; PIDs change. An old
+//     worker first answers every request it was handed, then gets SIGTERM
+//     (all within processModel.shutdownTimeLimit), as WAS drains it.
+//     SwitchApplicationVersion starts the new workers, warms them up when
+//     asked, and only then changes the physical path and hands new requests
+//     to them; a pool that disallows overlapping rotation is a Conflict
+//     unless allowStopStart. Stopping sends
 //     SIGTERM and kills after processModel.shutdownTimeLimit. StopAppPool with
 //     waitMs waits for the workers to exit. The idle timeout (OnDemand pools)
 //     and the periodic restart apply. The started or stopped state of a pool

@@ -33,7 +33,7 @@ func withArgs[T any](op func(context.Context, *T) (any, error)) handlerFunc {
 // handlers is the service's operation table: every operation of the
 // contract but the extension ones, which the host serves.
 func (s *service) handlers() map[ps.Op]handlerFunc {
-	return map[ps.Op]handlerFunc{
+	ops := map[ps.Op]handlerFunc{
 		ps.OpTestConnection:      s.opTestConnection,
 		ps.OpGetServerInfo:       s.opGetServerInfo,
 		ps.OpNewTaskSite:         withArgs(s.opNewTaskSite),
@@ -48,6 +48,8 @@ func (s *service) handlers() map[ps.Op]handlerFunc {
 		ps.OpSetTaskDirectoryAcl: withArgs(s.opSetTaskDirectoryAcl),
 		ps.OpGetManagedResource:  s.opGetManagedResource,
 	}
+	ops[ps.OpSwitchApplicationVersion] = withArgs(s.opSwitchApplicationVersion)
+	return ops
 }
 
 func (s *service) opTestConnection(context.Context, json.RawMessage) (any, error) {

@@ -22,6 +22,7 @@ var served = []ps.Op{
 	ps.OpGetManagedResource,
 	ps.OpInvokeHook,
 	ps.OpGetExtension,
+	ps.OpSwitchApplicationVersion,
 }
 
 // hostOps are the operations the host serves without the daemon.

@@ -263,7 +263,7 @@ func (p *poolRun) Acquire(ctx context.Context) (web.Worker, error) {
 			w := p.workers[p.next%len(p.workers)]
 			p.next++
 			p.mu.Unlock()
-			return web.Worker{Addr: w.addr, Token: w.token}, nil
+			return web.Worker{Addr: w.addr, Token: w.token, Release: w.leases.take()}, nil
 		}
 		done, err := p.filling, p.fillErr
 		p.mu.Unlock()
@@ -352,15 +352,7 @@ func (p *poolRun) recycle() error {
 		p.mu.Unlock()
 	}()
 
-	retire := func() {
-		p.workers = slices.DeleteFunc(p.workers, func(w *workerProc) bool { return slices.Contains(old, w) })
-		for _, w := range old {
-			if w.alive() {
-				p.draining = append(p.draining, w)
-				w.terminate(limit)
-			}
-		}
-	}
+	retire := func() { p.retireLocked(old, limit) }
 	if overlap {
 		news, err := p.spawnN(want)
 		if err != nil {
@@ -394,6 +386,18 @@ func (p *poolRun) recycle() error {
 		p.fillLocked()
 	}
 	return nil
+}
+
+// retireLocked takes workers out of service: they get no new request,
+// answer those they hold, then exit. The caller holds p.mu.
+func (p *poolRun) retireLocked(old []*workerProc, limit time.Duration) {
+	p.workers = slices.DeleteFunc(p.workers, func(w *workerProc) bool { return slices.Contains(old, w) })
+	for _, w := range old {
+		if w.alive() {
+			p.draining = append(p.draining, w)
+			w.retire(limit)
+		}
+	}
 }
 
 // maintain applies the idle timeout (OnDemand pools shut their workers

@@ -38,6 +38,8 @@ type workerProc struct {
 
 	// termOnce guards the one termination sequence.
 	termOnce sync.Once
+	// leases are the requests handed to the worker and not answered yet.
+	leases leases
 }
 
 // spawnSpec says how to start a worker.

@@ -123,3 +123,9 @@ func (i *IIS) InvokeHook(ctx context.Context, hook string, hc HookContext) (*Hoo
 func (i *IIS) GetExtensions(ctx context.Context) (*Extensions, error) {
 	return call[Extensions](ctx, i.c, OpGetExtension, struct{}{})
 }
+
+// SwitchApplicationVersion points a virtual directory at another folder in
+// one configuration change with an overlapped recycle of its pool.
+func (i *IIS) SwitchApplicationVersion(ctx context.Context, args *SwitchApplicationVersionArgs) (*SwitchedApplicationVersion, error) {
+	return call[SwitchedApplicationVersion](ctx, i.c, OpSwitchApplicationVersion, args)
+}

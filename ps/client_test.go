@@ -51,6 +51,10 @@ func clientCases() []clientCase {
 	managed := &ps.ManagedResources{Websites: []ps.ManagedResource{{Name: "nomad-a", State: ps.StateStarted}}, AppPools: []ps.ManagedResource{}}
 	exts := &ps.Extensions{Directory: `C:\ext`, Extensions: []ps.Extension{{Name: "audit", Path: `C:\ext\audit.ps1`, Status: "Loaded", Hooks: []string{ps.HookPreStart}}}}
 	empty := struct{}{}
+	switchArgs := &ps.SwitchApplicationVersionArgs{SiteName: "nomad-a", ApplicationPath: "/", VirtualDirectoryPath: "/",
+		PhysicalPath: `C:\alloc\web\local\.site.versions\v2`, ExpectedPhysicalPath: `C:\alloc\web\local\site`, WarmupPath: "/health", WarmupTimeoutMs: 5000}
+	switched := &ps.SwitchedApplicationVersion{AppPool: "nomad-a", PreviousPhysicalPath: switchArgs.ExpectedPhysicalPath,
+		PhysicalPath: switchArgs.PhysicalPath, Mode: ps.SwitchOverlapped, WarmupStatus: 200}
 
 	return []clientCase{
 		{name: "TestConnection", op: ps.OpTestConnection, args: empty, result: ps.ConnectionInfo{Backend: "iis", ProcessID: 7},
@@ -101,6 +105,9 @@ func clientCases() []clientCase {
 		{name: "GetExtensions", op: ps.OpGetExtension, args: empty, result: exts,
 			call: func(ctx context.Context, c *ps.IIS) (any, error) { return c.GetExtensions(ctx) },
 			want: exts},
+		{name: "SwitchApplicationVersion", op: ps.OpSwitchApplicationVersion, args: switchArgs, result: switched,
+			call: func(ctx context.Context, c *ps.IIS) (any, error) { return c.SwitchApplicationVersion(ctx, switchArgs) },
+			want: switched},
 	}
 }
 

@@ -54,6 +54,10 @@ const (
 	OpInvokeHook Op = "InvokeHook"
 	// OpGetExtension lists the admin extension scripts loaded, with their status.
 	OpGetExtension Op = "GetExtension"
+	// OpSwitchApplicationVersion points a virtual directory of an application
+	// at another folder in one configuration change, with an overlapped
+	// recycle of the application's pool: the zero-downtime deploy's switch.
+	OpSwitchApplicationVersion Op = "SwitchApplicationVersion"
 )
 
 // OpInfo describes an operation of the contract. The backends' own lists
@@ -81,6 +85,7 @@ var Operations = []OpInfo{
 	{Name: OpGetManagedResource},
 	{Name: OpInvokeHook},
 	{Name: OpGetExtension},
+	{Name: OpSwitchApplicationVersion},
 }
 
 // Lookup returns the description of op and whether it is part of the contract.

@@ -25,6 +25,7 @@
       NomadIis.Pem.ps1          PEM certificates and keys
       NomadIis.Acl.ps1          task directory ACLs
       NomadIis.Extension.ps1    admin extension hooks
+      NomadIis.Deploy.ps1       the zero-downtime deploy's switch
 #>
 
 # Terminate on every error, in the module scope and (set again in each
@@ -43,6 +44,7 @@ Set-StrictMode -Version 1.0
 . (Join-Path -Path $PSScriptRoot -ChildPath 'NomadIis.Pem.ps1')
 . (Join-Path -Path $PSScriptRoot -ChildPath 'NomadIis.Acl.ps1')
 . (Join-Path -Path $PSScriptRoot -ChildPath 'NomadIis.Extension.ps1')
+. (Join-Path -Path $PSScriptRoot -ChildPath 'NomadIis.Deploy.ps1')
 
 Initialize-IisAdministration
 
@@ -62,4 +64,5 @@ Export-ModuleMember -Function @(
     'Get-NomadIisManagedResource'
     'Invoke-NomadIisHook'
     'Get-NomadIisExtension'
+    'Switch-NomadIisApplicationVersion'
 )

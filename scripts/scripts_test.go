@@ -54,6 +54,12 @@ var resultTypes = []any{
 	ps.Extensions{}, ps.Extension{},
 }
 
+// The zero-downtime deploy's switch: its arguments and its result.
+func init() {
+	opArgs[ps.OpSwitchApplicationVersion] = ps.SwitchApplicationVersionArgs{}
+	resultTypes = append(resultTypes, ps.SwitchedApplicationVersion{})
+}
+
 var (
 	dotSourceLine = regexp.MustCompile(`(?m)^\. \(Join-Path -Path \$PSScriptRoot -ChildPath '([^']+)'\)\s*$`)
 	exportCall    = regexp.MustCompile(`Export-ModuleMember\s+-Function\s+@\(`)

@@ -92,6 +92,7 @@ func parseArgs(args []string, getenv func(string) string, stderr io.Writer) (*op
 	fs.DurationVar(&o.api.ScreenshotTimeout, flagName(api.FlagScreenshotTimeout), 0, "time limit of one screenshot, such as 30s (default 30s)")
 	fs.IntVar(&o.api.ScreenshotConcurrency, flagName(api.FlagScreenshotLimit), 0, "screenshots taken at once (default 2)")
 	fs.StringVar(&o.api.GcorePath, flagName(api.FlagGcore), "", "gdb's gcore, for process dumps on iissim (default: from PATH)")
+	fs.IntVar(&o.api.DeployKeepVersions, flagName(api.FlagDeployKeep), 0, "earlier versions a zero-downtime deploy keeps per application for a rollback (default 2)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}

@@ -245,6 +245,9 @@ func (s *Server) serveRequest(f *Frontend, w http.ResponseWriter, r *http.Reques
 		httpError(sw, http.StatusServiceUnavailable, 0, "Service Unavailable")
 		return
 	}
+	if worker.Release != nil {
+		defer worker.Release()
+	}
 	info.worker = worker
 	out := r.WithContext(context.WithValue(r.Context(), reqInfoKey{}, info))
 	for k := range out.Header {

@@ -37,6 +37,10 @@ type Worker struct {
 	Addr string
 	// Token authenticates the proxy's requests to the worker.
 	Token string
+	// Release, when set, tells the pool that the request handed to the
+	// worker has been answered: a worker being retired by a recycle
+	// finishes every request it was given before it is asked to exit.
+	Release func()
 }
 
 // ErrPoolStopped is returned by Pool.Acquire when the pool does not serve.

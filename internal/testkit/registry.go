@@ -116,3 +116,11 @@ func (DownIIS) GetManagedResources(context.Context) (*ps.ManagedResources, error
 
 // GetExtensions fails: the backend is down.
 func (DownIIS) GetExtensions(context.Context) (*ps.Extensions, error) { return nil, errDown }
+
+// GetWebsite fails: the backend is down.
+func (DownIIS) GetWebsite(context.Context, string) (*ps.Website, error) { return nil, errDown }
+
+// SwitchApplicationVersion fails: the backend is down.
+func (DownIIS) SwitchApplicationVersion(context.Context, *ps.SwitchApplicationVersionArgs) (*ps.SwitchedApplicationVersion, error) {
+	return nil, errDown
+}

@@ -71,6 +71,11 @@ var scenarios = []scenario{
 	{"a stopped TcpLevel pool drops connections", testStoppedTCPLevel},
 	{"a killed worker is replaced on the next request", testKilledWorker},
 	{"unknown pools are not found", testUnknownPool},
+	// Zero-downtime switch
+	{"a switch with an overlapped recycle drops no request", testSwitchOverlapped},
+	{"a failed warm-up leaves the old version serving", testSwitchWarmup},
+	{"a pool without overlap refuses the switch unless stop/start is asked for", testSwitchNoOverlap},
+	{"bad switch input is refused and changes nothing", testSwitchBadInput},
 	// Plugin side
 	{"sites keep serving while the host restarts", testHostRestart},
 	{"managed resources are the nomad- sites and pools", testManagedResources},

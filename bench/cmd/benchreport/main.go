@@ -50,7 +50,7 @@ func run(exe string, self []string) int {
 	out := flag.String("out", filepath.Join("bench", "REPORT.md"), "the report to write")
 	runs := flag.Int("runs", 5, "runs per side (medians are reported)")
 	verbose := flag.Bool("v", false, "log every sample to stderr")
-	only := flag.String("only", "", "comma-separated items to run (1-7); default all")
+	only := flag.String("only", "", "comma-separated items to run (1-8); default all")
 	keep := flag.Bool("keep", false, "keep the work directory (data, archives, state) and print its path")
 	flag.Parse()
 	var sel map[string]bool

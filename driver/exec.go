@@ -29,6 +29,23 @@ var _ drivers.ExecTaskStreamingDriver = (*Driver)(nil)
 // than from the command: the message says what to do.
 var ErrExecUnavailable = errors.New("exec is not possible now")
 
+// Exit codes of a command that could not run, as POSIX shells report them:
+// the reason is written to the session's stderr (a Nomad agent does not
+// pass a long error of the driver on to `nomad alloc exec`: the websocket
+// close message that would carry it is limited to 123 bytes).
+const (
+	// exitCannotRun is the exit code of an exec that was refused or whose
+	// command could not be started.
+	exitCannotRun = 126
+	// exitNotFound is the exit code of an exec whose command does not exist.
+	exitNotFound = 127
+)
+
+// commandNotFoundError is the error of a command that does not exist.
+type commandNotFoundError struct{ msg string }
+
+func (e *commandNotFoundError) Error() string { return e.msg }
+
 // execRequest is one command to run, resolved: what, where, with which
 // environment and as whom.
 type execRequest struct {
@@ -97,8 +114,8 @@ func (h *taskHandle) exec(ctx context.Context, opts *drivers.ExecOptions) (*driv
 	started := time.Now()
 	req, err := h.execRequest(ctx, opts)
 	if err != nil {
-		h.logger.Info("exec refused", "command", opts.Command, "tty", opts.Tty, "error", err)
-		return nil, err
+		h.logger.Info("exec refused", "command", opts.Command, "tty", opts.Tty, "error", err, "exit_code", exitCannotRun)
+		return execFailed(opts, err, exitCannotRun)
 	}
 	defer req.ident.close()
 	if c, ok := opts.Stdin.(io.Closer); ok && c != nil {
@@ -127,11 +144,33 @@ func (h *taskHandle) exec(ctx context.Context, opts *drivers.ExecOptions) (*driv
 	res, err := runExec(runCtx, req)
 	dur := time.Since(started)
 	if err != nil {
-		h.logger.Info("exec failed", "command", opts.Command, "tty", opts.Tty, "identity", req.ident.name, "dir", req.dir, "duration", dur, "error", err)
+		code := exitCannotRun
+		var nf *commandNotFoundError
+		if errors.As(err, &nf) {
+			code = exitNotFound
+		}
+		h.logger.Info("exec failed", "command", opts.Command, "tty", opts.Tty, "identity", req.ident.name, "dir", req.dir, "duration", dur.String(), "error", err, "exit_code", code)
+		return execFailed(opts, err, code)
+	}
+	h.logger.Info("exec", "command", opts.Command, "tty", opts.Tty, "identity", req.ident.name, "dir", req.dir, "exit_code", res.ExitCode, "signal", res.Signal, "duration", dur.String())
+	return res, nil
+}
+
+// execFailed reports an exec that could not run: err goes to the
+// session's stderr (prefixed "nomad-iis: ") and the exit code is code. A
+// session without stderr gets err as the error.
+func execFailed(opts *drivers.ExecOptions, err error, code int) (*drivers.ExitResult, error) {
+	if opts.Stderr == nil {
 		return nil, err
 	}
-	h.logger.Info("exec", "command", opts.Command, "tty", opts.Tty, "identity", req.ident.name, "dir", req.dir, "exit_code", res.ExitCode, "signal", res.Signal, "duration", dur)
-	return res, nil
+	eol := "\n"
+	if opts.Tty {
+		eol = "\r\n" // the user's terminal is in raw mode
+	}
+	if _, werr := io.WriteString(opts.Stderr, "nomad-iis: "+err.Error()+eol); werr != nil {
+		return nil, err
+	}
+	return &drivers.ExitResult{ExitCode: code, Err: err}, nil
 }
 
 // execRequest resolves where, with what environment and as whom

@@ -301,11 +301,14 @@ func TestExec_StoppedPool(t *testing.T) {
 	t.Parallel()
 	n := newExecNode(t)
 	must.NoError(t, n.h.SignalTask(n.tt.cfg.ID, "STOP"))
-	r := runExecCmd(t, n.h, n.tt.cfg.ID, "", "/bin/true")
-	must.Error(t, r.err)
-	must.StrContains(t, r.err.Error(), "application pool "+n.poolN+" is stopped")
-	must.StrContains(t, r.err.Error(), "nomad alloc signal -s START")
-	must.StrContains(t, r.err.Error(), "exec_as_agent")
+	r := runExecCmd(t, n.h, n.tt.cfg.ID, "", "/bin/sh", "-c", "echo ran")
+	must.NoError(t, r.err)
+	must.Eq(t, exitCannotRun, r.exitCode)
+	must.Eq(t, "", r.stdout, must.Sprint("the command did not run"))
+	must.StrHasPrefix(t, "nomad-iis: ", r.stderr)
+	must.StrContains(t, r.stderr, "application pool "+n.poolN+" is stopped")
+	must.StrContains(t, r.stderr, "nomad alloc signal -s START")
+	must.StrContains(t, r.stderr, "exec_as_agent")
 	must.StrContains(t, n.log.String(), "exec refused")
 }
 
@@ -325,9 +328,20 @@ func TestExec_CommandNotFound(t *testing.T) {
 	t.Parallel()
 	n := newExecNode(t)
 	r := runExecCmd(t, n.h, n.tt.cfg.ID, "", "no-such-command-here", "x")
-	must.Error(t, r.err)
-	must.StrContains(t, r.err.Error(), `command "no-such-command-here" not found in the task's PATH`)
+	must.NoError(t, r.err)
+	must.Eq(t, exitNotFound, r.exitCode)
+	must.StrContains(t, r.stderr, `nomad-iis: exec: command "no-such-command-here" not found in the task's PATH`)
 	must.StrContains(t, n.log.String(), "exec failed")
+
+	r = runExecCmd(t, n.h, n.tt.cfg.ID, "", "./local/missing.sh")
+	must.NoError(t, r.err)
+	must.Eq(t, exitNotFound, r.exitCode)
+	must.StrContains(t, r.stderr, `command "./local/missing.sh" not found`)
+
+	r = runExecCmd(t, n.h, n.tt.cfg.ID, "", "./local/index.html")
+	must.NoError(t, r.err)
+	must.Eq(t, exitCannotRun, r.exitCode)
+	must.StrContains(t, r.stderr, `command "./local/index.html" cannot be run: is not executable`)
 }
 
 func TestExec_SessionEndKillsProcessTree(t *testing.T) {
@@ -355,8 +369,9 @@ func TestExec_TaskStopEndsExec(t *testing.T) {
 	must.Eq(t, 128+9, r.exitCode)
 
 	r = runExecCmd(t, n.h, n.tt.cfg.ID, "", "/bin/true")
-	must.Error(t, r.err)
-	must.StrContains(t, r.err.Error(), "the task has exited")
+	must.NoError(t, r.err)
+	must.Eq(t, exitCannotRun, r.exitCode)
+	must.StrContains(t, r.stderr, "the task has exited")
 }
 
 func TestExec_ExecTask(t *testing.T) {

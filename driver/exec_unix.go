@@ -145,7 +145,9 @@ func lookPath(file, dir string, env []string) (string, error) {
 		if !filepath.IsAbs(p) {
 			p = filepath.Join(dir, p)
 		}
-		if err := executable(p); err != nil {
+		if err := executable(p); errors.Is(err, os.ErrNotExist) {
+			return "", &commandNotFoundError{fmt.Sprintf("exec: command %q not found (in %s)", file, dir)}
+		} else if err != nil {
 			return "", fmt.Errorf("exec: command %q cannot be run: %v", file, err)
 		}
 		return p, nil
@@ -167,7 +169,7 @@ func lookPath(file, dir string, env []string) (string, error) {
 			return p, nil
 		}
 	}
-	return "", fmt.Errorf("exec: command %q not found in the task's PATH (%s)", file, path)
+	return "", &commandNotFoundError{fmt.Sprintf("exec: command %q not found in the task's PATH (%s)", file, path)}
 }
 
 // runExec runs req until it exits or ctx ends, and returns its exit result.

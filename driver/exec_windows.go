@@ -159,7 +159,7 @@ func lookPath(file, dir string, env []string) (string, error) {
 		if found, ok := find(p); ok {
 			return found, nil
 		}
-		return "", fmt.Errorf("exec: command %q not found", file)
+		return "", &commandNotFoundError{fmt.Sprintf("exec: command %q not found (in %s)", file, dir)}
 	}
 	path := envValue(env, "PATH")
 	for _, d := range append([]string{dir}, filepath.SplitList(path)...) {
@@ -170,7 +170,7 @@ func lookPath(file, dir string, env []string) (string, error) {
 			return found, nil
 		}
 	}
-	return "", fmt.Errorf("exec: command %q not found in the task directory or the task's PATH (%s)", file, path)
+	return "", &commandNotFoundError{fmt.Sprintf("exec: command %q not found in the task directory or the task's PATH (%s)", file, path)}
 }
 
 // envBlock is env as a Unicode environment block, sorted by name without

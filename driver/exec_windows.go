@@ -444,9 +444,15 @@ func runConPty(ctx context.Context, req *execRequest, job windows.Handle, cmdlin
 			_, _ = io.Copy(input, req.stdin)
 		}
 	}()
-	resizeDone := make(chan struct{})
-	defer close(resizeDone)
+	// The resizer uses the pseudo console: it ends before the deferred
+	// ClosePseudoConsole.
+	resizeDone, resizerEnded := make(chan struct{}), make(chan struct{})
+	defer func() {
+		close(resizeDone)
+		<-resizerEnded
+	}()
 	go func() {
+		defer close(resizerEnded)
 		for {
 			select {
 			case <-resizeDone:

@@ -280,6 +280,16 @@ func runExec(ctx context.Context, req *execRequest) (*drivers.ExitResult, error)
 // into job and resumes it.
 func start(req *execRequest, job windows.Handle, cmdline, dir, env *uint16, si *windows.StartupInfoEx, inherit bool, flags uint32) (windows.Handle, error) {
 	si.Cb = uint32(unsafe.Sizeof(*si))
+	// An empty desktop name, not NULL: with NULL the process would inherit
+	// the agent's window station and desktop, which another account may not
+	// open (its DLLs then fail to initialise); with "" it connects to the
+	// window station of its own logon session (CreateProcessAsUser,
+	// lpStartupInfo; "Process Connection to a Window Station").
+	desktop, err := windows.UTF16PtrFromString("")
+	if err != nil {
+		return 0, err
+	}
+	si.Desktop = desktop
 	flags |= windows.CREATE_SUSPENDED | windows.CREATE_UNICODE_ENVIRONMENT | windows.EXTENDED_STARTUPINFO_PRESENT
 	var pi windows.ProcessInformation
 	if err := windows.CreateProcessAsUser(req.ident.token, nil, cmdline, nil, nil, inherit, flags, env, dir, &si.StartupInfo, &pi); err != nil {

@@ -272,10 +272,10 @@ func workerUID(t *testing.T, pid int) int {
 func TestExec_PtyFollowsResize(t *testing.T) {
 	t.Parallel()
 	n := newExecNode(t)
-	script := `until [ "$(stty size)" = "24 80" ]; do sleep 0.05; done; echo first; tty; read x; ` +
+	script := `until [ "$(stty size)" = "30 100" ]; do sleep 0.05; done; echo first; tty; read x; ` +
 		`until [ "$(stty size)" = "50 132" ]; do sleep 0.05; done; echo second; exit 7`
 	s, done, _ := startExec(t, n.h, n.tt.cfg.ID, true, "/bin/sh", "-c", script)
-	s.resize(24, 80)
+	s.resize(30, 100)
 	s.waitOutput(t, "first")
 	s.resize(50, 132)
 	s.stdin("go\n", false)

@@ -73,6 +73,15 @@ func (h *taskHandle) poolWorker(ctx context.Context, pool string) (int, error) {
 			}
 			return 0, fmt.Errorf("%w: cannot read application pool %s: %v", ErrExecUnavailable, pool, err)
 		}
+		if p.State == ps.StateStarting {
+			// Started a moment ago (a START signal, a recycle): wait for it.
+			select {
+			case <-ctx.Done():
+				return 0, fmt.Errorf("%w: application pool %s did not finish starting within %s; retry", ErrExecUnavailable, pool, h.callTimeout)
+			case <-time.After(execWorkerPoll):
+			}
+			continue
+		}
 		if p.State != ps.StateStarted {
 			return 0, fmt.Errorf("%w: application pool %s is %s: exec runs as the pool's identity, which needs a running worker process; start the pool (nomad alloc signal -s START <alloc> <task>, or the Management API's start route) and retry, or set exec_as_agent = true in the plugin config to run exec as the agent's own account", ErrExecUnavailable, pool, strings.ToLower(p.State))
 		}

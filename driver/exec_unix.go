@@ -162,6 +162,13 @@ func runPty(ctx context.Context, cmd *exec.Cmd, attrs *syscall.SysProcAttr, req 
 		return nil, fmt.Errorf("exec: open a pseudo terminal: %w", err)
 	}
 	defer master.Close()
+	defer slave.Close() // closed at once after the start; this covers the errors
+	// The user's size arrives as a resize, maybe after the command
+	// started: until then the terminal has the classic size, not 0x0,
+	// which many programs cannot handle.
+	if err := pty.Setsize(master, &pty.Winsize{Rows: 24, Cols: 80}); err != nil {
+		return nil, fmt.Errorf("exec: size the pseudo terminal: %w", err)
+	}
 	if req.ident.switchUser {
 		// The command's user must be able to reopen its terminal (/dev/tty).
 		_ = slave.Chown(int(req.ident.uid), -1)

@@ -74,6 +74,13 @@ var _ = Describe("nomad alloc exec", func() {
 	It("says why when the pool is stopped", func(ctx SpecContext) {
 		_, err := nomad(ctx, "alloc", "signal", "-s", "STOP", d.Alloc.ID, taskName)
 		Expect(err).NotTo(HaveOccurred())
+		Eventually(func(g Gomega) {
+			pools := appPools(ctx, d.Alloc.ID)
+			g.Expect(pools).NotTo(BeEmpty())
+			for _, p := range pools {
+				g.Expect(p.State).To(Equal("Stopped"), "pool %s", p.Name)
+			}
+		}).WithContext(ctx).Should(Succeed())
 		out, code, err := nomadExit(ctx, execCommand(d.Alloc.ID, "echo never")...)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(code).To(Equal(126), out)

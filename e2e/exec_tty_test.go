@@ -14,12 +14,17 @@ import (
 	. "github.com/onsi/gomega"
 )
 
+// ttyScript names its terminal and prints its size once the CLI's size
+// arrived (it travels apart from the command, so it may come after the
+// start; 10 s at most), then exits with 5.
+const ttyScript = `tty; i=0; while [ "$(stty size)" != "33 111" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; stty size; exit 5`
+
 // The -t spec runs the nomad CLI on a terminal of its own, as a user at a
 // shell does: the CLI insists on one for -t and sends its size.
 var _ = Describe("nomad alloc exec -t", func() {
 	It("gives the command a terminal of the user's size", func(ctx SpecContext) {
 		d := deploy(ctx, pidJob)
-		cmd := exec.CommandContext(ctx, cluster.NomadBin(), execCommand(d.Alloc.ID, "tty; stty size; exit 5", "-t")...)
+		cmd := exec.CommandContext(ctx, cluster.NomadBin(), execCommand(d.Alloc.ID, ttyScript, "-t")...)
 		cmd.Env = cluster.CLIEnv()
 		term, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 33, Cols: 111})
 		Expect(err).NotTo(HaveOccurred())

@@ -62,6 +62,8 @@ var configSpec = hclspec.NewObject(map[string]*hclspec.Spec{
 	"call_timeout": hclspec.NewDefault(
 		hclspec.NewAttr("call_timeout", "string", false), hclspec.NewLiteral(`"2m"`)),
 	"iis_log_dir": hclspec.NewAttr("iis_log_dir", "string", false),
+	"exec_as_agent": hclspec.NewDefault(
+		hclspec.NewAttr("exec_as_agent", "bool", false), hclspec.NewLiteral("false")),
 })
 
 // DriverConfig is the plugin's config block, decoded from configSpec.
@@ -118,6 +120,10 @@ type DriverConfig struct {
 	// %SystemDrive%\inetpub\logs\LogFiles on IIS, <iissim_state_dir>/logs
 	// on iissim.
 	IISLogDir string `codec:"iis_log_dir"`
+	// ExecAsAgent runs `nomad alloc exec` commands as the agent's own
+	// account instead of the task's application pool identity. Default
+	// false: exec never silently runs with the agent's rights.
+	ExecAsAgent bool `codec:"exec_as_agent"`
 }
 
 // ProcdumpConfig is the procdump block of the plugin config.

@@ -41,11 +41,12 @@ var (
 		Name:              pluginName,
 	}
 
-	// capabilities are those of nomad-iis 0.20: signals, no exec, no
-	// filesystem isolation (directory ACLs instead), host networking.
+	// capabilities: signals, exec (as the pool's identity, exec.go; nomad-iis
+	// 0.20 has none), no filesystem isolation (directory ACLs instead), host
+	// networking.
 	capabilities = &drivers.Capabilities{
 		SendSignals: true,
-		Exec:        false,
+		Exec:        true,
 		FSIsolation: drivers.FSIsolationNone,
 	}
 )
@@ -270,11 +271,6 @@ func (d *Driver) SignalTask(taskID, signal string) error {
 		return drivers.ErrTaskNotFound
 	}
 	return h.signal(signal)
-}
-
-// ExecTask is not supported: IIS workers have no console to attach to.
-func (d *Driver) ExecTask(taskID string, cmd []string, timeout time.Duration) (*drivers.ExecTaskResult, error) {
-	return nil, fmt.Errorf("the iis driver does not support exec")
 }
 
 // handleWait delivers h's exit result on ch once it exits.

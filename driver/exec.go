@@ -222,7 +222,8 @@ func (h *taskHandle) execEnv(ident *execIdentity) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("exec: read the environment of %s: %w", ident.name, err)
 	}
-	pool := buildEnv(h.cfg.Env, nil, filepath.Join(h.state.TaskDir, "tmp"))
+	// Empty values are left out, as they are for the pools (see buildEnv).
+	pool, _ := buildEnv(h.cfg.Env, nil, filepath.Join(h.state.TaskDir, "tmp"))
 	return mergeEnv(base, pool), nil
 }
 

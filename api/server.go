@@ -108,11 +108,15 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	if s.tls != nil {
 		ln = tls.NewListener(ln, s.tls)
 	}
+	// Above TLS, so that the guard reads the requests in clear text.
+	ln = guardListener{Listener: ln, maxHead: maxHeaderBytes}
 	srv := &http.Server{
 		Handler:           s,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ConnContext:       guardConnContext,
+		ConnState:         guardConnState,
 		// No ReadTimeout or WriteTimeout: uploads and downloads may take
 		// long. Transfers get a deadline that moves with their progress
 		// (TransferIdleTimeout), other routes a context timeout.

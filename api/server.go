@@ -12,6 +12,8 @@ import (
 
 	"github.com/gorilla/mux"
 	"github.com/hashicorp/go-hclog"
+
+	"github.com/nomad-iis/nomad-iis/api/fsroot"
 )
 
 // Server is the Management API: an http.Handler plus the listener around it.
@@ -33,6 +35,9 @@ type Server struct {
 	dumper  dumper
 	dumpSem chan struct{}
 	zipSem  chan struct{}
+	// snapshotFiles bounds the files a folder download holds open
+	// (fsroot.MaxSnapshotFiles; tests lower it).
+	snapshotFiles int
 
 	// mu guards servers and closed.
 	mu      sync.Mutex
@@ -68,6 +73,8 @@ func New(cfg Config, reg Registry, iis IIS, logger hclog.Logger) (*Server, error
 		procs:   newProcStats(cfg.StatusCacheTTL),
 		dumpSem: make(chan struct{}, 1),
 		zipSem:  make(chan struct{}, cfg.MaxZipStreams),
+
+		snapshotFiles: fsroot.MaxSnapshotFiles,
 	}
 	if s.audit == nil {
 		s.audit = logger.Named("audit")

@@ -124,8 +124,10 @@ const serverErrorHead = "\r\nContent-Type: text/plain; charset=utf-8\r\nConnecti
 // not such an answer.
 func problemForServerError(p []byte) ([]byte, bool) {
 	const prefix = "HTTP/1.1 "
-	i := bytes.Index(p, []byte(serverErrorHead))
-	if !bytes.HasPrefix(p, []byte(prefix)) || i < 0 || len(p) < len(prefix)+3 {
+	// The status line, then exactly net/http's error head: a response of a
+	// handler has other headers (Date at least) after its status line.
+	i := bytes.Index(p, []byte("\r\n"))
+	if !bytes.HasPrefix(p, []byte(prefix)) || i < len(prefix)+3 || !bytes.HasPrefix(p[i:], []byte(serverErrorHead)) {
 		return nil, false
 	}
 	code, err := strconv.Atoi(string(p[len(prefix) : len(prefix)+3]))

@@ -44,3 +44,30 @@ func TestFramer(t *testing.T) {
 		})
 	}
 }
+
+// TestProblemForServerError: only net/http's own error answer, the status
+// line directly followed by its fixed head, is rewritten.
+func TestProblemForServerError(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name   string
+		in     string
+		status string
+	}{
+		{"bad request", "HTTP/1.1 400 Bad Request" + serverErrorHead + "400 Bad Request", "HTTP/1.1 400 Bad Request\r\nContent-Type: application/problem+json"},
+		{"with reason", "HTTP/1.1 400 Bad Request: missing required Host header" + serverErrorHead + "400 Bad Request: missing required Host header", "HTTP/1.1 400 Bad Request\r\n"},
+		{"a handler's response", "HTTP/1.1 417 Expectation Failed\r\nDate: x" + serverErrorHead, ""},
+		{"a success", "HTTP/1.1 200 OK" + serverErrorHead, ""},
+		{"body bytes", "hello" + serverErrorHead, ""},
+		{"short", "HTTP/1.1 4", ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			out, ok := problemForServerError([]byte(c.in))
+			must.Eq(t, c.status != "", ok)
+			if ok {
+				must.StrHasPrefix(t, c.status, string(out))
+			}
+		})
+	}
+}

@@ -251,8 +251,8 @@ func TestFault_WorkerKilled(t *testing.T) {
 	status, err := n.h.InspectTask(cfg.ID)
 	must.NoError(t, err)
 	must.Eq(t, drivers.TaskStateRunning, status.State)
-	crash := events.wait(t, cfg.ID, "a worker process exited unexpectedly")
-	figure(t, "worker_kill_old_pid=%d worker_kill_new_pid=%d worker_kill_task_state=%s worker_kill_event=%q", before[0], after[0], status.State, crash)
+	events.wait(t, cfg.ID, "a worker process exited unexpectedly")
+	figure(t, "worker_kill_old_pid=%d worker_kill_new_pid=%d worker_kill_task_state=%s worker_kill_event=seen", before[0], after[0], status.State)
 }
 
 // TestFault_BackendKilledDuringHook kills the driver's iissim host while it
@@ -357,7 +357,7 @@ func TestFault_ServiceKilled(t *testing.T) {
 		}
 	}
 	must.Positive(t, served, must.Sprint("the site did not serve again within 30 s"))
-	msg := events.wait(t, cfg.ID, "the web server's service (iissim) restarted at")
+	events.wait(t, cfg.ID, "the web server's service (iissim) restarted at")
 	evented := time.Since(killed)
 	select {
 	case res := <-exitCh:
@@ -367,6 +367,6 @@ func TestFault_ServiceKilled(t *testing.T) {
 	status, err := n.h.InspectTask(cfg.ID)
 	must.NoError(t, err)
 	must.Eq(t, drivers.TaskStateRunning, status.State)
-	figure(t, "service_kill_serving_again_ms=%d service_kill_event_ms=%d service_kill_task_state=%s service_kill_event=%q",
-		served.Milliseconds(), evented.Milliseconds(), status.State, msg)
+	figure(t, "service_kill_serving_again_ms=%d service_kill_event_ms=%d service_kill_task_state=%s service_kill_event=seen",
+		served.Milliseconds(), evented.Milliseconds(), status.State)
 }

@@ -3,7 +3,9 @@ package api
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -91,6 +93,12 @@ type guardConn struct {
 // their framing.
 func (c *guardConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
+	var plain tls.RecordHeaderError
+	if errors.As(err, &plain) && plain.Conn != nil {
+		// Plain HTTP on the TLS port; net/http does not see the *tls.Conn
+		// it would answer this for, so the answer is given here.
+		_, _ = plain.Conn.Write(problemResponse("HTTP/1.0", http.StatusBadRequest, "the API is served over HTTPS on this port; use https://"))
+	}
 	if n > 0 {
 		c.mu.Lock()
 		if c.fr.feed(p[:n], c.maxHead) {
@@ -134,13 +142,18 @@ func problemForServerError(p []byte) ([]byte, bool) {
 	if err != nil || code < 400 || code > 599 {
 		return nil, false
 	}
-	body, _ := json.Marshal(problem{Type: "about:blank", Title: http.StatusText(code), Status: code,
-		Detail: serverErrorDetail(code, string(p[i+len(serverErrorHead):]))})
+	return problemResponse("HTTP/1.1", code, serverErrorDetail(code, string(p[i+len(serverErrorHead):]))), true
+}
+
+// problemResponse is a whole response of status code with a problem+json
+// body, after which the connection is closed.
+func problemResponse(proto string, code int, detail string) []byte {
+	body, _ := json.Marshal(problem{Type: "about:blank", Title: http.StatusText(code), Status: code, Detail: detail})
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "HTTP/1.1 %d %s\r\nContent-Type: application/problem+json\r\nX-Content-Type-Options: nosniff\r\nCache-Control: no-store\r\nConnection: close\r\nContent-Length: %d\r\n\r\n", code, http.StatusText(code), len(body)+1)
+	fmt.Fprintf(&b, "%s %d %s\r\nContent-Type: application/problem+json\r\nX-Content-Type-Options: nosniff\r\nCache-Control: no-store\r\nConnection: close\r\nContent-Length: %d\r\n\r\n", proto, code, http.StatusText(code), len(body)+1)
 	b.Write(body)
 	b.WriteByte('\n')
-	return b.Bytes(), true
+	return b.Bytes()
 }
 
 // serverErrorDetail explains net/http's answer text for the client.

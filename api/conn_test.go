@@ -158,3 +158,15 @@ func TestConn_ResponseBodyNotRewritten(t *testing.T) {
 func strconvHex(n int) string { return strconv.FormatInt(int64(n), 16) }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// TestConn_PlainHTTPOnTLSPort: a plain HTTP request to the TLS port is
+// answered 400 problem+json saying to use HTTPS.
+func TestConn_PlainHTTPOnTLSPort(t *testing.T) {
+	t.Parallel()
+	certFile, keyFile, _ := writeSelfSigned(t, t.TempDir())
+	e := newEnv(t, func(c *Config) { c.TLSCertFile, c.TLSKeyFile = certFile, keyFile })
+	addr := serveRaw(t, e)
+	resp := rawExchange(t, addr, "GET "+taskURL("/status")+" HTTP/1.1\r\nHost: x\r\n\r\n", 1)[0]
+	must.Eq(t, http.StatusBadRequest, resp.StatusCode)
+	must.StrContains(t, problemBody(t, resp).Detail, "use https://")
+}

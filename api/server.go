@@ -116,6 +116,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		ln = tls.NewListener(ln, s.tls)
 	}
 	// Above TLS, so that the guard reads the requests in clear text.
+	// net/http then sees no *tls.Conn: Request.TLS stays nil (no route
+	// reads it), the handshake runs within ReadHeaderTimeout on the first
+	// read, and guardConn answers a plain HTTP request to the TLS port.
 	ln = guardListener{Listener: ln, maxHead: maxHeaderBytes}
 	srv := &http.Server{
 		Handler:           s,

@@ -84,8 +84,9 @@ func (s *Server) openTarget(c *call, raw string, a access) (tree *fsroot.Tree, l
 	}
 	undo = append(undo, func() { _ = tree.Close() })
 	if a == accessRead {
-		// An upload's Apply waits while the target is opened (and while a
-		// folder is streamed), so a download never sees it half applied.
+		// An upload's Apply waits while the target is opened (a folder's
+		// files included: downloadDir takes a snapshot), so a download never
+		// sees it half applied.
 		undo = append(undo, tree.ReadGate())
 	}
 	if loc, err = tree.Locate(rel, a == accessWrite); err != nil {

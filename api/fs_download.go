@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"mime"
@@ -32,7 +33,7 @@ func (s *Server) handleDownload(w http.ResponseWriter, r *http.Request, c *call)
 	switch {
 	case fi.IsDir():
 		_ = f.Close()
-		return s.downloadDir(w, r, loc)
+		return s.downloadDir(w, r, loc, release)
 	case !fi.Mode().IsRegular(): // Open refuses these; kept as a backstop
 		return &fsroot.SpecialFileError{Path: loc.Rel, Kind: fsroot.Kind(fi.Mode())}
 	}
@@ -51,8 +52,14 @@ func (s *Server) handleDownload(w http.ResponseWriter, r *http.Request, c *call)
 	return nil
 }
 
-// downloadDir streams a folder as a ZIP.
-func (s *Server) downloadDir(w http.ResponseWriter, r *http.Request, loc *fsroot.Loc) error {
+// downloadDir streams a folder as a ZIP. It is called holding the tree's
+// read gate (released by release): it takes a snapshot of the folder, with
+// every file opened, and releases the gate before the first byte is sent,
+// so a slow client never holds off the task's uploads and deletes; they go
+// ahead while it reads the content it started with. A folder with more
+// files than a snapshot may hold is streamed under the gate, as uploads
+// and deletes wait for at most fsroot.CommitWait.
+func (s *Server) downloadDir(w http.ResponseWriter, r *http.Request, loc *fsroot.Loc, release func()) error {
 	select {
 	case s.zipSem <- struct{}{}:
 		defer func() { <-s.zipSem }()
@@ -74,13 +81,28 @@ func (s *Server) downloadDir(w http.ResponseWriter, r *http.Request, loc *fsroot
 		w.WriteHeader(http.StatusOK)
 		return nil
 	}
+	// ReadFS refuses to open named pipes and devices: the walk skips them.
+	content := fsroot.ReadFS(dir)
+	snap, err := fsroot.TakeSnapshot(dir, s.snapshotFiles)
+	switch {
+	case err == nil:
+		defer snap.Close()
+		release()
+		content = snap.FS()
+	case errors.Is(err, fsroot.ErrSnapshotTooLarge):
+		s.log.Debug("folder download streamed under the read gate", "path", loc.Rel, "reason", err)
+	default:
+		return fsroot.MapError(loc.Rel, err)
+	}
 	tr := newTransfer(w, s.cfg.TransferIdleTimeout)
 	defer tr.done()
 	w.WriteHeader(http.StatusOK)
-	// ReadFS refuses to open named pipes and devices: the walk skips them.
-	st, err := ziputil.WriteDir(tr.writer(w), fsroot.ReadFS(dir))
+	st, err := ziputil.WriteDir(tr.writer(w), content)
 	if err != nil {
 		return fmt.Errorf("stream %q as a ZIP: %w", loc.Rel, err)
+	}
+	if snap != nil {
+		st.Skipped = append(snap.Skipped, st.Skipped...)
 	}
 	if len(st.Skipped) > 0 {
 		s.log.Warn("folder download skipped entries that could not be read or are not regular files", "path", loc.Rel,

@@ -60,6 +60,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.log.Trace("request", "method", r.Method, "url_path", logPath(r), "status", logInt(int64(rec.status)),
 			"bytes_in", logInt(body.n), "bytes_out", logInt(rec.bytes), "duration_ms", logInt(time.Since(start).Milliseconds()))
 	}()
+	if err := checkConn(rec, r); err != nil {
+		s.writeError(rec, r, err)
+		return
+	}
 	if strings.HasPrefix(r.URL.EscapedPath(), linkPrefix) {
 		// A download link: no credentials, no browser guard (a link is
 		// meant to be opened from anywhere, and carries no ambient

@@ -209,7 +209,8 @@ func (s *Server) openAPIDocument() map[string]any {
 			// nomad-iis it talks to (also served by GET /api/v1/version).
 			"version": version.Version,
 			"description": "Per-task file transfer, application pool lifecycle, status, screenshots and process dumps for IIS tasks run by the nomad-iis Nomad driver. " +
-				"Authenticate with X-Api-Key or an HS256 JWT (iss NomadIIS, aud ManagementApi, claims namespace, jobName, allocId, capabilities). Errors are application/problem+json.",
+				"Authenticate with X-Api-Key or an HS256 JWT (iss NomadIIS, aud ManagementApi, claims namespace, jobName, allocId, capabilities). Errors are application/problem+json, also those found before any route runs (400, 431, 501, 505). " +
+				"A request with both Content-Length and Transfer-Encoding is refused with 400 and its connection closed.",
 		},
 		"paths":    paths,
 		"security": []any{map[string]any{"apiKey": []any{}}, map[string]any{"jwt": []any{}}},

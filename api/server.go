@@ -12,6 +12,8 @@ import (
 
 	"github.com/gorilla/mux"
 	"github.com/hashicorp/go-hclog"
+
+	"github.com/nomad-iis/nomad-iis/api/fsroot"
 )
 
 // Server is the Management API: an http.Handler plus the listener around it.
@@ -41,6 +43,9 @@ type Server struct {
 	bg     context.Context
 	stopBG context.CancelFunc
 	bgWG   sync.WaitGroup
+	// snapshotFiles bounds the files a folder download holds open
+	// (fsroot.MaxSnapshotFiles; tests lower it).
+	snapshotFiles int
 
 	// mu guards servers and closed.
 	mu      sync.Mutex
@@ -79,6 +84,8 @@ func New(cfg Config, reg Registry, iis IIS, logger hclog.Logger) (*Server, error
 		zipSem:  make(chan struct{}, cfg.MaxZipStreams),
 		links:   newLinkStore(),
 		parts:   newPartIndex(),
+
+		snapshotFiles: fsroot.MaxSnapshotFiles,
 	}
 	if s.audit == nil {
 		s.audit = logger.Named("audit")
@@ -121,11 +128,18 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	if s.tls != nil {
 		ln = tls.NewListener(ln, s.tls)
 	}
+	// Above TLS, so that the guard reads the requests in clear text.
+	// net/http then sees no *tls.Conn: Request.TLS stays nil (no route
+	// reads it), the handshake runs within ReadHeaderTimeout on the first
+	// read, and guardConn answers a plain HTTP request to the TLS port.
+	ln = guardListener{Listener: ln, maxHead: maxHeaderBytes}
 	srv := &http.Server{
 		Handler:           s,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ConnContext:       guardConnContext,
+		ConnState:         guardConnState,
 		// No ReadTimeout or WriteTimeout: uploads and downloads may take
 		// long. Transfers get a deadline that moves with their progress
 		// (TransferIdleTimeout), other routes a context timeout.

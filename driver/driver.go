@@ -99,6 +99,12 @@ type Driver struct {
 	// backendKey identifies the backend command line, so that a SetConfig
 	// that does not change it keeps the running backend.
 	backendKey string
+
+	// serviceLock guards serviceStart.
+	serviceLock sync.Mutex
+	// serviceStart is when the web server's service started, as the last
+	// fingerprint saw it; zero before, or when the backend does not say.
+	serviceStart time.Time
 }
 
 var _ drivers.DriverPlugin = (*Driver)(nil)

@@ -77,6 +77,7 @@ func (d *Driver) buildFingerprint(ctx context.Context) (*drivers.Fingerprint, ti
 	if info.IISVersion != "" {
 		attrs["driver.iis.iis_version"] = pstructs.NewStringAttribute(info.IISVersion)
 	}
+	d.noteServiceStart(s.Backend, info.ServiceStartTime)
 	attrs["driver.iis.iis_aspnet_core_available"] = pstructs.NewBoolAttribute(info.AspNetCoreModule)
 	attrs["driver.iis.iis_rewrite_module_available"] = pstructs.NewBoolAttribute(info.URLRewrite)
 	if info.W3SVCState != "Running" {

@@ -84,6 +84,7 @@ func (h *taskHandle) poll() string {
 		h.refresh()
 		return ""
 	}
+	crashes := workerCrashEvents(h.pools, pools)
 	h.pools, h.site, h.polledAt = pools, site, time.Now()
 	held := make(map[string]bool, len(h.held))
 	for k, v := range h.held {
@@ -91,6 +92,10 @@ func (h *taskHandle) poll() string {
 	}
 	busy := h.stopping || h.procState != drivers.TaskStateRunning
 	h.stateLock.Unlock()
+	for _, msg := range crashes {
+		h.logger.Warn("worker process exited unexpectedly", "reason", msg)
+		h.emit(msg)
+	}
 	if busy {
 		return ""
 	}
@@ -142,4 +147,34 @@ func judge(s *TaskState, pools []ps.AppPool, site *ps.Website, held map[string]b
 		}
 	}
 	return ""
+}
+
+// workerCrashEvents compares the pools of two polls and says, per pool,
+// how many worker processes exited on their own in between (the backend's
+// AppPool.WorkerCrashes). A pool without a previous reading has no
+// baseline yet; a count lower than before started again (a new pool or a
+// restarted service) and counts from zero.
+func workerCrashEvents(prev, cur []ps.AppPool) []string {
+	before := make(map[string]int, len(prev))
+	for _, p := range prev {
+		before[strings.ToLower(p.Name)] = p.WorkerCrashes
+	}
+	var out []string
+	for _, p := range cur {
+		old, ok := before[strings.ToLower(p.Name)]
+		if !ok {
+			continue
+		}
+		n := p.WorkerCrashes - old
+		if p.WorkerCrashes < old {
+			n = p.WorkerCrashes
+		}
+		switch {
+		case n == 1:
+			out = append(out, fmt.Sprintf("application pool %s: a worker process exited unexpectedly (it crashed or was killed)", p.Name))
+		case n > 1:
+			out = append(out, fmt.Sprintf("application pool %s: %d worker processes exited unexpectedly (they crashed or were killed)", p.Name, n))
+		}
+	}
+	return out
 }

@@ -73,3 +73,29 @@ func TestJudge_RapidFailProtectionSaysWhy(t *testing.T) {
 	stopped.StopReason = ""
 	must.EqOp(t, "application pool nomad-a-app was stopped outside Nomad", judge(&s, []ps.AppPool{stopped}, site, nil))
 }
+
+func TestWorkerCrashEvents(t *testing.T) {
+	t.Parallel()
+	pool := func(name string, crashes int) ps.AppPool { return ps.AppPool{Name: name, WorkerCrashes: crashes} }
+	cases := []struct {
+		name      string
+		prev, cur []ps.AppPool
+		want      []string
+	}{
+		{"first poll is the baseline", nil, []ps.AppPool{pool("p", 3)}, nil},
+		{"no change", []ps.AppPool{pool("p", 3)}, []ps.AppPool{pool("p", 3)}, nil},
+		{"one crash", []ps.AppPool{pool("p", 0)}, []ps.AppPool{pool("P", 1)},
+			[]string{"application pool P: a worker process exited unexpectedly (it crashed or was killed)"}},
+		{"several, per pool", []ps.AppPool{pool("a", 1), pool("b", 0)}, []ps.AppPool{pool("a", 4), pool("b", 0)},
+			[]string{"application pool a: 3 worker processes exited unexpectedly (they crashed or were killed)"}},
+		{"count started again", []ps.AppPool{pool("p", 5)}, []ps.AppPool{pool("p", 1)},
+			[]string{"application pool p: a worker process exited unexpectedly (it crashed or was killed)"}},
+		{"count started again at 0", []ps.AppPool{pool("p", 5)}, []ps.AppPool{pool("p", 0)}, nil},
+		{"a new pool has no baseline", []ps.AppPool{pool("a", 0)}, []ps.AppPool{pool("a", 0), pool("b", 2)}, nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			must.Eq(t, c.want, workerCrashEvents(c.prev, c.cur))
+		})
+	}
+}

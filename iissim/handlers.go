@@ -63,6 +63,7 @@ func (s *service) opGetServerInfo(context.Context, json.RawMessage) (any, error)
 		W3SVCState:       "Running",
 		AspNetCoreModule: false,
 		URLRewrite:       false,
+		ServiceStartTime: s.started,
 	}, nil
 }
 

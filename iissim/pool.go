@@ -80,6 +80,8 @@ type poolRun struct {
 	recycling   bool
 	// crashes are the recent unexpected worker exits (rapid-fail protection).
 	crashes []time.Time
+	// crashCount counts every unexpected worker exit (AppPool.WorkerCrashes).
+	crashCount int
 	// stopReason is ps.StopReasonRapidFailProtection while rapid-fail
 	// protection holds the pool stopped.
 	stopReason string
@@ -206,6 +208,7 @@ func (p *poolRun) exited(w *workerProc, err error) {
 		if p.state != ps.StateStarted {
 			return
 		}
+		p.crashCount++
 		if p.rapidFailLocked() {
 			return
 		}
@@ -448,6 +451,7 @@ func (p *poolRun) info() ps.AppPool {
 		StartMode:       p.cfg.startMode(),
 		WorkerProcesses: []ps.WorkerProcess{},
 		StopReason:      p.stopReason,
+		WorkerCrashes:   p.crashCount,
 	}
 	for _, w := range p.workers {
 		out.WorkerProcesses = append(out.WorkerProcesses, ps.WorkerProcess{ProcessID: w.pid, StartTime: w.start, State: "Running"})

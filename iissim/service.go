@@ -39,6 +39,8 @@ const lockWait = 30 * time.Second
 // web plane (package web) serves the listeners; the service gives it the
 // routing snapshot and the certificates (web.Service).
 type service struct {
+	// started is when this service process started (ServerInfo.ServiceStartTime).
+	started time.Time
 	// lay names the files of the state directory.
 	lay layout
 	// log logs to the service's stderr, service.log when a host started it.
@@ -131,6 +133,7 @@ func runService(self []string, args []string) int {
 	defer runtime.KeepAlive(lock)
 
 	s := &service{
+		started:   time.Now(),
 		lay:       lay,
 		log:       log,
 		certs:     certStore{dir: lay.certsDir()},

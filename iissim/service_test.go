@@ -207,6 +207,9 @@ func TestService_WorkersDieWithTheService(t *testing.T) {
 	})
 	var workers []int
 	testkit.Eventually(t, "two workers run", func() bool { workers = workerPIDs(t, s, "nomad-orphan"); return len(workers) == 2 })
+	before, err := s.IIS.GetServerInfo(ctx(t))
+	must.NoError(t, err)
+	must.False(t, before.ServiceStartTime.IsZero())
 	must.NoError(t, syscall.Kill(servicePID(t, s.StateDir), syscall.SIGKILL))
 	for _, w := range workers {
 		testkit.Eventually(t, "worker "+strconv.Itoa(w)+" exits", func() bool { return !pidAlive(w) })
@@ -218,6 +221,14 @@ func TestService_WorkersDieWithTheService(t *testing.T) {
 		return len(again) == 2
 	})
 	must.SliceNotContains(t, again, workers[0])
+	// The restart shows in the service's start time; the workers that died
+	// with the service are not crashes of the pool.
+	after, err := s.IIS.GetServerInfo(ctx(t))
+	must.NoError(t, err)
+	must.True(t, after.ServiceStartTime.After(before.ServiceStartTime), must.Sprintf("start time %s, before %s", after.ServiceStartTime, before.ServiceStartTime))
+	p, err := s.IIS.GetAppPool(ctx(t), "nomad-orphan")
+	must.NoError(t, err)
+	must.Eq(t, 0, p.WorkerCrashes)
 	code, _, err := get(port, "/")
 	must.NoError(t, err)
 	must.EqOp(t, 200, code)
@@ -284,11 +295,18 @@ func TestPool_RapidFailProtectionStopsThePool(t *testing.T) {
 		testkit.Eventually(t, "a worker runs", func() bool { workers = workerPIDs(t, s, "nomad-crashy"); return len(workers) == 1 })
 		must.NoError(t, syscall.Kill(workers[0], syscall.SIGKILL))
 		testkit.Eventually(t, "the worker is gone", func() bool { return !pidAlive(workers[0]) })
+		if crash < 3 {
+			testkit.Eventually(t, "the crash is counted", func() bool {
+				p, err := s.IIS.GetAppPool(ctx(t), "nomad-crashy")
+				must.NoError(t, err)
+				return p.WorkerCrashes == crash
+			})
+		}
 	}
 	testkit.Eventually(t, "rapid-fail protection stops the pool", func() bool {
 		p, err := s.IIS.GetAppPool(ctx(t), "nomad-crashy")
 		must.NoError(t, err)
-		return p.State == ps.StateStopped
+		return p.State == ps.StateStopped && p.WorkerCrashes == 3
 	})
 	code, _, err := get(port, "/")
 	must.NoError(t, err)

@@ -29,6 +29,10 @@ type ServerInfo struct {
 	AspNetCoreModule bool `json:"aspNetCoreModule"`
 	// URLRewrite is true when the URL Rewrite module is installed.
 	URLRewrite bool `json:"urlRewrite"`
+	// ServiceStartTime is when the web server's service last started
+	// (iissim: its service process), so that a restart can be told; zero
+	// when the backend does not report it (the PowerShell backend).
+	ServiceStartTime time.Time `json:"serviceStartTime,omitzero"`
 }
 
 // Attribute is one extension attribute: a name (an attribute of the element,
@@ -232,6 +236,13 @@ type AppPool struct {
 	// someone, or a backend that cannot tell: the PowerShell backend never
 	// sets it, since IIS records it only in the WAS event log).
 	StopReason string `json:"stopReason,omitempty"`
+	// WorkerCrashes counts the pool's worker processes that exited on their
+	// own (crashed, were killed) while the pool served, since the pool was
+	// created or the web server's service last started (a new count starts
+	// then). The
+	// PowerShell backend reports 0: IIS records worker crashes only in the
+	// WAS event log.
+	WorkerCrashes int `json:"workerCrashes,omitempty"`
 }
 
 // StopReasonRapidFailProtection is the AppPool.StopReason of a pool that

@@ -194,10 +194,11 @@ func TestFault_BackendKilledDuringStartTask(t *testing.T) {
 }
 
 // TestFault_WorkerKilled kills the site's worker process: as in IIS, the
-// pool starts a new one (on the next request), the site serves again and
-// the task keeps running.
+// pool starts a new one (on the next request), the site serves again, the
+// task keeps running and gets an event about the crash.
 func TestFault_WorkerKilled(t *testing.T) {
 	n := newDriverNode(t)
+	events := n.events(t)
 	cfg, url := n.newSiteTask(t)
 	_, _, err := n.h.StartTask(cfg)
 	must.NoError(t, err)
@@ -250,7 +251,8 @@ func TestFault_WorkerKilled(t *testing.T) {
 	status, err := n.h.InspectTask(cfg.ID)
 	must.NoError(t, err)
 	must.Eq(t, drivers.TaskStateRunning, status.State)
-	figure(t, "worker_kill_old_pid=%d worker_kill_new_pid=%d worker_kill_task_state=%s", before[0], after[0], status.State)
+	events.wait(t, cfg.ID, "a worker process exited unexpectedly")
+	figure(t, "worker_kill_old_pid=%d worker_kill_new_pid=%d worker_kill_task_state=%s worker_kill_event=seen", before[0], after[0], status.State)
 }
 
 // TestFault_BackendKilledDuringHook kills the driver's iissim host while it
@@ -312,4 +314,59 @@ func TestFault_BackendKilledDuringHook(t *testing.T) {
 			figure(t, "hook_kill_%s_hosts_killed=%d hook_kill_%s_start=%s", hook, len(pids), hook, outcome)
 		})
 	}
+}
+
+// TestFault_ServiceKilled kills the iissim service (the "IIS" of the node,
+// with every worker) while a site task runs. The next backend call starts
+// it again from its configuration: the site serves again, the task keeps
+// running, and the next fingerprint leaves an event on the task saying the
+// service restarted.
+func TestFault_ServiceKilled(t *testing.T) {
+	n := newDriverNode(t)
+	events := n.events(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	fps, err := n.h.Fingerprint(ctx)
+	must.NoError(t, err)
+	go func() {
+		for range fps { // the driver fingerprints every 10 s; its first one is the baseline
+		}
+	}()
+	cfg, url := n.newSiteTask(t)
+	_, _, err = n.h.StartTask(cfg)
+	must.NoError(t, err)
+	t.Cleanup(func() { _ = n.h.DestroyTask(cfg.ID, true) })
+	code, err := get(url)
+	must.NoError(t, err)
+	must.Eq(t, http.StatusOK, code)
+	exitCh, err := n.h.WaitTask(context.Background(), cfg.ID)
+	must.NoError(t, err)
+
+	b, err := os.ReadFile(filepath.Join(n.sim.StateDir, "service.pid"))
+	must.NoError(t, err)
+	var pid int
+	_, err = fmt.Sscan(strings.TrimSpace(string(b)), &pid)
+	must.NoError(t, err)
+	killed := time.Now()
+	must.NoError(t, syscall.Kill(pid, syscall.SIGKILL))
+	served := time.Duration(0)
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if code, err := get(url); err == nil && code == http.StatusOK {
+			served = time.Since(killed)
+			break
+		}
+	}
+	must.Positive(t, served, must.Sprint("the site did not serve again within 30 s"))
+	events.wait(t, cfg.ID, "the web server's service (iissim) restarted at")
+	evented := time.Since(killed)
+	select {
+	case res := <-exitCh:
+		t.Fatalf("the task exited after the service restarted: %+v", res)
+	default:
+	}
+	status, err := n.h.InspectTask(cfg.ID)
+	must.NoError(t, err)
+	must.Eq(t, drivers.TaskStateRunning, status.State)
+	figure(t, "service_kill_serving_again_ms=%d service_kill_event_ms=%d service_kill_task_state=%s service_kill_event=seen",
+		served.Milliseconds(), evented.Milliseconds(), status.State)
 }

@@ -8,7 +8,8 @@ import (
 )
 
 // CommitWait bounds how long a commit (an upload's or a delete's Apply)
-// waits for the downloads that hold the tree's read gate. A commit that
+// waits for the downloads that hold the tree's read gate: those opening
+// their files, and those streaming a folder too large for a Snapshot. A commit that
 // cannot go ahead in time gives up with a *GateBusyError instead of holding
 // the task's lock, and the downloads waiting behind it, without limit.
 const CommitWait = 30 * time.Second
@@ -102,7 +103,8 @@ func (g *gate) unlock() {
 
 // ReadGate holds off the uploads to the tree (their Apply) until the
 // returned function is called. Hold it while opening a file (an open file
-// keeps its content), or for the whole walk of a folder. It waits only
+// keeps its content) or taking a Snapshot of a folder, or for the whole
+// walk of a folder too large for a snapshot. It waits only
 // while a commit holds or waits for the gate, which CommitGate bounds.
 func (t *Tree) ReadGate() (release func()) {
 	g := gateOf(t.dir)

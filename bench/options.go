@@ -22,7 +22,9 @@ type Options struct {
 	PlaywrightDriver, Browser string
 	// Verbose logs each sample to stderr.
 	Verbose bool
-	// Only, when not empty, runs just these items ("1" … "7").
+	// CLI is the nomad-iis command, for the deploy row.
+	CLI string
+	// Only, when not empty, runs just these items ("1" … "8").
 	Only map[string]bool
 }
 

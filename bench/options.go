@@ -20,11 +20,11 @@ type Options struct {
 	Runs int
 	// PlaywrightDriver and Browser are for the screenshot row.
 	PlaywrightDriver, Browser string
+	// CLI is the nomad-iis command, for the deploy row of item 3.
+	CLI string
 	// Verbose logs each sample to stderr.
 	Verbose bool
-	// CLI is the nomad-iis command, for the deploy row.
-	CLI string
-	// Only, when not empty, runs just these items ("1" … "8").
+	// Only, when not empty, runs just these items ("1" … "7").
 	Only map[string]bool
 }
 

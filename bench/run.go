@@ -43,22 +43,22 @@ func Run(o Options) []Row {
 
 	step("1", "host round trip", one(func() (Row, error) { return RoundTrip(o) }))
 
-	if !o.runs("2") && !o.runs("3") && !o.runs("4") && !o.runs("5") && !o.runs("7") && !o.runs("8") {
+	if !o.runs("2") && !o.runs("3") && !o.runs("4") && !o.runs("5") && !o.runs("7") {
 		step("6", "task start", func() ([]Row, error) { return TaskStart(o) })
 		return rows
 	}
 	s, archive, big, fileSize, err := setupServer(o)
 	if err != nil {
-		fail("2–5, 7, 8", "API server", err)
+		fail("2–5, 7", "API server", err)
 	} else {
 		tree := o.Tree()
 		step("2", "folder download", one(func() (Row, error) { return FolderDownload(o, s, tree) }))
 		step("3", "zip upload", one(func() (Row, error) { return ZipUpload(o, s, archive, tree) }))
 		step("3", "upload memory", one(func() (Row, error) { return UploadMemory(o, s, big) }))
+		step("3", "deploy with the command", one(func() (Row, error) { return CLIDeploy(o, s, tree) }))
 		step("4", "file download", func() ([]Row, error) { return FileDownload(o, s, fileSize) })
 		step("5", "status", func() ([]Row, error) { return StatusLoad(o, s) })
 		step("7", "screenshot", func() ([]Row, error) { return Screenshot(o, s) })
-		step("8", "deploy with the command", one(func() (Row, error) { return CLIDeploy(o, s, tree) }))
 		if err := s.Stop(); err != nil {
 			fmt.Fprintf(os.Stderr, "stop the API server: %v\n", err)
 		}

@@ -50,9 +50,9 @@ func run(exe string, self []string) int {
 	out := flag.String("out", filepath.Join("bench", "REPORT.md"), "the report to write")
 	runs := flag.Int("runs", 5, "runs per side (medians are reported)")
 	verbose := flag.Bool("v", false, "log every sample to stderr")
-	only := flag.String("only", "", "comma-separated items to run (1-8); default all")
-	cli := flag.String("cli", filepath.Join("build", "nomad-iis"), "the nomad-iis command, for item 8")
+	only := flag.String("only", "", "comma-separated items to run (1-7); default all")
 	keep := flag.Bool("keep", false, "keep the work directory (data, archives, state) and print its path")
+	cli := flag.String("cli", filepath.Join("build", "nomad-iis"), "the nomad-iis command, for the deploy row of item 3")
 	flag.Parse()
 	var sel map[string]bool
 	if *only != "" {

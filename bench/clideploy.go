@@ -69,7 +69,7 @@ func CLIDeploy(o Options, s *Server, tree TreeSpec) (Row, error) {
 	mo, mt := time.Duration(Median(oursD)), time.Duration(Median(theirsD))
 	ratio := float64(mt) / float64(mo)
 	return Row{
-		ID: "8", What: fmt.Sprintf("Deploy a folder (%s, %d files) with the nomad-iis command", MiB(tree.Size()), tree.Files()),
+		ID: "3", What: fmt.Sprintf("Deploy a folder (%s, %d files) with the nomad-iis command", MiB(tree.Size()), tree.Files()),
 		Ours:   fmt.Sprintf("%s (`nomad-iis deploy DIR`, zipped while it uploads)", Dur(mo)),
 		Theirs: fmt.Sprintf("%s (Info-ZIP `zip -r -q -1` to a file, then `curl --upload-file`)", Dur(mt)),
 		Ratio:  ratio, Target: "≥ 1.5×", Met: ratio >= 1.5,

@@ -8,13 +8,14 @@ BUILD_DIR     ?= build
 CACHE_DIR     ?= .cache
 PLUGIN_BIN    := $(BUILD_DIR)/nomad_iis
 IISSIM_BIN    := $(BUILD_DIR)/iissim
+CLI_BIN       := $(BUILD_DIR)/nomad-iis
 NOMAD_BIN     ?= $(abspath $(BUILD_DIR)/nomad)
 PLAYWRIGHT_DIR := $(abspath $(CACHE_DIR)/playwright)
 STATICCHECK   := $(shell $(GO) env GOPATH)/bin/staticcheck
 STATICCHECK_VERSION := v0.7.0
 GINKGO_VERSION := v2.34.0
 # Packages with goroutines of their own run under the race detector.
-RACE_PKGS     := ./ps/... ./iissim/... ./driver/... ./api/... ./reliability/...
+RACE_PKGS     := ./ps/... ./iissim/... ./driver/... ./api/... ./reliability/... ./cmd/nomad-iis
 TEST_TIMEOUT  ?= 20m
 FUZZTIME      ?= 20s
 LOAD_DURATION ?= 20s
@@ -34,10 +35,12 @@ deps: ## Install what builds and tests need (apt, npm, Go tools); safe to rerun
 	./hack/install-deps.sh
 
 .PHONY: build
-build: ## Build nomad_iis and iissim into build/ (and check the Windows build)
+build: ## Build nomad_iis, iissim and the nomad-iis command into build/ (and check the Windows build)
 	$(GO) build -o $(PLUGIN_BIN) ./cmd/nomad_iis
 	$(GO) build -o $(IISSIM_BIN) ./cmd/iissim
+	$(GO) build -o $(CLI_BIN) ./cmd/nomad-iis
 	GOOS=windows GOARCH=amd64 $(GO) build -o $(BUILD_DIR)/windows/nomad_iis.exe ./cmd/nomad_iis
+	GOOS=windows GOARCH=amd64 $(GO) build -o $(BUILD_DIR)/windows/nomad-iis.exe ./cmd/nomad-iis
 
 .PHONY: nomad
 nomad: ## Build the Nomad agent v1.6.3 (MPL-2.0) from the module proxy into build/nomad (no-op when built)
@@ -49,7 +52,7 @@ test: test-unit test-windows pscheck test-fuzz test-e2e test-dist ## Run every s
 .PHONY: test-unit
 test-unit: ## Unit, driver harness and contract tests (race detector on concurrent packages)
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) -race $(RACE_PKGS)
-	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) $$($(GO) list ./... | grep -vE 'nomad-iis/(ps|iissim|driver|api|reliability)(/|$$)|/e2e')
+	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) $$($(GO) list ./... | grep -vE 'nomad-iis/(ps|iissim|driver|api|reliability|cmd/nomad-iis)(/|$$)|/e2e')
 
 .PHONY: test-contract
 test-contract: ## The contract suite alone (NOMAD_IIS_CONTRACT_BACKEND=powershell on Windows)
@@ -134,7 +137,7 @@ vagrant-e2e: build ## Unit, contract and e2e suites in a Windows Server 2022 VM 
 	./vagrant/e2e.sh
 
 .PHONY: bench
-bench: ## Compare nomad-iis with a process per call, Info-ZIP, unzip and cat; write bench/REPORT.md
+bench: ## Compare nomad-iis with a process per call, Info-ZIP, unzip, cat, zip+curl; write bench/REPORT.md
 	./hack/bench.sh
 
 .PHONY: bench-go

@@ -20,6 +20,8 @@ type Options struct {
 	Runs int
 	// PlaywrightDriver and Browser are for the screenshot row.
 	PlaywrightDriver, Browser string
+	// CLI is the nomad-iis command, for the deploy row of item 3.
+	CLI string
 	// Verbose logs each sample to stderr.
 	Verbose bool
 	// Only, when not empty, runs just these items ("1" … "8").

@@ -55,6 +55,7 @@ func Run(o Options) []Row {
 		step("2", "folder download", one(func() (Row, error) { return FolderDownload(o, s, tree) }))
 		step("3", "zip upload", one(func() (Row, error) { return ZipUpload(o, s, archive, tree) }))
 		step("3", "upload memory", one(func() (Row, error) { return UploadMemory(o, s, big) }))
+		step("3", "deploy with the command", one(func() (Row, error) { return CLIDeploy(o, s, tree) }))
 		step("4", "file download", func() ([]Row, error) { return FileDownload(o, s, fileSize) })
 		step("5", "status", func() ([]Row, error) { return StatusLoad(o, s) })
 		step("7", "screenshot", func() ([]Row, error) { return Screenshot(o, s) })

@@ -57,6 +57,12 @@ type Options struct {
 	// ManagementAPIPort is reported in the fingerprint; 0 means the
 	// Management API is off.
 	ManagementAPIPort int
+	// ManagementAPIScheme ("http" or "https") and ManagementAPIBind (the
+	// listen address, such as 0.0.0.0 or 127.0.0.1) are reported in the
+	// fingerprint with the port, so that a client (the nomad-iis command)
+	// can reach the API of the node that runs an allocation.
+	ManagementAPIScheme string
+	ManagementAPIBind   string
 	// SimSelf is the command that runs iissim. Default: this executable
 	// with the hidden "iissim" subcommand.
 	SimSelf []string

@@ -1,6 +1,7 @@
 package driver
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"time"
@@ -62,6 +63,10 @@ func (d *Driver) buildFingerprint(ctx context.Context) (*drivers.Fingerprint, ti
 		"driver.iis.iis_version":                  pstructs.NewStringAttribute("Unknown"),
 		"driver.iis.iis_aspnet_core_available":    pstructs.NewBoolAttribute(false),
 		"driver.iis.iis_rewrite_module_available": pstructs.NewBoolAttribute(false),
+	}
+	if d.opts.ManagementAPIPort > 0 {
+		attrs["driver.iis.management_api_scheme"] = pstructs.NewStringAttribute(cmp.Or(d.opts.ManagementAPIScheme, "http"))
+		attrs["driver.iis.management_api_bind"] = pstructs.NewStringAttribute(cmp.Or(d.opts.ManagementAPIBind, "127.0.0.1"))
 	}
 	fp := &drivers.Fingerprint{Attributes: attrs}
 

@@ -8,6 +8,11 @@
 #   nomad_iis_<V>_<os>_<arch>.sbom.cdx.json  CycloneDX SBOM of each archive's
 #                                      nomad_iis (iissim is a subset of it), by
 #                                      cyclonedx-gomod
+#   nomad-iis_<V>_<os>_<arch>.zip      the command-line client nomad-iis.exe
+#                                      (windows amd64/arm64) and the text files
+#   nomad-iis_<V>_<os>_<arch>.tar.gz   nomad-iis and the text files (linux and
+#                                      darwin, amd64 and arm64)
+#   nomad-iis_<V>_<os>_<arch>.sbom.cdx.json  CycloneDX SBOM of each nomad-iis
 #   SIGNING.txt                        "unsigned", or the Authenticode signer's
 #                                      subject and SHA-256 fingerprint
 #   SHA256SUMS                         sha256sum of all of the above
@@ -68,6 +73,8 @@ docs=${DIST_DOCS_DIR:-$root}
 text_files=(LICENSE THIRD_PARTY_NOTICES README.md CHANGELOG.md)
 # os/arch: the archives, in the order they are built.
 targets=(windows/amd64 windows/arm64 linux/amd64)
+# os/arch of the command-line client's archives (CI runners and workstations).
+cli_targets=(windows/amd64 windows/arm64 linux/amd64 linux/arm64 darwin/amd64 darwin/arm64)
 
 for tool in "$GO" zip tar gzip sha256sum jq; do
   command -v "$tool" >/dev/null || die "$tool is not installed (run hack/install-deps.sh)"
@@ -169,11 +176,19 @@ for t in "${targets[@]}"; do
     build "$os" "$arch" ./cmd/iissim "$bin/iissim"
   fi
 done
+for t in "${cli_targets[@]}"; do
+  os=${t%/*} arch=${t#*/}
+  cli="$work/cli/${os}_$arch"
+  mkdir -p "$cli"
+  exe=nomad-iis
+  [[ $os == windows ]] && exe=nomad-iis.exe
+  build "$os" "$arch" ./cmd/nomad-iis "$cli/$exe"
+done
 
 # Check the version: --version of the binaries this machine runs, and the
 # string in every binary (-trimpath keeps -ldflags out of `go version -m`).
-for f in "$work"/bin/*/*; do
-  grep -aqF -- "$V" "$f" || die "${f#"$work/bin/"} does not hold the version $V"
+for f in "$work"/bin/*/* "$work"/cli/*/*; do
+  grep -aqF -- "$V" "$f" || die "${f#"$work/"} does not hold the version $V"
 done
 host="$("$GO" env GOOS)_$("$GO" env GOARCH)"
 if [[ -d "$work/bin/$host" ]]; then
@@ -182,6 +197,9 @@ if [[ -d "$work/bin/$host" ]]; then
     [[ "$got" == "$b $V" ]] || die "$b --version printed '$got', not '$b $V'"
     say "$b --version: $got"
   done
+  got=$("$work/cli/$host/nomad-iis" --version)
+  [[ "$got" == "nomad-iis $V" ]] || die "nomad-iis --version printed '$got', not 'nomad-iis $V'"
+  say "nomad-iis --version: $got"
 else
   warn "this machine ($host) runs none of the binaries; --version not checked"
 fi
@@ -224,18 +242,18 @@ if ((sign)); then
   elif grep -q -- -ignore-cdp <<<"$ossl_help"; then
     verify_args+=(-ignore-cdp)
   fi
-  for exe in "$work"/bin/windows_*/nomad_iis.exe; do
-    say "sign ${exe#"$work/bin/"} (Authenticode, SHA-256, $subject)"
+  for exe in "$work"/bin/windows_*/nomad_iis.exe "$work"/cli/windows_*/nomad-iis.exe; do
+    say "sign ${exe#"$work/"} (Authenticode, SHA-256, $subject)"
     osslsigncode sign "${sign_args[@]}" -in "$exe" -out "$exe.signed" >"$work/sign.log" 2>&1 ||
       { cat "$work/sign.log" >&2; die "osslsigncode could not sign $exe"; }
     mv "$exe.signed" "$exe"
     osslsigncode verify -in "$exe" -CAfile "$trust" "${verify_args[@]}" >"$work/verify.log" 2>&1 ||
       { cat "$work/verify.log" >&2; die "the signature of $exe does not verify against $cert"; }
-    say "verified ${exe#"$work/bin/"}"
+    say "verified ${exe#"$work/"}"
   done
   rm -f "$passfile"
   {
-    echo "nomad-iis $V: the Windows binaries (nomad_iis.exe) are signed (Authenticode, SHA-256)."
+    echo "nomad-iis $V: the Windows binaries (nomad_iis.exe, nomad-iis.exe) are signed (Authenticode, SHA-256)."
     echo "signer: $subject"
     echo "sha256 fingerprint: $fingerprint"
     if [[ -n "${NOMAD_IIS_SIGN_TIMESTAMP_URL:-}" ]]; then
@@ -246,22 +264,27 @@ if ((sign)); then
   } >"$dist/SIGNING.txt"
 else
   warn "NOMAD_IIS_SIGN_CERT and NOMAD_IIS_SIGN_KEY are not set: the Windows binaries are UNSIGNED"
-  echo "nomad-iis $V: the Windows binaries (nomad_iis.exe) are unsigned." >"$dist/SIGNING.txt"
+  echo "nomad-iis $V: the Windows binaries (nomad_iis.exe, nomad-iis.exe) are unsigned." >"$dist/SIGNING.txt"
 fi
 
-# Archives, staged with normalized modes and mtimes.
+# Archives, staged with normalized modes and mtimes: the plugin's
+# (nomad_iis_*) and the command-line client's (nomad-iis_*).
 mtime="@$SOURCE_DATE_EPOCH"
-for t in "${targets[@]}"; do
+archive_list=()
+for t in "${targets[@]}"; do archive_list+=("nomad_iis bin $t"); done
+for t in "${cli_targets[@]}"; do archive_list+=("nomad-iis cli $t"); done
+for a in "${archive_list[@]}"; do
+  read -r product bindir t <<<"$a"
   os=${t%/*} arch=${t#*/}
-  name="nomad_iis_${V}_${os}_$arch"
+  name="${product}_${V}_${os}_$arch"
   stage="$work/stage/$name"
   mkdir -p "$stage"
-  cp "$work/bin/${os}_$arch"/* "$stage/"
+  cp "$work/$bindir/${os}_$arch"/* "$stage/"
   for f in "${text_files[@]}"; do cp "$docs/$f" "$stage/$f"; done
-  [[ $os == linux ]] && cp -R examples "$stage/examples"
+  [[ $product == nomad_iis && $os == linux ]] && cp -R examples "$stage/examples"
   find "$stage" -type d -exec chmod 0755 {} +
   find "$stage" -type f -exec chmod 0644 {} +
-  for b in nomad_iis nomad_iis.exe iissim; do
+  for b in nomad_iis nomad_iis.exe iissim nomad-iis nomad-iis.exe; do
     [[ ! -f "$stage/$b" ]] || chmod 0755 "$stage/$b"
   done
   find "$stage" -exec env TZ=UTC touch -h -d "$mtime" {} +
@@ -278,17 +301,19 @@ for t in "${targets[@]}"; do
   fi
 done
 
-# SBOMs: the modules linked into each archive's nomad_iis (GOOS/GOARCH as
-# built), with the version of this release and the archive's date.
+# SBOMs: the modules linked into each archive's nomad_iis or nomad-iis
+# (GOOS/GOARCH as built), with the version of this release and the
+# archive's date.
 purl_version="v${V//+/%2B}"
 say "SBOMs (cyclonedx-gomod app)"
 pids=()
-for t in "${targets[@]}"; do
+for a in "${archive_list[@]}"; do
+  read -r product _ t <<<"$a"
   os=${t%/*} arch=${t#*/}
-  name="nomad_iis_${V}_${os}_$arch"
+  name="${product}_${V}_${os}_$arch"
   (
     CGO_ENABLED=0 GOOS=$os GOARCH=$arch GOFLAGS=-trimpath "$cdx" app -json -licenses -noserial \
-      -main cmd/nomad_iis -output "$work/$name.sbom.json" . 2>"$work/$name.sbom.log" ||
+      -main "cmd/$product" -output "$work/$name.sbom.json" . 2>"$work/$name.sbom.log" ||
       { cat "$work/$name.sbom.log" >&2; exit 1; }
     # cyclonedx-gomod names the main module by its pseudo-version (from git);
     # give it the release's version wherever it appears.

@@ -29,8 +29,9 @@
 #   GO                   go command (default: go)
 #   GO_LICENSES          go-licenses binary (default: $(go env GOPATH)/bin/go-licenses)
 #   GO_LICENSES_VERSION  the version it must be (default: v1.6.0; the Makefile passes its own)
-#   LICENSES_PLATFORMS   GOOS/GOARCH pairs (default: "linux/amd64 windows/amd64 windows/arm64",
-#                        the targets of hack/dist.sh)
+#   LICENSES_PLATFORMS   GOOS/GOARCH pairs (default: "linux/amd64 windows/amd64 windows/arm64
+#                        linux/arm64 darwin/amd64 darwin/arm64", the targets of hack/dist.sh:
+#                        the plugin's and the nomad-iis command's)
 #   LICENSES_PKGS        packages to check (default: every main package under ./cmd)
 #   NOTICES_FILE         notices file (default: THIRD_PARTY_NOTICES at the repository root)
 set -euo pipefail
@@ -53,7 +54,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 GO=${GO:-go}
 GO_LICENSES_VERSION=${GO_LICENSES_VERSION:-v1.6.0}
-LICENSES_PLATFORMS=${LICENSES_PLATFORMS:-linux/amd64 windows/amd64 windows/arm64}
+LICENSES_PLATFORMS=${LICENSES_PLATFORMS:-linux/amd64 windows/amd64 windows/arm64 linux/arm64 darwin/amd64 darwin/arm64}
 NOTICES_FILE=${NOTICES_FILE:-THIRD_PARTY_NOTICES}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

@@ -39,9 +39,22 @@ var (
 	textFiles = []string{"CHANGELOG.md", "LICENSE", "README.md", "THIRD_PARTY_NOTICES"}
 	// archives are the os_arch of each archive.
 	archives = []string{"windows_amd64", "windows_arm64", "linux_amd64"}
+	// cliArchives are the os_arch of each archive of the command-line client.
+	cliArchives = []string{"windows_amd64", "windows_arm64", "linux_amd64", "linux_arm64", "darwin_amd64", "darwin_arm64"}
 )
 
 func name(osArch, ext string) string { return "nomad_iis_" + testVersion + "_" + osArch + ext }
+
+// cliName is the file name of a command-line client's archive or SBOM.
+func cliName(osArch, ext string) string { return "nomad-iis_" + testVersion + "_" + osArch + ext }
+
+// archiveExt is .zip for Windows, else .tar.gz.
+func archiveExt(osArch string) string {
+	if strings.HasPrefix(osArch, "windows") {
+		return ".zip"
+	}
+	return ".tar.gz"
+}
 
 // result is one run of hack/dist.sh.
 type result struct {
@@ -149,8 +162,12 @@ func TestDist(t *testing.T) {
 		must.StrContains(t, signing, "are signed (Authenticode, SHA-256)")
 		must.StrContains(t, signing, "CN=nomad-iis dist test")
 		must.StrContains(t, signing, "sha256 fingerprint: "+fp)
-		for _, a := range []string{"windows_amd64", "windows_arm64"} {
-			exe := extractZip(t, filepath.Join(signed.dir, name(a, ".zip")), "nomad_iis.exe")
+		for _, a := range []string{"windows_amd64", "windows_arm64", "cli_windows_amd64", "cli_windows_arm64"} {
+			archive, member := name(a, ".zip"), "nomad_iis.exe"
+			if osArch, ok := strings.CutPrefix(a, "cli_"); ok {
+				archive, member = cliName(osArch, ".zip"), "nomad-iis.exe"
+			}
+			exe := extractZip(t, filepath.Join(signed.dir, archive), member)
 			out, err := run(t, tmp, "osslsigncode", "verify", "-in", exe, "-CAfile", cert)
 			must.NoError(t, err, must.Sprintf("%s: %s", a, out))
 			must.StrContains(t, out, "Signature verification: ok")
@@ -179,7 +196,8 @@ func TestDist(t *testing.T) {
 	t.Run("reproducible", func(t *testing.T) {
 		// Signing changes only the Windows archives: the Linux archive and
 		// the SBOMs of two runs are the same bytes.
-		for _, f := range []string{name("linux_amd64", ".tar.gz"), name("linux_amd64", ".sbom.cdx.json"), name("windows_amd64", ".sbom.cdx.json")} {
+		for _, f := range []string{name("linux_amd64", ".tar.gz"), name("linux_amd64", ".sbom.cdx.json"), name("windows_amd64", ".sbom.cdx.json"),
+			cliName("linux_arm64", ".tar.gz"), cliName("darwin_arm64", ".tar.gz"), cliName("windows_amd64", ".sbom.cdx.json")} {
 			must.Eq(t, sum(t, filepath.Join(signed.dir, f)), sum(t, filepath.Join(unsigned.dir, f)), must.Sprint(f))
 		}
 	})
@@ -195,6 +213,9 @@ func checkFiles(t *testing.T, dir string) {
 			ext = ".tar.gz"
 		}
 		want = append(want, name(a, ext), name(a, ".sbom.cdx.json"))
+	}
+	for _, a := range cliArchives {
+		want = append(want, cliName(a, archiveExt(a)), cliName(a, ".sbom.cdx.json"))
 	}
 	slices.Sort(want)
 	entries, err := os.ReadDir(dir)
@@ -272,6 +293,63 @@ func checkArchives(t *testing.T, dir string) {
 		must.NoError(t, err, must.Sprint(out))
 		must.Eq(t, b+" "+testVersion+"\n", out)
 	}
+	checkCLIArchives(t, dir)
+}
+
+// checkCLIArchives checks the command-line client's archives: the binary
+// and the text files, dates, owners, modes, the version in every binary,
+// and --version of the one this machine runs.
+func checkCLIArchives(t *testing.T, dir string) {
+	epoch := time.Unix(sourceDateEpoch, 0).UTC()
+	for _, a := range cliArchives {
+		bin := t.TempDir()
+		exe := "nomad-iis"
+		var got []string
+		if archiveExt(a) == ".zip" {
+			exe = "nomad-iis.exe"
+			zr, err := zip.OpenReader(filepath.Join(dir, cliName(a, ".zip")))
+			must.NoError(t, err)
+			for _, f := range zr.File {
+				got = append(got, f.Name)
+				must.Eq(t, epoch, f.Modified.UTC(), must.Sprintf("%s: %s", a, f.Name))
+			}
+			_ = zr.Close()
+			p := extractZip(t, filepath.Join(dir, cliName(a, ".zip")), exe)
+			must.NoError(t, os.Rename(p, filepath.Join(bin, exe)))
+		} else {
+			f, err := os.Open(filepath.Join(dir, cliName(a, ".tar.gz")))
+			must.NoError(t, err)
+			gz, err := gzip.NewReader(f)
+			must.NoError(t, err)
+			tr := tar.NewReader(gz)
+			for {
+				h, err := tr.Next()
+				if err == io.EOF {
+					break
+				}
+				must.NoError(t, err)
+				got = append(got, h.Name)
+				must.Eq(t, epoch, h.ModTime.UTC(), must.Sprintf("%s: %s", a, h.Name))
+				must.Eq(t, 0, h.Uid)
+				if h.Name == exe {
+					must.Eq(t, 0o755, h.Mode&0o777, must.Sprint(a))
+					out, err := os.OpenFile(filepath.Join(bin, exe), os.O_CREATE|os.O_WRONLY, 0o755)
+					must.NoError(t, err)
+					_, err = io.Copy(out, tr)
+					must.NoError(t, err)
+					must.NoError(t, out.Close())
+				}
+			}
+			_ = f.Close()
+		}
+		must.Eq(t, append(slices.Clone(textFiles), exe), got, must.Sprint(a))
+		must.True(t, bytes.Contains(mustRead(t, filepath.Join(bin, exe)), []byte(testVersion)), must.Sprintf("%s: the version is in the binary", a))
+		if a == runtime.GOOS+"_"+runtime.GOARCH {
+			out, err := run(t, bin, filepath.Join(bin, exe), "--version")
+			must.NoError(t, err, must.Sprint(out))
+			must.Eq(t, "nomad-iis "+testVersion+"\n", out)
+		}
+	}
 }
 
 // checkSBOMs checks each SBOM: CycloneDX JSON, for the archive's platform,
@@ -320,6 +398,34 @@ func checkSBOMs(t *testing.T, dir string) {
 			}
 		}
 		must.Eq(t, nomadVersion, nomad, must.Sprintf("%s: github.com/hashicorp/nomad in the SBOM", a))
+	}
+	// The client links Nomad's API module, never the agent's.
+	for _, a := range cliArchives {
+		var bom struct {
+			Metadata struct {
+				Component struct {
+					Name    string `json:"name"`
+					Version string `json:"version"`
+					Purl    string `json:"purl"`
+				} `json:"component"`
+			} `json:"metadata"`
+			Components []struct {
+				Name string `json:"name"`
+			} `json:"components"`
+		}
+		must.NoError(t, json.Unmarshal(mustRead(t, filepath.Join(dir, cliName(a, ".sbom.cdx.json"))), &bom), must.Sprint(a))
+		must.Eq(t, "github.com/nomad-iis/nomad-iis", bom.Metadata.Component.Name)
+		must.Eq(t, "v"+testVersion, bom.Metadata.Component.Version)
+		goos, goarch, _ := strings.Cut(a, "_")
+		must.StrContains(t, bom.Metadata.Component.Purl, "goos="+goos)
+		must.StrContains(t, bom.Metadata.Component.Purl, "goarch="+goarch)
+		var names []string
+		for _, m := range bom.Components {
+			names = append(names, m.Name)
+		}
+		must.SliceContains(t, names, "github.com/hashicorp/nomad/api", must.Sprint(a))
+		must.SliceContains(t, names, "github.com/spf13/cobra", must.Sprint(a))
+		must.SliceNotContains(t, names, "github.com/hashicorp/nomad", must.Sprint(a))
 	}
 }
 

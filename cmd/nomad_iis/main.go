@@ -14,6 +14,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"os"
@@ -43,7 +44,11 @@ func main() {
 	var d *driver.Driver
 	var stopAPI func()
 	plugins.Serve(func(logger hclog.Logger) interface{} {
-		d = driver.New(logger, driver.Options{ManagementAPIPort: opts.api.Port})
+		d = driver.New(logger, driver.Options{
+			ManagementAPIPort:   opts.api.Port,
+			ManagementAPIScheme: managementAPIScheme(opts.api),
+			ManagementAPIBind:   cmp.Or(opts.api.Bind, api.DefaultBind),
+		})
 		stopAPI = startManagementAPI(d, opts.api, logger)
 		return d
 	})
@@ -61,6 +66,14 @@ var (
 	_ api.Registry = (*driver.TaskRegistry)(nil)
 	_ api.IIS      = (*driver.PoolClient)(nil)
 )
+
+// managementAPIScheme is https when the API has a certificate.
+func managementAPIScheme(cfg api.Config) string {
+	if cfg.TLSCertFile != "" {
+		return "https"
+	}
+	return "http"
+}
 
 // startManagementAPI starts the Management API when cfg has a port and
 // returns the function that stops it. The API sees the driver's tasks

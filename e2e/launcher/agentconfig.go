@@ -60,14 +60,33 @@ func (c *Cluster) serverConfig() string {
 	return w.String()
 }
 
-// clientConfig is the client's configuration, with the plugin block.
+// clientSpec is what differs between client agents.
+type clientSpec struct {
+	role              *role
+	name              string
+	httpPort, apiPort int
+	stateDir          string
+	minPort, maxPort  int // dynamic ports; 0 leaves Nomad's defaults
+}
+
+// clientConfig is the first client's configuration, with the plugin block.
 func (c *Cluster) clientConfig() string {
+	return c.clientConfigFor(clientSpec{role: c.clientAgent, name: firstClientName, httpPort: c.cfg.ClientHTTPPort,
+		apiPort: c.cfg.ManagementAPIPort, stateDir: c.stateDir})
+}
+
+// clientConfigFor is a client's configuration, with the plugin block.
+func (c *Cluster) clientConfigFor(s clientSpec) string {
 	var w configWriter
 	cfg := c.cfg
-	c.common(&w, c.clientAgent, "nomad-iis-client", cfg.ClientHTTPPort)
+	c.common(&w, s.role, s.name, s.httpPort)
 	w.line("client {")
 	w.line("  enabled = true")
 	w.line("  servers = [%s]", hclString(fmt.Sprintf("127.0.0.1:%d", cfg.RPCPort)))
+	if s.minPort > 0 {
+		w.line("  min_dynamic_port = %d", s.minPort)
+		w.line("  max_dynamic_port = %d", s.maxPort)
+	}
 	if ifname := loopbackInterface(); ifname != "" {
 		// As -dev does: allocations get ports on the loopback address.
 		w.line("  network_interface = %s", hclString(ifname))
@@ -80,11 +99,14 @@ func (c *Cluster) clientConfig() string {
 	w.line("")
 	w.line("plugin \"nomad_iis\" {")
 	args := []string{
-		fmt.Sprintf("--management-api-port=%d", cfg.ManagementAPIPort),
+		fmt.Sprintf("--management-api-port=%d", s.apiPort),
 		"--management-api-key=" + cfg.ManagementAPIKey,
 		// With a key the API would listen on every interface; a test or
 		// demo cluster keeps it on loopback.
 		"--management-api-bind=127.0.0.1",
+	}
+	if cfg.ManagementAPIJWTSecret != "" {
+		args = append(args, "--management-api-jwt-secret="+cfg.ManagementAPIJWTSecret)
 	}
 	if cfg.PlaywrightDriverDir != "" {
 		args = append(args, "--management-api-playwright-driver="+cfg.PlaywrightDriverDir)
@@ -101,8 +123,8 @@ func (c *Cluster) clientConfig() string {
 	w.line("    enabled              = true")
 	w.line("    fingerprint_interval = \"10s\"")
 	w.line("    backend              = %s", hclString(cfg.Backend))
-	if c.stateDir != "" {
-		w.line("    iissim_state_dir     = %s", hclString(c.stateDir))
+	if s.stateDir != "" {
+		w.line("    iissim_state_dir     = %s", hclString(s.stateDir))
 	}
 	if cfg.PowerShellPath != "" {
 		w.line("    powershell_path      = %s", hclString(cfg.PowerShellPath))

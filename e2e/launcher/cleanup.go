@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"slices"
 	"strings"
 	"time"
@@ -58,22 +57,7 @@ func killMarked(marker string) error {
 
 // stopIISSim stops the iissim service of the agent's state directory and
 // its workers.
-func (c *Cluster) stopIISSim(ctx context.Context) error {
-	if c.stateDir == "" {
-		return nil
-	}
-	if _, err := os.Stat(c.stateDir); err != nil {
-		return nil
-	}
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, c.cfg.PluginBin, "iissim", "stop", "--state-dir", c.stateDir)
-	cmd.Env = c.agentEnv()
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("launcher: stop iissim: %w: %s", err, strings.TrimSpace(string(out)))
-	}
-	return nil
-}
+func (c *Cluster) stopIISSim(ctx context.Context) error { return c.stopIISSimAt(ctx, c.stateDir) }
 
 // removeLeftoverSites removes the sites and pools of this agent's
 // allocations that are still there once the agent is gone, and reports them:

@@ -81,6 +81,14 @@ type Config struct {
 	ManagementAPIPort int
 	// ManagementAPIKey is the API key; empty generates a random one.
 	ManagementAPIKey string
+	// ManagementAPIJWTSecret, when set, is the API's JWT secret (at least
+	// 32 bytes), beside the key.
+	ManagementAPIJWTSecret string
+	// Clients is the number of client agents (nodes), each with its own
+	// plugin process, iissim service and Management API (on a free port,
+	// beyond the first's ManagementAPIPort), all sharing the API key.
+	// Default 1.
+	Clients int
 
 	// PlaywrightDriverDir and ScreenshotBrowser are given to the plugin as
 	// --management-api-playwright-driver and --management-api-browser when
@@ -125,6 +133,8 @@ type Cluster struct {
 	log         hclog.Logger
 	serverAgent *role
 	clientAgent *role
+	// extra are the clients beyond the first (Config.Clients > 1).
+	extra []*extraClient
 
 	// allocsLock guards allocIDs, the allocations seen running on this
 	// cluster; Stop looks for sites and pools of these left behind.
@@ -160,6 +170,10 @@ func Start(ctx context.Context, cfg Config) (*Cluster, error) {
 		_ = c.Stop(context.Background())
 		return nil, err
 	}
+	if err := c.startExtraClients(ctx); err != nil {
+		_ = c.Stop(context.Background())
+		return nil, err
+	}
 	return c, nil
 }
 
@@ -189,6 +203,12 @@ func (c *Config) applyDefaults() error {
 	case BackendIISSim, BackendPowerShell:
 	default:
 		return fmt.Errorf("launcher: backend %q is not %q or %q", c.Backend, BackendIISSim, BackendPowerShell)
+	}
+	switch {
+	case c.Clients == 0:
+		c.Clients = 1
+	case c.Clients < 0 || c.Clients > 5:
+		return fmt.Errorf("launcher: Clients is %d; 1 to 5 client agents are supported", c.Clients)
 	}
 	if c.ManagementAPIKey == "" {
 		key, err := RandomKey()
@@ -265,6 +285,9 @@ func (c *Cluster) prepare() error {
 	}
 	if err := os.WriteFile(c.clientAgent.configPath, []byte(c.clientConfig()), 0o600); err != nil {
 		return fmt.Errorf("launcher: write the client configuration: %w", err)
+	}
+	if err := c.prepareExtraClients(logDir); err != nil {
+		return err
 	}
 	if c.marker, err = RandomKey(); err != nil {
 		return err
@@ -344,6 +367,9 @@ func (c *Cluster) stop(ctx context.Context) error {
 		if err := c.StopAllJobs(orderly); err != nil {
 			errs = append(errs, err)
 		}
+	}
+	if err := c.stopExtraClients(ctx, orderly); err != nil {
+		errs = append(errs, err)
 	}
 	for _, r := range []*role{c.clientAgent, c.serverAgent} {
 		if err := c.stopRole(orderly, r); err != nil {

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"time"
-
-	"github.com/hashicorp/nomad/api"
 )
 
 // driverName is the name the plugin registers its driver under.
@@ -48,25 +46,5 @@ func (c *Cluster) waitFor(ctx context.Context, r *role, p *agentProcess, ready f
 // iis driver fingerprinted after since (so that a restart is not satisfied
 // by the state the server kept from before), and what is missing when not.
 func (c *Cluster) clientReadiness(since time.Time) (bool, string) {
-	nodes, _, err := c.nomad.Nodes().List(nil)
-	if err != nil || len(nodes) == 0 {
-		return false, "the client node is not registered yet"
-	}
-	node, _, err := c.nomad.Nodes().Info(nodes[0].ID, nil)
-	if err != nil {
-		return false, fmt.Sprintf("node %s: %v", nodes[0].ID, err)
-	}
-	if node.Status != api.NodeStatusReady {
-		return false, fmt.Sprintf("node %s is %s", node.ID, node.Status)
-	}
-	d := node.Drivers[driverName]
-	switch {
-	case d == nil:
-		return false, fmt.Sprintf("the %s driver is not fingerprinted yet (is the plugin loaded?)", driverName)
-	case !d.Detected || !d.Healthy:
-		return false, fmt.Sprintf("the %s driver is detected=%t healthy=%t: %s", driverName, d.Detected, d.Healthy, d.HealthDescription)
-	case d.UpdateTime.Before(since):
-		return false, fmt.Sprintf("the %s driver has not been fingerprinted since the client started", driverName)
-	}
-	return true, ""
+	return c.nodeReadiness(firstClientName, since)
 }

@@ -52,6 +52,7 @@ func run(exe string, self []string) int {
 	verbose := flag.Bool("v", false, "log every sample to stderr")
 	only := flag.String("only", "", "comma-separated items to run (1-8); default all")
 	keep := flag.Bool("keep", false, "keep the work directory (data, archives, state) and print its path")
+	cli := flag.String("cli", filepath.Join("build", "nomad-iis"), "the nomad-iis command, for the deploy row of item 3")
 	flag.Parse()
 	var sel map[string]bool
 	if *only != "" {
@@ -82,7 +83,12 @@ func run(exe string, self []string) int {
 	if browser == "" {
 		browser = "/usr/bin/chromium"
 	}
-	o := bench.Options{Self: self, Exe: exe, WorkDir: work, Quick: quick, Runs: *runs,
+	cliPath, err := filepath.Abs(*cli)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "benchreport: -cli: %v\n", err)
+		return 2
+	}
+	o := bench.Options{Self: self, Exe: exe, WorkDir: work, Quick: quick, Runs: *runs, CLI: cliPath,
 		PlaywrightDriver: driverDir, Browser: browser, Verbose: *verbose, Only: sel}
 	start := time.Now()
 	rows := bench.Run(o)

@@ -166,6 +166,7 @@ func serve(ctx context.Context, p *progress, cluster *launcher.Cluster, jobFile,
 		ServerLog:   cluster.ServerLogPath(),
 		Windows:     runtime.GOOS == "windows",
 		SourceBuilt: isSourceBuilt(cluster.NomadBin()),
+		CLI:         filepath.Join("build", exe("nomad-iis")),
 	})
 
 	select {

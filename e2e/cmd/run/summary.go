@@ -25,6 +25,16 @@ type summary struct {
 	ServerLog   string
 	Windows     bool
 	SourceBuilt bool
+	// CLI is the nomad-iis command (make build puts it in build/).
+	CLI string
+}
+
+// Export sets a variable in the platform's shell.
+func (s summary) Export(name, value string) string {
+	if s.Windows {
+		return "$env:" + name + " = " + s.Quote(value)
+	}
+	return "export " + name + "=" + s.Quote(value)
 }
 
 // TaskURL is the Management API's address of the sample task.
@@ -67,6 +77,15 @@ Try the Management API (in another terminal):
 
   # upload a new version of the site, then reload {{.Site}}
   {{.Curl}} -X PUT -H {{.Quote (print "X-Api-Key: " .APIKey)}} -H 'Content-Type: application/zip' --data-binary {{.Quote (print "@" .UploadZip)}} {{.Quote (print .TaskURL "/fs/local?clean=true")}}
+
+The same with the nomad-iis command, which finds the job's allocations, their nodes and the
+nodes' Management API through Nomad:
+
+  {{.Export "NOMAD_ADDR" .NomadAddr}}
+  {{.Export "NOMAD_IIS_API_KEY" .APIKey}}
+  {{.CLI}} status --job {{.JobID}}
+  {{.CLI}} download --job {{.JobID}} -o static-sample-app.zip local
+  {{.CLI}} deploy --job {{.JobID}} --clean {{.Quote .UploadZip}}     # or a folder: deploy --job {{.JobID}} --clean ./site
 
 And Nomad's view of it (the CLI talks to {{.NomadAddr}} by default):
 

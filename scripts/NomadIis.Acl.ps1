@@ -55,6 +55,7 @@ function ConvertTo-QualifiedAccountName
     [OutputType([System.String])]
     param
     (
+        # pscheck: checked Resolve-AccountSid passes identities Set-NomadIisTaskDirectoryAcl refused when blank
         [Parameter(Mandatory = $true)]
         [ValidateNotNullOrEmpty()]
         [System.String]
@@ -83,6 +84,7 @@ function Resolve-AccountSid
     [OutputType([System.Object[]])]
     param
     (
+        # pscheck: checked Set-NomadIisTaskDirectoryAcl passes its identities, 1 to 64 non-blank names
         [Parameter(Mandatory = $true)]
         [ValidateNotNullOrEmpty()]
         [System.String[]]
@@ -201,11 +203,13 @@ function Set-DirectoryAccess
     [OutputType([System.Void])]
     param
     (
+        # pscheck: checked a Join-Path result under the allocation directory
         [Parameter(Mandatory = $true)]
         [ValidateNotNullOrEmpty()]
         [System.String]
         $Path,
 
+        # pscheck: checked FileSystemAccessRule objects built by New-Object, never $null
         [Parameter(Mandatory = $true)]
         [AllowEmptyCollection()]
         [System.Object[]]
@@ -269,17 +273,20 @@ function Set-NomadIisTaskDirectoryAcl
     [OutputType([System.Collections.Specialized.OrderedDictionary])]
     param
     (
+        # pscheck: checked operation entry point: host.ps1 answers the binder refusal on the operation itself with InvalidArgument naming the parameter
         [Parameter(Mandatory = $true)]
         [ValidateNotNullOrEmpty()]
         [System.String]
         $AllocDir,
 
+        # pscheck: checked operation entry point: host.ps1 answers the binder refusal on the operation itself with InvalidArgument naming the parameter
         [Parameter(Mandatory = $true)]
         [ValidateNotNullOrEmpty()]
         [ValidateLength(1, 255)]
         [System.String]
         $TaskName,
 
+        # pscheck: checked operation entry point: host.ps1 answers the binder refusal on the operation itself with InvalidArgument naming the parameter
         [Parameter(Mandatory = $true)]
         [ValidateNotNullOrEmpty()]
         [ValidateCount(1, 64)]

@@ -102,6 +102,7 @@ function Get-ExistingAppPool
     [OutputType([System.Object])]
     param
     (
+        # pscheck: checked callers pass a validated pool name, or the pool Get-SwitchTarget refused when empty
         [Parameter(Mandatory = $true)]
         [ValidateNotNullOrEmpty()]
         [System.String]
@@ -166,6 +167,7 @@ function Add-WorkerProcessHandle
         [System.Object]
         $Pool,
 
+        # pscheck: checked a list the caller creates and this function fills with Process objects, never $null
         [Parameter(Mandatory = $true)]
         [AllowEmptyCollection()]
         [System.Collections.Generic.List[System.Diagnostics.Process]]
@@ -308,6 +310,7 @@ function Start-NomadIisAppPool
     [OutputType([System.Collections.Specialized.OrderedDictionary])]
     param
     (
+        # pscheck: checked operation entry point: host.ps1 answers the binder refusal on the operation itself with InvalidArgument naming the parameter; Deploy passes a pool name Get-SwitchTarget refused when empty
         [Parameter(Mandatory = $true)]
         [ValidateNotNullOrEmpty()]
         [ValidateLength(1, 64)]
@@ -360,6 +363,7 @@ function Stop-NomadIisAppPool
     [OutputType([System.Collections.Specialized.OrderedDictionary])]
     param
     (
+        # pscheck: checked operation entry point: host.ps1 answers the binder refusal on the operation itself with InvalidArgument naming the parameter; Deploy passes a pool name Get-SwitchTarget refused when empty
         [Parameter(Mandatory = $true)]
         [ValidateNotNullOrEmpty()]
         [ValidateLength(1, 64)]
@@ -433,6 +437,7 @@ function Restart-NomadIisAppPool
     [OutputType([System.Collections.Specialized.OrderedDictionary])]
     param
     (
+        # pscheck: checked operation entry point: host.ps1 answers the binder refusal on the operation itself with InvalidArgument naming the parameter
         [Parameter(Mandatory = $true)]
         [ValidateNotNullOrEmpty()]
         [ValidateLength(1, 64)]

@@ -18,6 +18,7 @@ function Get-StoreCertificate
     [OutputType([System.Security.Cryptography.X509Certificates.X509Certificate2])]
     param
     (
+        # pscheck: checked callers pass a certificate thumbprint, or a plan thumbprint after checking its length
         [Parameter(Mandatory = $true)]
         [ValidatePattern('^[0-9A-F]{40}$')]
         [System.String]
@@ -196,6 +197,7 @@ function Remove-ManagedCertificate
         [System.Object]
         $ServerManager,
 
+        # pscheck: checked callers skip or refuse an empty ConvertTo-Thumbprint result first
         [Parameter(Mandatory = $true)]
         [ValidatePattern('^[0-9A-F]{40}$')]
         [System.String]
@@ -243,6 +245,7 @@ function Read-CertificateFile
         [System.String]
         $Field,
 
+        # pscheck: checked callers pass pfxPath after checking its length, or the paths Import-PemCertificate refused when empty
         [Parameter(Mandatory = $true)]
         [ValidateNotNullOrEmpty()]
         [System.String]
@@ -319,16 +322,19 @@ function Select-IntermediateCertificate
     [OutputType([System.Security.Cryptography.X509Certificates.X509Certificate2[]])]
     param
     (
+        # pscheck: checked callers pass a field name literal or a non-empty source description
         [Parameter(Mandatory = $true)]
         [ValidateNotNullOrEmpty()]
         [System.String]
         $Field,
 
+        # pscheck: checked RawData of parsed certificates or DER of PEM blocks, never $null
         [Parameter(Mandatory = $true)]
         [AllowEmptyCollection()]
         [System.Collections.Generic.List[System.Byte[]]]
         $Certificates,
 
+        # pscheck: checked ValidatePattern requires 40 hex digits; callers pass a certificate thumbprint
         [Parameter(Mandatory = $true)]
         [ValidatePattern('^[0-9A-F]{40}$')]
         [System.String]
@@ -397,6 +403,7 @@ function Add-IntermediateCertificate
     [OutputType([System.Int32])]
     param
     (
+        # pscheck: checked Select-IntermediateCertificate returns certificates it built, never $null
         [Parameter(Mandatory = $true)]
         [AllowEmptyCollection()]
         [System.Security.Cryptography.X509Certificates.X509Certificate2[]]
@@ -717,6 +724,7 @@ function Remove-NomadIisCertificate
     [OutputType([System.Collections.Specialized.OrderedDictionary])]
     param
     (
+        # pscheck: checked operation entry point: host.ps1 answers the binder refusal on the operation itself with InvalidArgument naming the parameter
         [Parameter(Mandatory = $true)]
         [ValidateNotNullOrEmpty()]
         [ValidateLength(40, 128)]

@@ -36,11 +36,13 @@ function New-NomadIisError
     [OutputType([System.Void])]
     param
     (
+        # pscheck: checked every caller passes one of the five kinds as a bare word
         [Parameter(Mandatory = $true)]
         [ValidateSet('NotFound', 'InvalidArgument', 'Conflict', 'Unavailable', 'Internal')]
         [System.String]
         $Kind,
 
+        # pscheck: checked every caller passes literal text or a -f format with literal text, or a non-null IisUnavailableReason
         [Parameter(Mandatory = $true)]
         [ValidateNotNullOrEmpty()]
         [System.String]
@@ -235,6 +237,7 @@ function ConvertTo-NomadIisError
         [System.Management.Automation.ErrorRecord]
         $ErrorRecord,
 
+        # pscheck: checked callers pass a literal action
         [Parameter(Mandatory = $true)]
         [ValidateNotNullOrEmpty()]
         [System.String]
@@ -584,6 +587,7 @@ function Find-Application
         [System.Object]
         $Site,
 
+        # pscheck: checked callers pass a path that starts with /
         [Parameter(Mandatory = $true)]
         [ValidateNotNullOrEmpty()]
         [System.String]
@@ -645,6 +649,7 @@ function Get-OptionalValue
         [System.Object]
         $InputObject,
 
+        # pscheck: checked callers pass a literal or a name from the module tables, or their own Name that refuses empty
         [Parameter(Mandatory = $true)]
         [ValidateNotNullOrEmpty()]
         [System.String]
@@ -878,6 +883,7 @@ function Assert-OneOf
         [System.String]
         $Value,
 
+        # pscheck: checked callers pass literal lists or the PoolIdentities table
         [Parameter(Mandatory = $true)]
         [ValidateNotNullOrEmpty()]
         [System.String[]]

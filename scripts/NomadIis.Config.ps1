@@ -184,6 +184,7 @@ function Set-ConfigAttribute
         [System.Object]
         $Element,
 
+        # pscheck: checked callers refuse an empty attribute name first, or pass a name from the pool settings table
         [Parameter(Mandatory = $true)]
         [ValidateNotNullOrEmpty()]
         [System.String]
@@ -195,6 +196,7 @@ function Set-ConfigAttribute
         [System.Object]
         $Value,
 
+        # pscheck: checked callers pass a -f format with literal text
         [Parameter(Mandatory = $true)]
         [ValidateNotNullOrEmpty()]
         [System.String]
@@ -269,11 +271,13 @@ function Set-ConfigAttributeList
         [System.Object]
         $Element,
 
+        # pscheck: checked Get-ListValue drops $null entries; plan attribute lists come from it
         [Parameter(Mandatory = $true)]
         [AllowEmptyCollection()]
         [System.Object[]]
         $Attributes,
 
+        # pscheck: checked callers pass their own Field or a plan field built with a -f format
         [Parameter(Mandatory = $true)]
         [ValidateNotNullOrEmpty()]
         [System.String]
@@ -314,6 +318,7 @@ function Assert-AppPoolDuration
     [OutputType([System.Void])]
     param
     (
+        # pscheck: checked the caller passes a -f format with literal text
         [Parameter(Mandatory = $true)]
         [ValidateNotNullOrEmpty()]
         [System.String]
@@ -370,6 +375,7 @@ function Assert-AppPoolSpec
     [OutputType([System.Void])]
     param
     (
+        # pscheck: checked New-TaskSitePlan passes appPools[i]
         [Parameter(Mandatory = $true)]
         [ValidateNotNullOrEmpty()]
         [System.String]

@@ -46,6 +46,7 @@ function Find-VirtualDirectory
         [System.Object]
         $Application,
 
+        # pscheck: checked Get-SwitchTarget passes virtualDirectoryPath, which ValidatePattern ^/ checked
         [Parameter(Mandatory = $true)]
         [ValidateNotNullOrEmpty()]
         [System.String]
@@ -92,6 +93,11 @@ function Get-SwitchTarget
     {
         New-NomadIisError -Kind NotFound -Message ("application '{0}' of website '{1}' has no virtual directory '{2}'" -f $Plan.ApplicationPath, $Plan.SiteName, $Plan.VirtualDirectoryPath)
     }
+    # The switch stops, starts and recycles this pool by name.
+    if (([System.String] $application.ApplicationPoolName).Length -eq 0)
+    {
+        New-NomadIisError -Kind NotFound -Message ("application '{0}' of website '{1}' names no application pool" -f $Plan.ApplicationPath, $Plan.SiteName)
+    }
     return @{
         Site      = $site
         Directory = $directory
@@ -114,11 +120,13 @@ function Set-VirtualDirectoryPath
         [System.Collections.Hashtable]
         $Target,
 
+        # pscheck: checked the switch refuses an empty previous path and checks the new one
         [Parameter(Mandatory = $true)]
         [ValidateNotNullOrEmpty()]
         [System.String]
         $From,
 
+        # pscheck: checked the switch refuses an empty previous path and checks the new one
         [Parameter(Mandatory = $true)]
         [ValidateNotNullOrEmpty()]
         [System.String]
@@ -154,6 +162,7 @@ function Get-WarmupUri
         [System.Object]
         $Site,
 
+        # pscheck: checked the switch passes it only with a non-empty warmupPath in it
         [Parameter(Mandatory = $true)]
         [ValidateNotNullOrEmpty()]
         [System.String]
@@ -259,6 +268,7 @@ function Wait-Warmup
     [OutputType([System.Collections.Hashtable])]
     param
     (
+        # pscheck: checked Get-WarmupUri returns a URL with scheme and host
         [Parameter(Mandatory = $true)]
         [ValidateNotNullOrEmpty()]
         [System.String]
@@ -318,22 +328,26 @@ function Switch-NomadIisApplicationVersion
     [OutputType([System.Collections.Specialized.OrderedDictionary])]
     param
     (
+        # pscheck: checked operation entry point: host.ps1 answers the binder refusal on the operation itself with InvalidArgument naming the parameter
         [Parameter(Mandatory = $true)]
         [ValidateNotNullOrEmpty()]
         [ValidateLength(1, 260)]
         [System.String]
         $SiteName,
 
+        # pscheck: checked operation entry point: host.ps1 answers the binder refusal on the operation itself with InvalidArgument naming the parameter
         [Parameter(Mandatory = $true)]
         [ValidatePattern('^/')]
         [System.String]
         $ApplicationPath,
 
+        # pscheck: checked operation entry point: host.ps1 answers the binder refusal on the operation itself with InvalidArgument naming the parameter
         [Parameter(Mandatory = $true)]
         [ValidatePattern('^/')]
         [System.String]
         $VirtualDirectoryPath,
 
+        # pscheck: checked operation entry point: host.ps1 answers the binder refusal on the operation itself with InvalidArgument naming the parameter
         [Parameter(Mandatory = $true)]
         [ValidateNotNullOrEmpty()]
         [System.String]
@@ -372,6 +386,11 @@ function Switch-NomadIisApplicationVersion
     $target = @{ SiteName = $SiteName; ApplicationPath = $ApplicationPath; VirtualDirectoryPath = $VirtualDirectoryPath }
     $found = Get-SwitchTarget -ServerManager (Get-ServerManager) -Plan $target
     $previous = [System.Environment]::ExpandEnvironmentVariables([System.String] $found.Directory.PhysicalPath)
+    # The switch goes back to this path when the warm-up fails.
+    if ($previous.Length -eq 0)
+    {
+        New-NomadIisError -Kind Conflict -Message ("virtual directory '{0}' of application '{1}' has no physical path to switch from" -f $VirtualDirectoryPath, $ApplicationPath)
+    }
     $expected = $ExpectedPhysicalPath.Replace('/', '\').TrimEnd('\')
     if ($expected.Length -gt 0 -and -not (Test-NameEqual -Left $previous.TrimEnd('\') -Right $expected))
     {

@@ -49,6 +49,7 @@ function Set-ExtensionRegistry
         [System.String]
         $Directory,
 
+        # pscheck: checked host.ps1 passes the entries Import-ExtensionScript built, never $null
         [Parameter(Mandatory = $true)]
         [AllowEmptyCollection()]
         [System.Object[]]
@@ -156,6 +157,7 @@ function Invoke-NomadIisHook
     [OutputType([System.Collections.Specialized.OrderedDictionary])]
     param
     (
+        # pscheck: checked operation entry point: host.ps1 answers the binder refusal on the operation itself with InvalidArgument naming the parameter
         [Parameter(Mandatory = $true)]
         [ValidateSet('PreStart', 'PostStart', 'PreStop', 'PostStop')]
         [System.String]

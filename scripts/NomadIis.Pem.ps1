@@ -39,6 +39,7 @@ function Get-PemBlock
     [OutputType([System.Object[]])]
     param
     (
+        # pscheck: checked callers pass certPath or keyPath
         [Parameter(Mandatory = $true)]
         [ValidateNotNullOrEmpty()]
         [System.String]
@@ -300,6 +301,7 @@ function Get-RsaKeyFromPem
     (
         # A key file without a PEM block gives no blocks: the function's
         # own InvalidArgument says so, not the binder's Internal error.
+        # pscheck: checked blocks Get-PemBlock built, never $null
         [Parameter(Mandatory = $true)]
         [AllowEmptyCollection()]
         [System.Object[]]
@@ -362,6 +364,7 @@ function Get-EcKeyFromPem
     [OutputType([System.Byte[]])]
     param
     (
+        # pscheck: checked blocks Get-PemBlock built, never $null
         [Parameter(Mandatory = $true)]
         [AllowEmptyCollection()]
         [System.Object[]]
@@ -434,6 +437,7 @@ function ConvertTo-EcPkcs12
         [System.Security.Cryptography.X509Certificates.X509Certificate2]
         $Certificate,
 
+        # pscheck: checked blocks Get-PemBlock built, never $null
         [Parameter(Mandatory = $true)]
         [AllowEmptyCollection()]
         [System.Object[]]
@@ -499,11 +503,13 @@ function Import-PemCertificate
     [OutputType([System.Collections.Specialized.OrderedDictionary])]
     param
     (
+        # pscheck: checked Import-NomadIisCertificate refuses an empty certPath first
         [Parameter(Mandatory = $true)]
         [ValidateNotNullOrEmpty()]
         [System.String]
         $CertPath,
 
+        # pscheck: checked Import-NomadIisCertificate refuses an empty keyPath first
         [Parameter(Mandatory = $true)]
         [ValidateNotNullOrEmpty()]
         [System.String]

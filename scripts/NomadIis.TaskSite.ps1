@@ -65,11 +65,13 @@ function Set-AutoStartProvider
         [System.Object]
         $ServerManager,
 
+        # pscheck: checked New-TaskSitePlan refuses a blank provider name first
         [Parameter(Mandatory = $true)]
         [ValidateNotNullOrEmpty()]
         [System.String]
         $Name,
 
+        # pscheck: checked New-TaskSitePlan refuses a blank provider type first
         [Parameter(Mandatory = $true)]
         [ValidateNotNullOrEmpty()]
         [System.String]
@@ -135,6 +137,7 @@ function Test-AutoStartProviderInUse
         [System.Object]
         $ServerManager,
 
+        # pscheck: checked the caller tests IsNullOrEmpty first
         [Parameter(Mandatory = $true)]
         [ValidateNotNullOrEmpty()]
         [System.String]
@@ -332,6 +335,7 @@ function Wait-TaskSiteStart
     [OutputType([System.String])]
     param
     (
+        # pscheck: checked called only when the plan owns the site, which means siteName is not empty
         [Parameter(Mandatory = $true)]
         [ValidateNotNullOrEmpty()]
         [System.String]
@@ -678,6 +682,7 @@ function New-NomadIisTaskSite
         [System.Object[]]
         $AppPools = @(),
 
+        # pscheck: checked operation entry point: host.ps1 answers the binder refusal on the operation itself with InvalidArgument naming the parameter
         [Parameter(Mandatory = $true)]
         [ValidateNotNullOrEmpty()]
         [System.Object[]]
@@ -884,6 +889,7 @@ function Get-NomadIisWebsite
     [OutputType([System.Collections.Specialized.OrderedDictionary])]
     param
     (
+        # pscheck: checked operation entry point: host.ps1 answers the binder refusal on the operation itself with InvalidArgument naming the parameter
         [Parameter(Mandatory = $true)]
         [ValidateNotNullOrEmpty()]
         [ValidateLength(1, 260)]

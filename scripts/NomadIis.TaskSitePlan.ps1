@@ -18,6 +18,7 @@ function ConvertTo-BindingPlan
     [OutputType([System.Object[]])]
     param
     (
+        # pscheck: checked New-TaskSitePlan drops $null entries first
         [Parameter(Mandatory = $true)]
         [AllowEmptyCollection()]
         [System.Object[]]
@@ -176,6 +177,7 @@ function ConvertTo-ApplicationPlan
     [OutputType([System.Object[]])]
     param
     (
+        # pscheck: checked New-NomadIisTaskSite refused an empty list and $null entries
         [Parameter(Mandatory = $true)]
         [System.Object[]]
         $Applications,
@@ -495,6 +497,7 @@ function ConvertTo-ByteArray
     [OutputType([System.Byte[]])]
     param
     (
+        # pscheck: checked only for https bindings, which the plan refuses without a thumbprint
         [Parameter(Mandatory = $true)]
         [ValidatePattern('^([0-9A-Fa-f]{2})+$')]
         [System.String]
@@ -543,6 +546,7 @@ function New-TaskSitePlan
         [System.Object[]]
         $AppPools,
 
+        # pscheck: checked New-NomadIisTaskSite refused an empty list and $null entries
         [Parameter(Mandatory = $true)]
         [System.Object[]]
         $Applications,

@@ -199,11 +199,13 @@ function New-ErrorFrame
         [System.Object]
         $Id,
 
+        # pscheck: checked callers pass InvalidArgument or a kind Get-ErrorKind returned
         [Parameter(Mandatory = $true)]
         [ValidateSet('NotFound', 'InvalidArgument', 'Conflict', 'Unavailable', 'Internal')]
         [System.String]
         $Kind,
 
+        # pscheck: checked callers pass literal text; Invoke-Operation replaces an empty message first
         [Parameter(Mandatory = $true)]
         [ValidateNotNullOrEmpty()]
         [System.String]
@@ -232,6 +234,7 @@ function Get-OperationFunctionName
     [OutputType([System.String])]
     param
     (
+        # pscheck: checked Invoke-Operation passes it only after matching ^[A-Za-z]+$
         [Parameter(Mandatory = $true)]
         [ValidatePattern('^[A-Za-z]+$')]
         [System.String]
@@ -369,6 +372,7 @@ function Get-ErrorKind
         [System.Management.Automation.ErrorRecord]
         $ErrorRecord,
 
+        # pscheck: checked Get-OperationFunctionName never returns an empty name
         [Parameter(Mandatory = $true)]
         [ValidateNotNullOrEmpty()]
         [System.String]
@@ -409,6 +413,7 @@ function Invoke-Operation
     [OutputType([System.Collections.Specialized.OrderedDictionary])]
     param
     (
+        # pscheck: checked the serve loop skips blank lines
         [Parameter(Mandatory = $true)]
         [ValidateNotNullOrEmpty()]
         [System.String]

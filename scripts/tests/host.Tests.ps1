@@ -9,7 +9,7 @@ BeforeAll {
     $directory = Join-Path -Path $TestDrive -ChildPath 'host'
     $null = New-Item -ItemType Directory -Path $directory
     Copy-Item -LiteralPath (Join-Path -Path $PSScriptRoot -ChildPath '..\host.ps1') -Destination $directory
-    # The stub module: the registry host.ps1 fills, and four operations.
+    # The stub module: the registry host.ps1 fills, and five operations.
     Set-Content -LiteralPath (Join-Path -Path $directory -ChildPath 'NomadIis.psm1') -Encoding Ascii -Value @'
 $ErrorActionPreference = 'Stop'
 function Set-ExtensionRegistry { param ($Directory, $Extensions) }
@@ -34,7 +34,13 @@ function Write-NomadIisStray
     [System.Console]::Write('stray without newline')
     [ordered] @{ done = $true }
 }
-Export-ModuleMember -Function 'Set-ExtensionRegistry', 'Get-NomadIisEcho', 'New-NomadIisThing', 'Write-NomadIisStray'
+function Set-NomadIisList
+{
+    [CmdletBinding()]
+    param ([Parameter(Mandatory = $true)] [System.String[]] $Names)
+    [ordered] @{ count = $Names.Length }
+}
+Export-ModuleMember -Function 'Set-ExtensionRegistry', 'Get-NomadIisEcho', 'New-NomadIisThing', 'Write-NomadIisStray', 'Set-NomadIisList'
 '@
 
     $start = New-Object -TypeName System.Diagnostics.ProcessStartInfo
@@ -157,6 +163,31 @@ Describe 'host.ps1' {
         $frame = Invoke-Request -Id 7 -Line '{"id":7,"op":'
         $frame.ok | Should -BeFalse
         $frame.error.kind | Should -BeExactly 'InvalidArgument'
+    }
+
+    # The module's operations keep the binder's refusal of an empty
+    # mandatory value (marked "# pscheck: checked" in the module): the
+    # refusal is raised on the operation itself, which host.ps1 answers
+    # with InvalidArgument naming the parameter, never Internal.
+    It 'answers an empty string for a mandatory parameter with InvalidArgument naming it' {
+        $frame = Invoke-Request -Id 8 -Line '{"id":8,"op":"GetEcho","args":{"text":""}}'
+        $frame.ok | Should -BeFalse
+        $frame.error.kind | Should -BeExactly 'InvalidArgument'
+        $frame.error.message | Should -BeLike "*'Text'*"
+    }
+
+    It 'answers an empty list for a mandatory parameter with InvalidArgument naming it' {
+        $frame = Invoke-Request -Id 9 -Line '{"id":9,"op":"SetList","args":{"names":[]}}'
+        $frame.ok | Should -BeFalse
+        $frame.error.kind | Should -BeExactly 'InvalidArgument'
+        $frame.error.message | Should -BeLike "*'Names'*"
+    }
+
+    It 'answers an empty string in a mandatory list with InvalidArgument naming it' {
+        $frame = Invoke-Request -Id 10 -Line '{"id":10,"op":"SetList","args":{"names":["a",""]}}'
+        $frame.ok | Should -BeFalse
+        $frame.error.kind | Should -BeExactly 'InvalidArgument'
+        $frame.error.message | Should -BeLike "*'Names'*"
     }
 
     It 'ends when its input ends' {

@@ -11,7 +11,9 @@
 //            receive ([AllowEmptyString()], [AllowEmptyCollection()],
 //            [AllowNull()]) or is marked "# pscheck: checked <reason>"
 //   console  nothing writes to the console directly (Write-Host, Out-Host,
-//            [Console]); only the framing host (host.ps1) owns the console
+//            [Console]::Write/WriteLine/Out.Write/OpenStandardOutput/...)
+//            or reads stdin; only the framing host (host.ps1) owns the
+//            console. [Console]::SetOut/SetError capture is allowed
 'use strict';
 
 const path = require('path');
@@ -355,11 +357,60 @@ function chainRule(tree, report) {
   });
 }
 
-/** Reports direct console writes. */
+/** Static members of [Console] that write to stdout or stderr, or read stdin (the request channel). */
+const CONSOLE_STATIC = new Set(['write', 'writeline', 'openstandardoutput', 'openstandarderror', 'openstandardinput', 'in', 'read', 'readline', 'readkey']);
+/** The writers [Console]::Out and [Console]::Error, whose Write* methods write to stdout and stderr. */
+const CONSOLE_WRITERS = new Set(['out', 'error']);
+/** The hook functions an extension defines; a Pester test may simulate one that writes to the console. */
+const HOOK_FUNCTION = /^Invoke-(PreStart|PostStart|PreStop|PostStop)Hook$/i;
+
+/** The text of the member_name that follows the node's "::" or "." sibling, or ''. */
+function memberAfter(node) {
+  const op = node.nextSibling;
+  const member = op && (op.type === '::' || op.type === '.') ? op.nextSibling : null;
+  return member && member.type === 'member_name' ? member.text.trim() : '';
+}
+
+/**
+ * The console access a [Console] type literal makes, as a description, or
+ * null when it neither writes to stdout or stderr nor reads stdin: the
+ * capture and restore of D11 ([Console]::SetOut, [Console]::SetError,
+ * reading [Console]::Out to put it back) and properties such as
+ * [Console]::OutputEncoding are allowed.
+ */
+function consoleAccess(literal) {
+  const member = memberAfter(literal);
+  if (CONSOLE_STATIC.has(member.toLowerCase())) return `::${member}`;
+  if (!CONSOLE_WRITERS.has(member.toLowerCase())) return null;
+  // [Console]::Out.WriteLine(...): the access [Console]::Out is followed
+  // by ".WriteLine" in the invocation or access around it.
+  const access = literal.parent;
+  if (!access || access.type !== 'member_access') return null;
+  const method = memberAfter(access);
+  return method.toLowerCase().startsWith('write') ? `::${member}.${method}` : null;
+}
+
+/** True when node is inside a function that simulates an extension hook in a Pester test file. */
+function inSimulatedHook(file, node) {
+  if (!/\.tests\.ps1$/i.test(path.basename(file))) return false;
+  for (let fn = ast.ancestorOfType(node, 'function_statement'); fn; fn = ast.ancestorOfType(fn, 'function_statement')) {
+    const name = ast.childOfType(fn, 'function_name');
+    if (name && HOOK_FUNCTION.test(name.text.trim())) return true;
+  }
+  return false;
+}
+
+/**
+ * Reports direct console writes: Write-Host and Out-Host anywhere, and
+ * outside host.ps1 the [Console] members that write to stdout or stderr
+ * or read stdin. A Pester test file (*.Tests.ps1) may write from a
+ * function named as a hook (Invoke-PreStopHook, ...): that is the test of
+ * how the module captures a hook that writes to the console.
+ */
 function consoleRule(file, tree, calls, report) {
   for (const call of calls) {
     const lower = (call.name || '').toLowerCase();
-    if (lower === 'write-host' || lower === 'out-host') {
+    if ((lower === 'write-host' || lower === 'out-host') && !inSimulatedHook(file, call.node)) {
       report(call.line, call.col, 'console',
         `${call.name} writes to the console, which is the response channel of the host; return objects, or use Write-Verbose`);
     }
@@ -368,11 +419,12 @@ function consoleRule(file, tree, calls, report) {
   ast.walk(tree.rootNode, (n) => {
     if (n.type !== 'type_literal') return;
     const t = shortType(ast.unquote(n.text.replace(/^\[|\]$/g, '').replace(/\s+/g, '')));
-    const next = n.nextSibling;
-    if (t === 'console' && next && next.type === '::') {
-      report(n.startPosition.row + 1, n.startPosition.column + 1, 'console',
-        `[${n.text.replace(/^\[|\]$/g, '')}]:: reaches the console directly; only the framing host (host.ps1) owns stdin, stdout and stderr`);
-    }
+    if (t !== 'console') return;
+    const access = consoleAccess(n);
+    if (access === null || inSimulatedHook(file, n)) return;
+    report(n.startPosition.row + 1, n.startPosition.column + 1, 'console',
+      `[${n.text.replace(/^\[|\]$/g, '')}]${access} reaches the console directly; only the framing host (host.ps1) owns stdin, stdout and stderr ` +
+      '(capturing with SetOut/SetError and restoring is allowed)');
   });
 }
 

@@ -157,7 +157,6 @@ func TestConn_ResponseBodyNotRewritten(t *testing.T) {
 
 func strconvHex(n int) string { return strconv.FormatInt(int64(n), 16) }
 
-
 // TestConn_PlainHTTPOnTLSPort: a plain HTTP request to the TLS port is
 // answered 400 problem+json saying to use HTTPS.
 func TestConn_PlainHTTPOnTLSPort(t *testing.T) {

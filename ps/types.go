@@ -29,9 +29,11 @@ type ServerInfo struct {
 	AspNetCoreModule bool `json:"aspNetCoreModule"`
 	// URLRewrite is true when the URL Rewrite module is installed.
 	URLRewrite bool `json:"urlRewrite"`
-	// ServiceStartTime is when the web server's service last started
-	// (iissim: its service process), so that a restart can be told; zero
-	// when the backend does not report it (the PowerShell backend).
+	// ServiceStartTime is when the web server's service last started, so
+	// that a restart can be told: iissim's service process, or for the
+	// PowerShell backend the process W3SVC runs in (shared with WAS, so a
+	// restart of W3SVC alone is not seen). Zero when the service is not
+	// running.
 	ServiceStartTime time.Time `json:"serviceStartTime,omitzero"`
 }
 
@@ -233,15 +235,16 @@ type AppPool struct {
 	WorkerProcesses []WorkerProcess `json:"workerProcesses"`
 	// StopReason says why IIS itself stopped a stopped pool:
 	// StopReasonRapidFailProtection, or "" when it is not known (a stop by
-	// someone, or a backend that cannot tell: the PowerShell backend never
-	// sets it, since IIS records it only in the WAS event log).
+	// someone). The PowerShell backend reads it from the WAS event 5002 of
+	// the System log, newer than the last time it saw the pool started;
+	// only GetAppPool sets it.
 	StopReason string `json:"stopReason,omitempty"`
 	// WorkerCrashes counts the pool's worker processes that exited on their
 	// own (crashed, were killed) while the pool served, since the pool was
 	// created or the web server's service last started (a new count starts
-	// then). The
-	// PowerShell backend reports 0: IIS records worker crashes only in the
-	// WAS event log.
+	// then). The PowerShell backend counts the WAS events 5009, 5010 and
+	// 5011 of the System log naming the pool since the service's process
+	// started (at most 1000 events per call); only GetAppPool sets it.
 	WorkerCrashes int `json:"workerCrashes,omitempty"`
 }
 

@@ -8,7 +8,15 @@ function ConvertTo-AppPoolResult
     <#
     .SYNOPSIS
         Reports a pool's name, state, start mode and worker processes (with
-        the start time of each process).
+        the start time of each process), and with EventSummary (from
+        Get-AppPoolEventSummary) its worker crashes and why IIS stopped it;
+        without it 0 and ''.
+
+    .DESCRIPTION
+        State and ReadAt, when given, are the pool's state read before the
+        events were (so that a pool stopped by rapid-fail protection in
+        between is not reported Stopped without its event) and the time
+        taken before that read; without them the state is read now.
     #>
     [CmdletBinding()]
     [OutputType([System.Collections.Specialized.OrderedDictionary])]
@@ -16,10 +24,43 @@ function ConvertTo-AppPoolResult
     (
         [Parameter(Mandatory = $true)]
         [System.Object]
-        $Pool
+        $Pool,
+
+        [Parameter()]
+        [AllowNull()]
+        [System.Collections.Hashtable]
+        $EventSummary = $null,
+
+        [Parameter()]
+        [AllowEmptyString()]
+        [System.String]
+        $State = '',
+
+        [Parameter()]
+        [System.DateTime]
+        $ReadAt = [System.DateTime]::MinValue
     )
 
     $ErrorActionPreference = 'Stop'
+    $readAt = $ReadAt
+    $poolState = $State
+    if ($poolState.Length -eq 0)
+    {
+        $readAt = [System.DateTime]::UtcNow
+        $poolState = Get-ObjectStateName -InputObject $Pool
+    }
+    Set-AppPoolSeenStarted -Name ([System.String] $Pool.Name) -State $poolState -ReadAt $readAt
+    $crashes = 0
+    $stopReason = ''
+    if ($null -ne $EventSummary)
+    {
+        $events = $EventSummary[([System.String] $Pool.Name).ToLowerInvariant()]
+        if ($null -ne $events)
+        {
+            $crashes = [System.Int32] $events.WorkerCrashes
+            $stopReason = Get-AppPoolStopReason -State $poolState -LastRapidFailStop $events.LastRapidFailStop -LastSeenStarted (Get-AppPoolSeenStarted -Name ([System.String] $Pool.Name))
+        }
+    }
     $workers = New-Object -TypeName System.Collections.Generic.List[System.Object]
     foreach ($worker in (Get-WorkerProcess -Pool $Pool))
     {
@@ -50,12 +91,13 @@ function ConvertTo-AppPoolResult
     }
     return [ordered] @{
         name            = [System.String] $Pool.Name
-        state           = Get-ObjectStateName -InputObject $Pool
+        state           = $poolState
         startMode       = [System.String] $Pool.StartMode
         workerProcesses = $workers.ToArray()
-        # IIS records why WAS stopped a pool (rapid-fail protection) only in
-        # the WAS event log, not on the pool: the reason stays unknown.
-        stopReason      = ''
+        # IIS records worker crashes and why WAS stopped a pool only in the
+        # WAS events of the System log (NomadIis.WasEvent.ps1).
+        stopReason      = $stopReason
+        workerCrashes   = $crashes
     }
 }
 
@@ -247,8 +289,10 @@ function Get-NomadIisAppPool
     <#
     .SYNOPSIS
         Reports the state and worker processes of the named pools, or of
-        every pool when no name is given (operation GetAppPool). Pools that
-        do not exist are left out.
+        every pool when no name is given (operation GetAppPool), with the
+        worker crashes since the web server's service process started and
+        why IIS stopped a stopped pool, from the WAS events. Pools that do
+        not exist are left out.
 
     .PARAMETER Names
         Full pool names.
@@ -269,13 +313,13 @@ function Get-NomadIisAppPool
 
     $ErrorActionPreference = 'Stop'
     $serverManager = Get-ServerManager
-    $pools = New-Object -TypeName System.Collections.Generic.List[System.Object]
+    $found = New-Object -TypeName System.Collections.Generic.List[System.Object]
     $wanted = @($Names | Where-Object -FilterScript { -not [System.String]::IsNullOrEmpty($_) })
     if ($wanted.Length -eq 0)
     {
         foreach ($pool in $serverManager.ApplicationPools)
         {
-            $pools.Add((ConvertTo-AppPoolResult -Pool $pool))
+            $found.Add($pool)
         }
     }
     else
@@ -285,9 +329,25 @@ function Get-NomadIisAppPool
             $pool = Find-AppPool -ServerManager $serverManager -Name $name
             if ($null -ne $pool)
             {
-                $pools.Add((ConvertTo-AppPoolResult -Pool $pool))
+                $found.Add($pool)
             }
         }
+    }
+    # The states first, then one event log query for all the pools of this
+    # call: a pool read as Stopped has its rapid-fail event, if any, in the
+    # query that follows.
+    $states = New-Object -TypeName System.Collections.Generic.List[System.Object]
+    foreach ($pool in $found)
+    {
+        $readAt = [System.DateTime]::UtcNow
+        $states.Add([pscustomobject] @{ ReadAt = $readAt; State = Get-ObjectStateName -InputObject $pool })
+    }
+    $poolNames = [System.String[]] @($found | ForEach-Object -Process { [System.String] $_.Name })
+    $summary = Get-AppPoolEventSummary -Names $poolNames
+    $pools = New-Object -TypeName System.Collections.Generic.List[System.Object]
+    for ($i = 0; $i -lt $found.Count; $i++)
+    {
+        $pools.Add((ConvertTo-AppPoolResult -Pool $found[$i] -EventSummary $summary -State $states[$i].State -ReadAt $states[$i].ReadAt))
     }
     # The comma keeps a list of one pool a list.
     return , $pools.ToArray()

@@ -36,8 +36,8 @@ function Get-NomadIisServerInfo
 {
     <#
     .SYNOPSIS
-        Reports the IIS version, the W3SVC state and the modules present
-        (operation GetServerInfo).
+        Reports the IIS version, the W3SVC state, when the service's
+        process started, and the modules present (operation GetServerInfo).
 
     .DESCRIPTION
         The version comes from the registry (HKLM\SOFTWARE\Microsoft\InetStp),
@@ -68,6 +68,13 @@ function Get-NomadIisServerInfo
     if ($null -ne $service)
     {
         $w3svcState = [System.String] $service.Status
+    }
+
+    $serviceStartTime = $null
+    $started = Get-WebServiceStartTime
+    if ($null -ne $started)
+    {
+        $serviceStartTime = ConvertTo-IsoTime -Time $started
     }
 
     $moduleNames = $null
@@ -105,6 +112,8 @@ function Get-NomadIisServerInfo
         w3svcState       = $w3svcState
         aspNetCoreModule = [System.Boolean] $aspNetCore
         urlRewrite       = [System.Boolean] $urlRewrite
+        # RFC 3339 UTC, or null (a zero time.Time) when W3SVC is not running.
+        serviceStartTime = $serviceStartTime
     }
 }
 

@@ -21,6 +21,7 @@
       NomadIis.TaskSitePlan.ps1 the checks of a task's site before it is made
       NomadIis.TaskSite.ps1     a task's pools, site, applications, bindings
       NomadIis.AppPool.ps1      pool state and start/stop/recycle
+      NomadIis.WasEvent.ps1     service start, worker crashes, rapid-fail stops
       NomadIis.Certificate.ps1  certificate import and removal
       NomadIis.Pem.ps1          PEM certificates and keys
       NomadIis.Acl.ps1          task directory ACLs
@@ -40,6 +41,7 @@ Set-StrictMode -Version 1.0
 . (Join-Path -Path $PSScriptRoot -ChildPath 'NomadIis.TaskSitePlan.ps1')
 . (Join-Path -Path $PSScriptRoot -ChildPath 'NomadIis.TaskSite.ps1')
 . (Join-Path -Path $PSScriptRoot -ChildPath 'NomadIis.AppPool.ps1')
+. (Join-Path -Path $PSScriptRoot -ChildPath 'NomadIis.WasEvent.ps1')
 . (Join-Path -Path $PSScriptRoot -ChildPath 'NomadIis.Certificate.ps1')
 . (Join-Path -Path $PSScriptRoot -ChildPath 'NomadIis.Pem.ps1')
 . (Join-Path -Path $PSScriptRoot -ChildPath 'NomadIis.Acl.ps1')

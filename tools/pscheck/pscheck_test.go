@@ -119,6 +119,7 @@ type cmdletTable struct {
 var modules = []string{
 	"IISAdministration", "WebAdministration", "PKI",
 	"Microsoft.PowerShell.Core", "Microsoft.PowerShell.Utility", "Microsoft.PowerShell.Management", "Microsoft.PowerShell.Security",
+	"Microsoft.PowerShell.Diagnostics", "CimCmdlets",
 	"Pester",
 }
 

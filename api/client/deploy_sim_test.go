@@ -42,6 +42,13 @@ type simSite struct {
 
 func newSimSite(t *testing.T) *simSite {
 	t.Helper()
+	return newSimSiteWith(t, nil)
+}
+
+// newSimSiteWith is newSimSite with the pool's spec changed by tune (when
+// not nil) before the site is created.
+func newSimSiteWith(t *testing.T, tune func(*ps.AppPoolSpec)) *simSite {
+	t.Helper()
 	sim := simtest.Start(t)
 	taskDir := filepath.Join(t.TempDir(), "app")
 	must.NoError(t, os.MkdirAll(filepath.Join(taskDir, "local"), 0o755))
@@ -53,6 +60,9 @@ func newSimSite(t *testing.T) *simSite {
 		AppPools:     []ps.AppPoolSpec{{Name: name, Identity: "ApplicationPoolIdentity", StartMode: "AlwaysRunning"}},
 		Applications: []ps.ApplicationSpec{{Alias: "", PhysicalPath: filepath.Join(taskDir, "local"), AppPool: name}},
 		Bindings:     []ps.BindingSpec{{Protocol: "http", IPAddress: "*", Port: port}},
+	}
+	if tune != nil {
+		tune(&spec.AppPools[0])
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -169,4 +179,34 @@ func TestDeployAndRollbackAgainstTheAPIOnIISSim(t *testing.T) {
 	_, err = c.Rollback(ctx, s.task, client.RollbackOptions{Version: "v9"})
 	must.True(t, client.IsStatus(err, http.StatusNotFound), must.Sprint(err))
 	must.StrContains(t, err.Error(), "kept: initial, v1")
+}
+
+// A pool that cannot overlap its workers is refused with the API's 409,
+// unless AllowRestart asks for the stop/start switch.
+func TestDeployAllowRestartAgainstTheAPIOnIISSim(t *testing.T) {
+	t.Parallel()
+	noOverlap := true
+	s := newSimSiteWith(t, func(p *ps.AppPoolSpec) { p.DisallowOverlappingRotation = &noOverlap })
+	ctx := context.Background()
+	c, err := client.New(client.Config{BaseURL: s.api.URL, APIKey: "key-1", MaxRetries: -1})
+	must.NoError(t, err)
+	testkit.Eventually(t, "the site to serve the job's folder", func() bool { return strings.Contains(s.page(t), "job folder") })
+	release := t.TempDir()
+	must.NoError(t, os.WriteFile(filepath.Join(release, "index.html"), []byte("<h1>release 2</h1>"), 0o644))
+
+	_, err = c.Deploy(ctx, s.task, client.DirSource{Dir: release}, client.DeployOptions{})
+	must.True(t, client.IsStatus(err, http.StatusConflict), must.Sprint(err))
+	must.StrContains(t, err.Error(), "disallowOverlappingRotation")
+	must.StrContains(t, s.page(t), "job folder")
+
+	res, err := c.Deploy(ctx, s.task, client.DirSource{Dir: release}, client.DeployOptions{DeployTarget: client.DeployTarget{AllowRestart: true}})
+	must.NoError(t, err)
+	must.EqOp(t, ps.SwitchStopStart, res.Mode)
+	testkit.Eventually(t, "the site to serve release 2", func() bool { return strings.Contains(s.page(t), "release 2") })
+
+	res, err = c.Rollback(ctx, s.task, client.RollbackOptions{DeployTarget: client.DeployTarget{AllowRestart: true}})
+	must.NoError(t, err)
+	must.EqOp(t, ps.SwitchStopStart, res.Mode)
+	must.EqOp(t, "initial", res.Version.ID)
+	testkit.Eventually(t, "the site to serve the job's folder again", func() bool { return strings.Contains(s.page(t), "job folder") })
 }

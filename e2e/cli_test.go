@@ -174,6 +174,60 @@ var _ = Describe("the nomad-iis command", Ordered, func() {
 		}).WithContext(ctx).Should(Succeed())
 	})
 
+	It("deploys without downtime by job name, shows the version in status, and rolls back; each site serves the new, then the old content", func(ctx SpecContext) {
+		before := map[string]string{}
+		for _, al := range allocs {
+			page, err := get(fmt.Sprintf("http://127.0.0.1:%d/", firstPort(al)))
+			Expect(err).NotTo(HaveOccurred())
+			before[al.ID] = page
+		}
+		site := GinkgoT().TempDir()
+		Expect(os.WriteFile(filepath.Join(site, "index.html"), []byte("<html><body>version 3 without downtime</body></html>\n"), 0o644)).To(Succeed())
+		Expect(os.WriteFile(filepath.Join(site, "health.html"), []byte("ok\n"), 0o644)).To(Succeed())
+
+		r := run(ctx, withKey(), "deploy", "--zero-downtime", "--job", "e2e-cli", "--warmup", "/health.html", "--warmup-timeout", "30s", site)
+		Expect(r.code).To(Equal(0))
+		Expect(strings.Split(strings.TrimSpace(r.stdout), "\n")).To(HaveLen(2))
+		for _, al := range allocs {
+			Expect(r.stdout).To(MatchRegexp(`%s \S+ app: deployed version v1 \(2 files, .*\) to / \(Overlapped, warm-up 200\), previous initial, kept initial v1\n`, al.ID[:8]))
+			// The switch is done when the command returns: no wait.
+			Expect(get(fmt.Sprintf("http://127.0.0.1:%d/", firstPort(al)))).To(ContainSubstring("version 3 without downtime"))
+		}
+
+		r = run(ctx, withKey(), "status", "--job", "e2e-cli", "--json")
+		Expect(r.code).To(Equal(0))
+		var st []struct {
+			AllocID string         `json:"allocId"`
+			Status  *client.Status `json:"status"`
+		}
+		Expect(json.Unmarshal([]byte(r.stdout), &st)).To(Succeed())
+		Expect(st).To(HaveLen(2))
+		for _, s := range st {
+			Expect(s.Status.Deployments).To(HaveLen(1))
+			Expect(s.Status.Deployments[0].Application).To(Equal("/"))
+			Expect(s.Status.Deployments[0].Current.ID).To(Equal("v1"))
+			Expect(s.Status.Deployments[0].Kept).To(HaveLen(1))
+			Expect(s.Status.Deployments[0].Kept[0].ID).To(Equal("initial"))
+		}
+		r = run(ctx, withKey(), "status", "--job", "e2e-cli")
+		Expect(r.code).To(Equal(0))
+		Expect(r.stdout).To(ContainSubstring("APPLICATION"))
+		Expect(r.stdout).To(MatchRegexp(`%s .* v1 `, allocs[0].ID[:8]))
+
+		r = run(ctx, withKey(), "rollback", "--job", "e2e-cli")
+		Expect(r.code).To(Equal(0))
+		for _, al := range allocs {
+			Expect(r.stdout).To(MatchRegexp(`%s \S+ app: rolled back to version initial at / \(Overlapped\), previous v1, kept initial v1\n`, al.ID[:8]))
+			Expect(get(fmt.Sprintf("http://127.0.0.1:%d/", firstPort(al)))).To(Equal(before[al.ID]), "the job's folder serves again")
+		}
+
+		// A version that is not kept: the API's 404 on each allocation, exit 3.
+		r = run(ctx, withKey(), "rollback", "--job", "e2e-cli", "--version", "v9")
+		Expect(r.code).To(Equal(3))
+		Expect(r.stdout).To(BeEmpty())
+		Expect(strings.Count(r.stderr, `404 Not Found: query parameter version="v9": no such version is kept; kept: initial, v1`)).To(Equal(2))
+	})
+
 	It("takes a screenshot that is a PNG", func(ctx SpecContext) {
 		out := filepath.Join(GinkgoT().TempDir(), "shot.png")
 		r := run(ctx, withKey(), "screenshot", "--alloc", allocs[0].ID, "-o", out)

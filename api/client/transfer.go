@@ -39,28 +39,38 @@ func (c *Client) Upload(ctx context.Context, t Task, path string, src Source, op
 	if opts.Clean {
 		q = url.Values{"clean": {"true"}}
 	}
+	r := request{method: method, path: taskPath(t, "/fs/"+filePath(path)), query: q}
+	var out UploadResult
+	if err := c.sendSource(ctx, r, src, opts.Progress, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// sendSource sends r with src as its body (opened again for each retry),
+// following the bytes sent with progress when it is set, and decodes the
+// JSON answer into out. A folder's zipping error is returned rather than
+// the interrupted request it caused.
+func (c *Client) sendSource(ctx context.Context, r request, src Source, progress Progress, out any) error {
 	var mu sync.Mutex
 	var last *zipReader
-	r := request{
-		method: method, path: taskPath(t, "/fs/"+filePath(path)), query: q, contentType: src.ContentType(),
-		body: func() (io.ReadCloser, int64, error) {
-			rc, size, err := src.Open()
-			if err != nil {
-				return nil, 0, err
-			}
-			if z, ok := rc.(*zipReader); ok {
-				mu.Lock()
-				last = z
-				mu.Unlock()
-			}
-			if opts.Progress != nil {
-				rc = &countingReader{rc: rc, total: size, progress: opts.Progress}
-			}
-			return rc, size, nil
-		},
+	r.contentType = src.ContentType()
+	r.body = func() (io.ReadCloser, int64, error) {
+		rc, size, err := src.Open()
+		if err != nil {
+			return nil, 0, err
+		}
+		if z, ok := rc.(*zipReader); ok {
+			mu.Lock()
+			last = z
+			mu.Unlock()
+		}
+		if progress != nil {
+			rc = &countingReader{rc: rc, total: size, progress: progress}
+		}
+		return rc, size, nil
 	}
-	var out UploadResult
-	err := c.doJSON(ctx, r, &out)
+	err := c.doJSON(ctx, r, out)
 	mu.Lock()
 	z := last
 	mu.Unlock()
@@ -69,13 +79,10 @@ func (c *Client) Upload(ctx context.Context, t Task, path string, src Source, op
 		// failed request better than the interrupted body it caused.
 		_ = z.Close()
 		if zerr := z.Err(); zerr != nil {
-			return nil, zerr
+			return zerr
 		}
 	}
-	if err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return err
 }
 
 // countingReader reports the bytes read through it.

@@ -11,6 +11,53 @@ type Status struct {
 	SiteName               string `json:"siteName,omitempty"`
 	DefaultApplicationPool *Pool  `json:"defaultApplicationPool"`
 	ApplicationPools       []Pool `json:"applicationPools"`
+	// Deployments are the application directories deployed with Deploy:
+	// the version each serves and those kept for a rollback.
+	Deployments []Deployment `json:"deployments"`
+}
+
+// Deployment is one application directory's versions in the status.
+type Deployment struct {
+	// Application is "/" or "/<alias>"; VirtualDirectory "/" or "/<alias>".
+	Application      string `json:"application"`
+	VirtualDirectory string `json:"virtualDirectory"`
+	// Current is the version served; Kept the earlier ones, oldest first.
+	Current DeployVersion   `json:"current"`
+	Kept    []DeployVersion `json:"kept"`
+}
+
+// DeployVersion is one version folder of an application directory.
+type DeployVersion struct {
+	// ID is "initial" (the job's own folder) or v1, v2, ...
+	ID string `json:"id"`
+	// CreatedAt is when it was deployed.
+	CreatedAt time.Time `json:"createdAt"`
+	// Bytes and Files are its extracted size (0 for "initial").
+	Bytes int64 `json:"bytes"`
+	Files int   `json:"files"`
+	// Path is its folder, relative to the task directory.
+	Path string `json:"path"`
+}
+
+// DeployResult is the answer of PUT …/deploy and …/deploy/rollback.
+type DeployResult struct {
+	// Application is "/" or "/<alias>"; VirtualDirectory "/" or "/<alias>".
+	Application      string `json:"application"`
+	VirtualDirectory string `json:"virtualDirectory"`
+	ApplicationPool  string `json:"applicationPool"`
+	// Version is what the directory serves now; PreviousVersion the id of
+	// what it served before.
+	Version         DeployVersion `json:"version"`
+	PreviousVersion string        `json:"previousVersion"`
+	// Mode is Overlapped, StopStart (AllowRestart) or ConfigOnly (the pool
+	// had no worker).
+	Mode string `json:"mode"`
+	// WarmupStatus is the warm-up's HTTP status (0 without a warm-up).
+	WarmupStatus int `json:"warmupStatus,omitempty"`
+	// KeptVersions are the versions kept after the switch, oldest first;
+	// RemovedVersions those removed beyond the bound.
+	KeptVersions    []string `json:"keptVersions"`
+	RemovedVersions []string `json:"removedVersions"`
 }
 
 // Pool is one application pool of a task.

@@ -114,7 +114,7 @@ Exit codes: 0 success, 1 failure, 2 usage, 3 not found, 4 busy after retries.`,
 	f.StringVar(&a.g.token, "token", "", "Management API JWT (default "+envToken+")")
 	f.IntVar(&a.g.parallel, "parallel", 4, "allocations acted on at once")
 	f.IntVar(&a.g.retries, "retries", 4, "retries of a busy answer (409, 429, 503 with Retry-After), each after the delay the API asks for")
-	root.AddCommand(a.statusCommand(), a.deployCommand(), a.downloadCommand(), a.listCommand(), a.deleteCommand(),
+	root.AddCommand(a.statusCommand(), a.deployCommand(), a.rollbackCommand(), a.downloadCommand(), a.listCommand(), a.deleteCommand(),
 		a.poolCommand("start", "Start the task's application pools"),
 		a.poolCommand("stop", "Stop the task's application pools (the allocation keeps running)"),
 		a.poolCommand("recycle", "Recycle the task's application pools"),

@@ -24,6 +24,9 @@ type deployOptions struct {
 	waitTimeout     time.Duration
 	waitHTTP        string
 	waitHTTPTimeout time.Duration
+	// zeroDowntime deploys through …/deploy with zdd's options.
+	zeroDowntime bool
+	zdd          switchOptions
 }
 
 func (a *app) deployCommand() *cobra.Command {
@@ -37,9 +40,22 @@ task's running pools are stopped while the content is put in place and started
 again; --hot sends PATCH and leaves them running. --clean replaces the folder's
 content instead of merging over it. Then it waits until the pools that were
 stopped run again, and with --wait-http PATH until the site answers PATH (through
-the task's first http binding, on the node) with a status below 400.`,
+the task's first http binding, on the node) with a status below 400.
+
+--zero-downtime deploys without dropping a request: the archive goes into a new
+version folder beside the application's folder (--app, --vdir), and the
+application is switched to it in one IIS configuration change with an
+overlapped recycle, after the new version answered --warmup PATH when given.
+It does not combine with --hot, --clean, --path, --no-wait or --wait-timeout.
+The versions kept are listed by status; rollback switches back.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkZeroDowntimeFlags(cmd.Flags(), o.zeroDowntime); err != nil {
+				return err
+			}
+			if err := o.zdd.validate(); err != nil {
+				return err
+			}
 			src, err := deploySource(args[0])
 			if err != nil {
 				return err
@@ -59,6 +75,9 @@ the task's first http binding, on the node) with a status below 400.`,
 				return err
 			}
 			return a.each(ctx, targets, func(ctx context.Context, t *target, c *client.Client) (string, error) {
+				if o.zeroDowntime {
+					return a.deployZeroDowntime(ctx, t, c, src, o, len(targets) > 1)
+				}
 				return a.deployOne(ctx, t, c, src, o, len(targets) > 1)
 			})
 		},
@@ -71,6 +90,8 @@ the task's first http binding, on the node) with a status below 400.`,
 	f.DurationVar(&o.waitTimeout, "wait-timeout", 2*time.Minute, "how long to wait for the pools to run again")
 	f.StringVar(&o.waitHTTP, "wait-http", "", "then wait until the site answers this path (such as /health) with a status below 400")
 	f.DurationVar(&o.waitHTTPTimeout, "wait-http-timeout", time.Minute, "how long to wait for --wait-http")
+	f.BoolVar(&o.zeroDowntime, "zero-downtime", false, "deploy into a new version folder and switch to it with an overlapped recycle (no request dropped)")
+	o.zdd.addFlags(f)
 	return cmd
 }
 

@@ -217,12 +217,37 @@ func (f *fakeAPI) serve(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Disposition", `attachment; filename="`+parts[len(parts)-1]+`"`)
 		w.Header().Set("Content-Length", "11")
 		_, _ = io.WriteString(w, "hello "+alloc[:5])
+	case op == "deploy" && r.Method == http.MethodPut:
+		_ = json.NewEncoder(w).Encode(fakeDeployAnswer(r, len(parts) > 7 && parts[7] == "rollback"))
 	case op == "recycle" || op == "start" || op == "stop":
 		_ = json.NewEncoder(w).Encode(map[string]any{"allocId": alloc, "taskName": task, "operation": op,
 			"applicationPools": []any{map[string]any{"name": "default", "status": "Started"}}})
 	default:
 		writeProblem(w, 404, "", "no route "+r.URL.Path)
 	}
+}
+
+// fakeDeployAnswer is the answer of PUT …/deploy (version v2 of the
+// application ?app=) or of …/deploy/rollback (to ?version=, default v1).
+func fakeDeployAnswer(r *http.Request, rollback bool) map[string]any {
+	q := r.URL.Query()
+	app := "/" + q.Get("app")
+	res := map[string]any{"application": app, "virtualDirectory": "/", "applicationPool": "nomad-pool", "mode": "Overlapped"}
+	if q.Get("warmup") != "" {
+		res["warmupStatus"] = 200
+	}
+	if rollback {
+		v := q.Get("version")
+		if v == "" {
+			v = "v1"
+		}
+		res["version"] = map[string]any{"id": v, "createdAt": "2026-12-03T10:00:00Z", "bytes": 1024, "files": 2, "path": "local/.site.versions/" + v}
+		res["previousVersion"], res["keptVersions"], res["removedVersions"] = "v2", []string{"initial", "v1", "v2"}, []string{}
+		return res
+	}
+	res["version"] = map[string]any{"id": "v2", "createdAt": "2026-12-03T10:20:11Z", "bytes": 2048, "files": 3, "path": "local/.site.versions/v2"}
+	res["previousVersion"], res["keptVersions"], res["removedVersions"] = "v1", []string{"initial", "v1", "v2"}, []string{"v0"}
+	return res
 }
 
 func (f *fakeAPI) seen() []string {

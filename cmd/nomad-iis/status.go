@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"path"
 	"strconv"
+	"strings"
 
 	"github.com/olekukonko/tablewriter"
 	"github.com/spf13/cobra"
@@ -56,6 +58,9 @@ func (a *app) statusCommand() *cobra.Command {
 				if err := a.statusTable(rows); err != nil {
 					return err
 				}
+				if err := a.deploymentsTable(rows); err != nil {
+					return err
+				}
 			}
 			return a.summarise(targets, errs)
 		},
@@ -105,6 +110,40 @@ func (a *app) statusTable(rows []allocStatus) error {
 	}
 	if err := tbl.Render(); err != nil {
 		return fmt.Errorf("status table: %w", err)
+	}
+	return nil
+}
+
+// deploymentsTable prints, below the pools, one row per application
+// directory deployed with deploy --zero-downtime: the version it serves and
+// the ones kept for a rollback. Nothing when no allocation has one.
+func (a *app) deploymentsTable(rows []allocStatus) error {
+	var cells [][]string
+	for _, r := range rows {
+		for _, d := range r.Status.Deployments {
+			kept := make([]string, len(d.Kept))
+			for i, k := range d.Kept {
+				kept[i] = k.ID
+			}
+			deployed := "-"
+			if !d.Current.CreatedAt.IsZero() {
+				deployed = d.Current.CreatedAt.UTC().Format("2006-01-02 15:04:05Z")
+			}
+			cells = append(cells, []string{r.short(), r.NodeName, r.Task, path.Join(d.Application, d.VirtualDirectory),
+				d.Current.ID, deployed, humanBytes(d.Current.Bytes), strings.Join(kept, " ")})
+		}
+	}
+	if len(cells) == 0 {
+		return nil
+	}
+	fmt.Fprintln(a.env.stdout)
+	tbl := tablewriter.NewTable(a.env.stdout,
+		tablewriter.WithHeader([]string{"Alloc", "Node", "Task", "Application", "Version", "Deployed", "Size", "Kept"}))
+	if err := tbl.Bulk(cells); err != nil {
+		return fmt.Errorf("deployments table: %w", err)
+	}
+	if err := tbl.Render(); err != nil {
+		return fmt.Errorf("deployments table: %w", err)
 	}
 	return nil
 }

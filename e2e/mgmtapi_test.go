@@ -6,12 +6,12 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"time"
 
+	"github.com/nomad-iis/nomad-iis/api/client"
 	"github.com/nomad-iis/nomad-iis/internal/testkit"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -21,10 +21,14 @@ var _ = Describe("The Management API", Ordered, func() {
 	var (
 		d    *deployment
 		task string // the task's base address in the API
+		mc   *client.Client
+		tk   client.Task
 	)
 	BeforeAll(func(ctx SpecContext) {
 		d = deploy(ctx, pidJob)
 		task = cluster.ManagementAPIAddress() + "/api/v1/allocs/" + d.Alloc.ID + "/" + taskName
+		mc = mgmtClient()
+		tk = client.Task{AllocID: d.Alloc.ID, TaskName: taskName}
 	})
 
 	It("refuses a request without the API key", func(ctx SpecContext) {
@@ -36,20 +40,8 @@ var _ = Describe("The Management API", Ordered, func() {
 		pid, err := workerPID(d.URL + "/pid.aspx")
 		Expect(err).NotTo(HaveOccurred())
 
-		var st struct {
-			AllocID                string `json:"allocId"`
-			TaskName               string `json:"taskName"`
-			DefaultApplicationPool *struct {
-				Status                 string `json:"status"`
-				IsWorkerProcessRunning bool   `json:"isWorkerProcessRunning"`
-				WorkerProcesses        []struct {
-					ProcessID int `json:"processId"`
-				} `json:"workerProcesses"`
-			} `json:"defaultApplicationPool"`
-		}
-		resp := apiCall(ctx, http.MethodGet, task+"/status", "", nil, true)
-		Expect(resp.StatusCode).To(Equal(http.StatusOK), describe(resp))
-		Expect(json.NewDecoder(resp.Body).Decode(&st)).To(Succeed())
+		st, err := mc.Status(ctx, tk)
+		Expect(err).NotTo(HaveOccurred())
 		Expect(st.AllocID).To(Equal(d.Alloc.ID))
 		Expect(st.TaskName).To(Equal(taskName))
 		Expect(st.DefaultApplicationPool).NotTo(BeNil())
@@ -67,8 +59,10 @@ var _ = Describe("The Management API", Ordered, func() {
 
 	It("replaces the site with an uploaded zip (PUT), stopping and restarting its pool", func(ctx SpecContext) {
 		archive := testkit.MakeZip(testkit.ZipFiles(uploaded)...)
-		resp := apiCall(ctx, http.MethodPut, task+"/fs/local?clean=true", "application/zip", bytes.NewReader(archive), true)
-		Expect(resp.StatusCode).To(Equal(http.StatusOK), describe(resp))
+		res, err := mc.Upload(ctx, tk, "local", client.BytesSource{Data: archive, Zip: true}, client.UploadOptions{Clean: true})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(res.Kind).To(Equal("zip"))
+		Expect(res.Files).To(Equal(len(uploaded)))
 
 		for name, content := range uploaded {
 			Expect(get(d.URL+"/"+name)).To(Equal(content), "GET /%s", name)
@@ -77,61 +71,68 @@ var _ = Describe("The Management API", Ordered, func() {
 	})
 
 	It("hot-patches one file (PATCH) while the site keeps running", func(ctx SpecContext) {
-		resp := apiCall(ctx, http.MethodPatch, task+"/fs/local%2Fpatched.txt", "application/octet-stream",
-			bytes.NewBufferString(patched), true)
-		Expect(resp.StatusCode).To(Equal(http.StatusOK), describe(resp))
+		res, err := mc.Upload(ctx, tk, "local/patched.txt", client.BytesSource{Data: []byte(patched)}, client.UploadOptions{Hot: true})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(res.Kind).To(Equal("file"))
 
 		Expect(get(d.URL + "/patched.txt")).To(Equal(patched))
 	})
 
 	It("downloads the site's folder as a zip with what was uploaded and patched", func(ctx SpecContext) {
-		resp := apiCall(ctx, http.MethodGet, task+"/fs/local", "", nil, true)
-		Expect(resp.StatusCode).To(Equal(http.StatusOK), describe(resp))
-		Expect(resp.Header.Get("Content-Type")).To(Equal("application/zip"))
+		var archive bytes.Buffer
+		dl, err := mc.DownloadFile(ctx, tk, "local", &archive, nil)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(dl.ContentType).To(Equal("application/zip"))
 
 		want := map[string]string{"patched.txt": patched}
 		for k, v := range uploaded {
 			want[k] = v
 		}
-		Expect(readZip(resp.Body)).To(Equal(want))
+		Expect(readZip(&archive)).To(Equal(want))
 	})
 
 	It("deletes a file", func(ctx SpecContext) {
-		resp := apiCall(ctx, http.MethodDelete, task+"/fs/local%2Fpatched.txt", "", nil, true)
-		Expect(resp.StatusCode).To(Equal(http.StatusOK), describe(resp))
+		_, err := mc.Delete(ctx, tk, "local/patched.txt")
+		Expect(err).NotTo(HaveOccurred())
 
 		Expect(status(d.URL + "/patched.txt")).To(Equal(http.StatusNotFound))
-		resp = apiCall(ctx, http.MethodGet, task+"/fs/local", "", nil, true)
-		Expect(resp.StatusCode).To(Equal(http.StatusOK))
-		Expect(readZip(resp.Body)).NotTo(HaveKey("patched.txt"))
+		var archive bytes.Buffer
+		_, err = mc.DownloadFile(ctx, tk, "local", &archive, nil)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(readZip(&archive)).NotTo(HaveKey("patched.txt"))
 	})
 
 	It("takes a screenshot of the site as a PNG", func(ctx SpecContext) {
-		resp := apiCall(ctx, http.MethodGet, task+"/screenshot", "", nil, true)
-		Expect(resp.StatusCode).To(Equal(http.StatusOK), describe(resp))
-		Expect(resp.Header.Get("Content-Type")).To(Equal("image/png"))
-		png, err := io.ReadAll(resp.Body)
+		var png bytes.Buffer
+		dl, err := mc.Screenshot(ctx, tk, "", &png)
 		Expect(err).NotTo(HaveOccurred())
-		Expect(png).To(HavePrefix("\x89PNG\r\n\x1a\n"))
-		Expect(len(png)).To(BeNumerically(">", 1000))
+		Expect(dl.ContentType).To(Equal("image/png"))
+		Expect(png.Bytes()).To(HavePrefix("\x89PNG\r\n\x1a\n"))
+		Expect(png.Len()).To(BeNumerically(">", 1000))
 	}, NodeTimeout(2*time.Minute))
 
 	It("dumps the worker process", func(ctx SpecContext) {
 		_, err := get(d.URL + "/")
 		Expect(err).NotTo(HaveOccurred(), "a request starts the worker")
 
-		resp := apiCall(ctx, http.MethodGet, task+"/procdump", "", nil, true)
-		Expect(resp.StatusCode).To(Equal(http.StatusOK), describe(resp))
-		head := make([]byte, 4)
-		_, err = io.ReadFull(resp.Body, head)
+		var dump bytes.Buffer
+		_, err = mc.ProcDump(ctx, tk, "", 0, &dump, nil)
 		Expect(err).NotTo(HaveOccurred())
 		// A core file on iissim (ELF), a minidump on Windows (MDMP).
-		Expect(string(head)).To(BeElementOf("\x7fELF", "MDMP"))
-		n, err := io.Copy(io.Discard, resp.Body)
-		Expect(err).NotTo(HaveOccurred())
-		Expect(n).To(BeNumerically(">", 1000))
+		Expect(dump.Len()).To(BeNumerically(">", 4+1000), "a head and more than 1000 bytes")
+		Expect(string(dump.Bytes()[:4])).To(BeElementOf("\x7fELF", "MDMP"))
 	}, NodeTimeout(3*time.Minute))
 })
+
+// mgmtClient is a client of the cluster's Management API with its key. It
+// does not retry: a busy answer fails the spec as it would have without the
+// client.
+func mgmtClient() *client.Client {
+	GinkgoHelper()
+	c, err := client.New(client.Config{BaseURL: cluster.ManagementAPIAddress(), APIKey: cluster.ManagementAPIKey(), MaxRetries: -1})
+	Expect(err).NotTo(HaveOccurred())
+	return c
+}
 
 // apiCall sends a request to the Management API, with the key when withKey.
 // The response body is closed when the spec ends.

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -106,6 +107,10 @@ type cmdletTable struct {
 	Cmdlets map[string]struct {
 		Module     string              `json:"module"`
 		Source     string              `json:"source"`
+		Checked    string              `json:"checked"`
+		Verified   *bool               `json:"verified"`
+		Reason     string              `json:"reason"`
+		Note       string              `json:"note"`
 		Parameters []string            `json:"parameters"`
 		Aliases    map[string][]string `json:"aliases"`
 	} `json:"cmdlets"`
@@ -133,6 +138,49 @@ func sourcePrefix(module string) string {
 	return "https://learn.microsoft.com/powershell/module/"
 }
 
+// docsSource is the documentation source an entry of a module is checked
+// against: the markdown its documentation page is built from, in the
+// repository and folder that hold that module's reference.
+func docsSource(module string) (repo, folder string) {
+	switch module {
+	case "Pester":
+		return "pester/docs@", "versioned_docs/version-v5/commands/"
+	case "IISAdministration":
+		return "MicrosoftDocs/windows-powershell-docs@", "docset/winserver2022-ps/IISAdministration/"
+	case "PKI":
+		return "MicrosoftDocs/windows-powershell-docs@", "docset/winserver2022-ps/pki/"
+	default:
+		return "MicrosoftDocs/PowerShell-Docs@", "reference/5.1/" + module + "/"
+	}
+}
+
+// checkEntry holds an entry to the record of how it was checked: "docs
+// source <repo>@<commit> <path of the entry's own page>", optionally
+// preceded by "docs page, and " when the published page was read too; or
+// "verified": false with the reason no documentation could be found.
+func checkEntry(t *testing.T, name, module, checked string, verified *bool, reason string) {
+	t.Helper()
+	if verified != nil && !*verified {
+		must.NotEq(t, "", strings.TrimSpace(reason), must.Sprintf("%s: verified is false without a reason", name))
+		return
+	}
+	must.True(t, verified == nil, must.Sprintf("%s: verified is only written as false, with a reason", name))
+	must.EqOp(t, "", reason, must.Sprintf("%s: a reason belongs to an entry with verified false", name))
+	rest, ok := strings.CutPrefix(strings.TrimPrefix(checked, "docs page, and "), "docs source ")
+	must.True(t, ok, must.Sprintf("%s: checked %q does not start with \"docs source \" or \"docs page, and docs source \"", name, checked))
+	repo, folder := docsSource(module)
+	fields := strings.Fields(rest)
+	must.SliceLen(t, 2, fields, must.Sprintf("%s: checked %q is not \"docs source <repo>@<commit> <path>\"", name, checked))
+	commit, ok := strings.CutPrefix(fields[0], repo)
+	must.True(t, ok, must.Sprintf("%s: checked names %s, not %s", name, fields[0], strings.TrimSuffix(repo, "@")))
+	must.RegexMatch(t, hexCommit, commit, must.Sprintf("%s: checked names no commit of %s", name, repo))
+	page := strings.TrimSuffix(strings.TrimSuffix(fields[1], ".mdx"), ".md")
+	must.EqOp(t, folder+name, page, must.Sprintf("%s: checked names another page", name))
+}
+
+// hexCommit is an abbreviated or full git commit id.
+var hexCommit = regexp.MustCompile(`^[0-9a-f]{7,40}$`)
+
 // Parameters every cmdlet has; lint.js adds them, the table must not list them.
 var common = []string{
 	"verbose", "debug", "erroraction", "warningaction", "informationaction", "errorvariable",
@@ -149,6 +197,7 @@ func TestCmdletTable(t *testing.T) {
 	for name, c := range table.Cmdlets {
 		must.SliceContains(t, modules, c.Module, must.Sprintf("%s: module", name))
 		must.StrHasPrefix(t, sourcePrefix(c.Module), c.Source, must.Sprintf("%s: source", name))
+		checkEntry(t, name, c.Module, c.Checked, c.Verified, c.Reason)
 		seen := map[string]bool{}
 		for _, p := range c.Parameters {
 			lower := strings.ToLower(p)

@@ -150,7 +150,7 @@ dist: ## Release archives, SBOMs, SIGNING.txt, SHA256SUMS into dist/ (hack/dist.
 
 .PHONY: test-dist
 test-dist: ## Run hack/dist.sh signed (throwaway certificate) and unsigned, and check what it makes
-	$(GO) test -count=1 -timeout 15m -tags dist ./release/
+	$(GO) test -count=1 -timeout 30m -tags dist ./release/
 
 .PHONY: clean
 clean: ## Remove build output and caches (not the Go module cache)

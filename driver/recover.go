@@ -19,18 +19,24 @@ func (d *Driver) recoverTask(handle *drivers.TaskHandle) error {
 	if iis == nil {
 		return errors.New("cannot recover the task: the iis driver has no configuration yet")
 	}
-	if handle.Version != taskHandleVersion {
-		return fmt.Errorf("cannot recover the task: its state has version %d, this driver reads version %d", handle.Version, taskHandleVersion)
+	if handle.Version < oldestTaskHandleVersion || handle.Version > taskHandleVersion {
+		return fmt.Errorf("cannot recover the task: its state has version %d, this driver reads versions %d to %d", handle.Version, oldestTaskHandleVersion, taskHandleVersion)
 	}
 	var state TaskState
 	if err := handle.GetDriverState(&state); err != nil {
 		return fmt.Errorf("cannot recover the task: failed to decode its state: %w", err)
 	}
+	untracked := state.upgrade(handle.Version)
 	if state.SiteName == "" || len(state.AppPools) == 0 {
 		return errors.New("cannot recover the task: its state names no site or application pool")
 	}
 	h := newTaskHandle(d, handle.Config, iis, s.callTimeout)
 	h.state, h.recovered = state, true
+	if len(untracked) > 0 {
+		names := strings.Join(untracked, ", ")
+		h.logger.Warn("the task was started by an older driver version: its auto-start providers stay registered when it ends", "providers", names)
+		h.emit("Warning: auto-start providers stay registered when this task ends (it was started by an older driver version, which did not record which ones it created): " + names)
+	}
 	if err := h.checkRecovered(); err != nil {
 		h.cancel()
 		return fmt.Errorf("cannot recover the task: %w", err)

@@ -9,7 +9,14 @@ import (
 
 // taskHandleVersion is the version of TaskState this driver writes. Bump it
 // and teach RecoverTask the old layout when a field changes meaning.
-const taskHandleVersion = 1
+//
+// Version 2: AutoStartProviders lists only the providers NewTaskSite
+// registered. In version 1 it also listed providers that were registered
+// before the task and that the task had rewritten (see upgrade).
+const taskHandleVersion = 2
+
+// oldestTaskHandleVersion is the oldest version RecoverTask reads.
+const oldestTaskHandleVersion = 1
 
 // TaskState is what the driver persists in the task handle (Nomad keeps it
 // in the client's state database) so that RecoverTask can find a task's IIS
@@ -35,7 +42,9 @@ type TaskState struct {
 	DefaultAppPool string
 	// ApplicationAliases are the applications created ("" is the root).
 	ApplicationAliases []string
-	// AutoStartProviders are the providers the task registered.
+	// AutoStartProviders are the providers the task registered (not the
+	// ones that were registered before it), to remove once no application
+	// names them.
 	AutoStartProviders []string
 	// Certificates are the thumbprints of the certificates this task
 	// imported (not the ones that were in the store before), to remove once
@@ -71,4 +80,21 @@ func (s *TaskState) removeArgs() *ps.RemoveTaskSiteArgs {
 		args.ApplicationAliases = s.ApplicationAliases
 	}
 	return args
+}
+
+// upgrade gives a state read from a handle of an older version the current
+// meaning, and returns the auto-start providers it stops tracking.
+//
+// A version 1 state lists, in AutoStartProviders, the providers the task
+// registered and also those that existed before it (an administrator's,
+// or another task's), and nothing tells them apart any more. Removing one
+// of the latter would break whoever registered it, so the task keeps none
+// of them: when it ends they stay registered (an unused registration does
+// nothing), and the caller reports them so that an administrator can
+// remove the ones nobody needs.
+func (s *TaskState) upgrade(version int) (untracked []string) {
+	if version < 2 && len(s.AutoStartProviders) > 0 {
+		untracked, s.AutoStartProviders = s.AutoStartProviders, nil
+	}
+	return untracked
 }

@@ -103,3 +103,24 @@ func TestApplyTaskSite_LeavesOutEmptyEnvironmentValues(t *testing.T) {
 	must.Eq(t, []ps.EnvVar{{Name: "GREETING", Value: "hello"}}, cfg.pool("nomad-p").EnvironmentVariables)
 	must.Len(t, 2, spec.AppPools[0].EnvironmentVariables, must.Sprint("the request is not changed"))
 }
+
+func TestApplyTaskSite_ListsOnlyTheProvidersItRegisters(t *testing.T) {
+	cfg := existing()
+	spec := &ps.TaskSiteSpec{
+		SiteName: "nomad-s",
+		AppPools: []ps.AppPoolSpec{{Name: "nomad-p"}},
+		// "Warmup" is registered already (with this type), "warmup" is
+		// another provider: names are case-sensitive.
+		AutoStartProviders: []ps.AutoStartProviderSpec{{Name: "Warmup", Type: "Warmup.Client, Warmup"}, {Name: "warmup", Type: "Task.Warmup, Task"}},
+		Applications:       []ps.ApplicationSpec{{Alias: "", PhysicalPath: "/srv/app", AppPool: "nomad-p", ServiceAutoStartProvider: "Warmup"}},
+	}
+	must.NoError(t, checkTaskSite(cfg, certStore{dir: t.TempDir()}, spec))
+	res, err := applyTaskSite(cfg, spec, t.TempDir())
+	must.NoError(t, err)
+	must.Eq(t, []string{"warmup"}, res.AutoStartProviders)
+	must.Eq(t, []ps.AutoStartProviderSpec{{Name: "Warmup", Type: "Warmup.Client, Warmup"}, {Name: "warmup", Type: "Task.Warmup, Task"}}, cfg.AutoStartProviders)
+
+	// Removing what the result lists keeps the provider that was there.
+	removeFromConfig(cfg, &ps.RemoveTaskSiteArgs{SiteName: "nomad-s", AppPools: res.AppPools, AutoStartProviders: res.AutoStartProviders})
+	must.Eq(t, []ps.AutoStartProviderSpec{{Name: "Warmup", Type: "Warmup.Client, Warmup"}}, cfg.AutoStartProviders)
+}

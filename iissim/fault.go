@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
-	"strings"
 
 	"github.com/nomad-iis/nomad-iis/ps"
 )
@@ -56,12 +54,8 @@ func (s *service) undoFailedCommit(spec *ps.TaskSiteSpec, created *ps.TaskSite, 
 	} else {
 		args.SiteName = spec.SiteName
 	}
-	for _, p := range created.AutoStartProviders {
-		existed := slices.ContainsFunc(s.cfg.AutoStartProviders, func(x ps.AutoStartProviderSpec) bool { return strings.EqualFold(x.Name, p) })
-		if !existed {
-			args.AutoStartProviders = append(args.AutoStartProviders, p)
-		}
-	}
+	// created lists only the providers the change added.
+	args.AutoStartProviders = created.AutoStartProviders
 	cleanup := "the objects it created were removed again"
 	written, err := loadConfig(s.lay.config())
 	if err == nil {

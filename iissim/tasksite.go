@@ -131,13 +131,14 @@ func applyTaskSite(cfg *appHostConfig, spec *ps.TaskSiteSpec, wwwroot string) (*
 		result.AppPools = append(result.AppPools, p.Name)
 	}
 	for _, prov := range spec.AutoStartProviders {
-		// Provider names are case-sensitive keys: "Warmup" does not update "warmup".
-		i := slices.IndexFunc(cfg.AutoStartProviders, func(x ps.AutoStartProviderSpec) bool { return iisrules.ProviderNameEqual(x.Name, prov.Name) })
-		if i >= 0 {
-			cfg.AutoStartProviders[i].Type = prov.Type
-		} else {
-			cfg.AutoStartProviders = append(cfg.AutoStartProviders, prov)
+		// Provider names are case-sensitive keys: "Warmup" is not "warmup".
+		// A provider registered before is left as it is (checkTaskSite
+		// refused another type) and not reported: the task did not create
+		// it, so RemoveTaskSite must never be asked to remove it.
+		if slices.ContainsFunc(cfg.AutoStartProviders, func(x ps.AutoStartProviderSpec) bool { return iisrules.ProviderNameEqual(x.Name, prov.Name) }) {
+			continue
 		}
+		cfg.AutoStartProviders = append(cfg.AutoStartProviders, prov)
 		result.AutoStartProviders = append(result.AutoStartProviders, prov.Name)
 	}
 

@@ -51,6 +51,14 @@ func checkTaskSite(cfg *appHostConfig, certs certStore, spec *ps.TaskSiteSpec) e
 		}
 		providers[p.Name] = true
 	}
+	// A provider registered before (by an administrator or another task) is
+	// reused as it is, never rewritten: asking for it with another type is
+	// a Conflict.
+	for i, p := range spec.AutoStartProviders {
+		if err := checkProviderReuse(cfg, i, p); err != nil {
+			return err
+		}
+	}
 	for _, p := range cfg.AutoStartProviders {
 		providers[p.Name] = true
 	}
@@ -348,6 +356,18 @@ func ruleBinding(b ps.BindingSpec) iisrules.Binding {
 func checkHostname(field, h string) error {
 	if err := iisrules.CheckHostname(h); err != nil {
 		return invalidf("%s: %v", field, err)
+	}
+	return nil
+}
+
+// checkProviderReuse refuses, with Conflict, a requested auto-start
+// provider whose name is registered already with another type. Names are
+// compared as IIS does (case-sensitively), types ordinally.
+func checkProviderReuse(cfg *appHostConfig, i int, p ps.AutoStartProviderSpec) error {
+	for _, x := range cfg.AutoStartProviders {
+		if iisrules.ProviderNameEqual(x.Name, p.Name) && x.Type != p.Type {
+			return conflictf("autoStartProviders[%d]: provider %q is registered already with type %q, not %q; a task never rewrites a provider it did not create (use that type, or another name)", i, p.Name, x.Type, p.Type)
+		}
 	}
 	return nil
 }

@@ -100,6 +100,9 @@ func TestCheckTaskSite_Refuses(t *testing.T) {
 		{"provider given twice", func(s *ps.TaskSiteSpec) {
 			s.AutoStartProviders = []ps.AutoStartProviderSpec{{Name: "P", Type: "T"}, {Name: "P", Type: "U"}}
 		}, ps.KindInvalidArgument, "autoStartProviders[1].name"},
+		{"registered provider with another type", func(s *ps.TaskSiteSpec) {
+			s.AutoStartProviders = []ps.AutoStartProviderSpec{{Name: "Warmup", Type: "Other.Client, Other"}}
+		}, ps.KindConflict, `autoStartProviders[0]: provider "Warmup" is registered already with type "Warmup.Client, Warmup", not "Other.Client, Other"`},
 		{"idle timeout not in whole minutes", func(s *ps.TaskSiteSpec) { s.AppPools[0].IdleTimeoutMs = ms(90_000) }, ps.KindInvalidArgument,
 			"appPools[0].idleTimeoutMs: 90000 ms: IIS takes processModel.idleTimeout in whole minutes"},
 		{"periodic restart not in whole minutes", func(s *ps.TaskSiteSpec) { s.AppPools[0].PeriodicRestartMs = ms(1000) }, ps.KindInvalidArgument,

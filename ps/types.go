@@ -160,7 +160,9 @@ type TaskSite struct {
 	AppPools []string `json:"appPools"`
 	// Applications are the aliases created ("" for the root).
 	Applications []string `json:"applications"`
-	// AutoStartProviders are the providers added or updated.
+	// AutoStartProviders are the providers this call registered. A provider
+	// that was registered before with the same name and type is used as it
+	// is and not listed; one with another type is refused (Conflict).
 	AutoStartProviders []string `json:"autoStartProviders,omitempty"`
 }
 
@@ -175,7 +177,8 @@ type RemoveTaskSiteArgs struct {
 	ApplicationAliases []string `json:"applicationAliases,omitempty"`
 	// AppPools are the full names of the pools to remove.
 	AppPools []string `json:"appPools,omitempty"`
-	// AutoStartProviders are removed unless an application still references them.
+	// AutoStartProviders are providers NewTaskSite registered (its result);
+	// each is removed unless an application still references it.
 	AutoStartProviders []string `json:"autoStartProviders,omitempty"`
 	// Certificates are thumbprints of managed certificates to remove once no
 	// binding of any site uses them.

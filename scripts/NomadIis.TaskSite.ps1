@@ -49,13 +49,14 @@ function Add-TaskSiteApplication
     }
 }
 
-function Set-AutoStartProvider
+function Add-AutoStartProvider
 {
     <#
     .SYNOPSIS
-        Registers a serviceAutoStartProviders entry, or updates its type when
-        one of exactly that name exists (IIS compares provider names with
-        case). Nothing is committed here.
+        Registers a serviceAutoStartProviders entry. The caller has checked
+        that no provider of that name is registered
+        (Select-AutoStartProviderToAdd): a task never rewrites a provider it
+        did not create. Nothing is committed here.
     #>
     [CmdletBinding()]
     [OutputType([System.Void])]
@@ -80,31 +81,21 @@ function Set-AutoStartProvider
 
     $ErrorActionPreference = 'Stop'
     $providers = $ServerManager.GetApplicationHostConfiguration().GetSection('system.applicationHost/serviceAutoStartProviders').GetCollection()
-    foreach ($provider in $providers)
-    {
-        if (Test-ProviderNameEqual -Left ([System.String] $provider.GetAttributeValue('name')) -Right $Name)
-        {
-            if ([System.String] $provider.GetAttributeValue('type') -ne $Type)
-            {
-                $provider.SetAttributeValue('type', $Type)
-            }
-            return
-        }
-    }
     $provider = $providers.CreateElement('add')
     $provider.SetAttributeValue('name', $Name)
     $provider.SetAttributeValue('type', $Type)
     $null = $providers.Add($provider)
 }
 
-function Get-AutoStartProviderName
+function Get-AutoStartProvider
 {
     <#
     .SYNOPSIS
-        Lists the names of the registered serviceAutoStartProviders.
+        Lists the registered serviceAutoStartProviders: objects with the
+        provider's Name and Type.
     #>
     [CmdletBinding()]
-    [OutputType([System.String[]])]
+    [OutputType([System.Object[]])]
     param
     (
         [Parameter(Mandatory = $true)]
@@ -113,13 +104,16 @@ function Get-AutoStartProviderName
     )
 
     $ErrorActionPreference = 'Stop'
-    $names = New-Object -TypeName System.Collections.Generic.List[System.String]
+    $registered = New-Object -TypeName System.Collections.Generic.List[System.Object]
     $providers = $ServerManager.GetApplicationHostConfiguration().GetSection('system.applicationHost/serviceAutoStartProviders').GetCollection()
     foreach ($provider in $providers)
     {
-        $names.Add([System.String] $provider.GetAttributeValue('name'))
+        $registered.Add([pscustomobject] @{
+                Name = [System.String] $provider.GetAttributeValue('name')
+                Type = [System.String] $provider.GetAttributeValue('type')
+            })
     }
-    return , $names.ToArray()
+    return , $registered.ToArray()
 }
 
 function Test-AutoStartProviderInUse
@@ -402,7 +396,8 @@ function Add-TaskSiteConfiguration
 
     .OUTPUTS
         Result, the operation's answer, and AddedProviders, the auto-start
-        providers that did not exist before (the ones a rollback removes).
+        providers that did not exist before: the only ones the answer lists
+        and the ones a rollback removes.
     #>
     [CmdletBinding()]
     [OutputType([System.Management.Automation.PSCustomObject])]
@@ -418,17 +413,16 @@ function Add-TaskSiteConfiguration
     )
 
     $ErrorActionPreference = 'Stop'
-    $existingProviders = Get-AutoStartProviderName -ServerManager $ServerManager
-    $providersSet = New-Object -TypeName System.Collections.Generic.List[System.String]
-    $providersAdded = New-Object -TypeName System.Collections.Generic.List[System.String]
+    # Only the providers no registration has the name of are registered and
+    # reported: one that exists already is used as it is, and the task's
+    # removal must never remove it.
+    $providersAdded = Select-AutoStartProviderToAdd -Registered (Get-AutoStartProvider -ServerManager $ServerManager) -Requested $Plan.Providers
     foreach ($provider in $Plan.Providers)
     {
         $name = ([System.String] $provider.name).Trim()
-        Set-AutoStartProvider -ServerManager $ServerManager -Name $name -Type ([System.String] $provider.type).Trim()
-        $providersSet.Add($name)
-        if (@($existingProviders | Where-Object -FilterScript { Test-ProviderNameEqual -Left $_ -Right $name }).Length -eq 0)
+        if ($providersAdded -ccontains $name)
         {
-            $providersAdded.Add($name)
+            Add-AutoStartProvider -ServerManager $ServerManager -Name $name -Type ([System.String] $provider.type).Trim()
         }
     }
     $poolsCreated = New-Object -TypeName System.Collections.Generic.List[System.String]
@@ -459,9 +453,9 @@ function Add-TaskSiteConfiguration
             siteId             = [System.Int64] $site.Id
             appPools           = $poolsCreated.ToArray()
             applications       = $aliases.ToArray()
-            autoStartProviders = $providersSet.ToArray()
+            autoStartProviders = [System.String[]] @($providersAdded)
         }
-        AddedProviders = $providersAdded.ToArray()
+        AddedProviders = [System.String[]] @($providersAdded)
     }
 }
 
@@ -652,7 +646,9 @@ function New-NomadIisTaskSite
         The site's bindings (ps.BindingSpec); none with TargetWebsite.
 
     .PARAMETER AutoStartProviders
-        serviceAutoStartProviders entries to add or update.
+        serviceAutoStartProviders entries to register. One registered already
+        with the same name and type is used as it is and not listed in the
+        answer; one with another type is a Conflict.
 
     .EXAMPLE
         New-NomadIisTaskSite -SiteName 'nomad-1234-web' -AppPools @([pscustomobject] @{ name = 'nomad-1234-web' }) -Applications @([pscustomobject] @{ alias = ''; physicalPath = 'C:\alloc\web\local'; appPool = 'nomad-1234-web' }) -Bindings @([pscustomobject] @{ protocol = 'http'; ipAddress = '*'; port = 8080 })
@@ -779,7 +775,8 @@ function Remove-NomadIisTaskSite
         The task's pools.
 
     .PARAMETER AutoStartProviders
-        The providers the task registered.
+        The providers the task registered (the autoStartProviders of
+        New-NomadIisTaskSite's answer), never one it found registered.
 
     .PARAMETER Certificates
         Thumbprints of the certificates the task imported.

@@ -635,6 +635,78 @@ function New-TaskSitePlan
     }
 }
 
+function Select-AutoStartProviderToAdd
+{
+    <#
+    .SYNOPSIS
+        Picks, from the auto-start providers a task asks for, the ones to
+        register: those whose name no registered provider has.
+
+    .DESCRIPTION
+        A provider registered already (by an administrator or another task)
+        with the same type is used as it is and not picked, so the task
+        never reports it as its own and its removal never removes it. One
+        with another type is a Conflict: a task never rewrites a provider it
+        did not create. Names are compared as IIS does
+        (serviceAutoStartProviders/add/@name is caseSensitive="true"),
+        types ordinally. Nothing is read from or written to IIS here.
+
+    .PARAMETER Registered
+        The registered providers: objects with Name and Type
+        (Get-AutoStartProvider).
+
+    .PARAMETER Requested
+        The providers the task asks for: objects with name and type, neither
+        blank (New-TaskSitePlan checked them).
+
+    .OUTPUTS
+        The names of the providers to register, in the order asked for.
+    #>
+    [CmdletBinding()]
+    [OutputType([System.String[]])]
+    param
+    (
+        [Parameter(Mandatory = $true)]
+        [AllowNull()]
+        [AllowEmptyCollection()]
+        [System.Object[]]
+        $Registered,
+
+        [Parameter(Mandatory = $true)]
+        [AllowNull()]
+        [AllowEmptyCollection()]
+        [System.Object[]]
+        $Requested
+    )
+
+    $ErrorActionPreference = 'Stop'
+    $toAdd = New-Object -TypeName System.Collections.Generic.List[System.String]
+    $seen = New-Object -TypeName 'System.Collections.Generic.HashSet[System.String]' -ArgumentList ([System.StringComparer]::Ordinal)
+    $registeredProviders = @($Registered | Where-Object -FilterScript { $null -ne $_ })
+    $requestedProviders = @($Requested | Where-Object -FilterScript { $null -ne $_ })
+    for ($i = 0; $i -lt $requestedProviders.Length; $i++)
+    {
+        $name = ([System.String] $requestedProviders[$i].name).Trim()
+        $type = ([System.String] $requestedProviders[$i].type).Trim()
+        if (-not $seen.Add($name))
+        {
+            New-NomadIisError -Kind InvalidArgument -Message ("autoStartProviders[{0}].name: provider '{1}' is given twice" -f $i, $name)
+        }
+        $existing = @($registeredProviders | Where-Object -FilterScript { Test-ProviderNameEqual -Left ([System.String] $_.Name) -Right $name })
+        if ($existing.Length -eq 0)
+        {
+            $toAdd.Add($name)
+            continue
+        }
+        $registeredType = [System.String] $existing[0].Type
+        if (-not [System.String]::Equals($registeredType, $type, [System.StringComparison]::Ordinal))
+        {
+            New-NomadIisError -Kind Conflict -Message ("autoStartProviders[{0}]: provider '{1}' is registered already with type '{2}', not '{3}'; a task never rewrites a provider it did not create (use that type, or another name)" -f $i, $name, $registeredType, $type)
+        }
+    }
+    return , $toAdd.ToArray()
+}
+
 function Assert-TaskSiteApplicable
 {
     <#
@@ -642,8 +714,9 @@ function Assert-TaskSiteApplicable
         Checks a NewTaskSite plan against the current configuration: the
         pools and the site must not exist yet (Conflict), the target website
         must (NotFound) and must not have the applications yet (Conflict),
-        every pool and auto-start provider named must exist or be created,
-        and no other site may hold the bindings (Conflict).
+        a provider registered already must have the type asked for
+        (Conflict), every pool and auto-start provider named must exist or
+        be created, and no other site may hold the bindings (Conflict).
     #>
     [CmdletBinding()]
     [OutputType([System.Void])]
@@ -685,9 +758,13 @@ function Assert-TaskSiteApplicable
     # (serviceAutoStartProviders/add/@name caseSensitive="true"): an
     # application naming "Warmup" does not find "warmup".
     $providerNames = New-Object -TypeName 'System.Collections.Generic.HashSet[System.String]' -ArgumentList ([System.StringComparer]::Ordinal)
-    foreach ($name in (Get-AutoStartProviderName -ServerManager $ServerManager))
+    $registered = Get-AutoStartProvider -ServerManager $ServerManager
+    # A provider registered before the task is used as it is: asking for it
+    # with another type is a Conflict, found before anything changes.
+    $null = Select-AutoStartProviderToAdd -Registered $registered -Requested $Plan.Providers
+    foreach ($provider in $registered)
     {
-        $null = $providerNames.Add($name)
+        $null = $providerNames.Add($provider.Name)
     }
     foreach ($provider in $Plan.Providers)
     {

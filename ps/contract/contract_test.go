@@ -50,6 +50,7 @@ var scenarios = []scenario{
 	{"a binding on * overlaps a specific address", testWildcardAgainstSpecific},
 	{"durations are held to IIS's granularity", testDurationGranularity},
 	{"auto-start provider names are case-sensitive", testProviderNameCase},
+	{"a task removes only the auto-start providers it registered", testProviderOwnership},
 	{"removing what does not exist is not an error", testRemoveMissing},
 	// Certificates
 	{"https with a self-signed certificate", testHTTPSSelfSigned},

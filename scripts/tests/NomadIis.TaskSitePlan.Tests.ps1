@@ -1,7 +1,8 @@
 #Requires -Version 5.1
 <#
-    Pester 5 tests of the binding checks in NomadIis.TaskSitePlan.ps1, with
-    stand-ins for the Microsoft.Web.Administration sites and bindings.
+    Pester 5 tests of the binding and auto-start provider checks in
+    NomadIis.TaskSitePlan.ps1, with stand-ins for the
+    Microsoft.Web.Administration sites, bindings and providers.
 #>
 
 BeforeAll {
@@ -175,6 +176,52 @@ Describe 'Assert-TaskSiteApplicable' {
                 { Assert-TaskSiteApplicable -ServerManager $ServerManager -Plan $plan } |
                     Should -Throw -ErrorId 'NomadIis.InvalidArgument' -ExpectedMessage "*provider 'Warmup' is not registered (provider names are case-sensitive)"
             }
+        }
+    }
+
+    It 'refuses to rewrite the registered provider with another type' {
+        InModuleScope -ModuleName 'NomadIis' -Parameters @{ ServerManager = $script:ProviderServerManager } -ScriptBlock {
+            param ($ServerManager)
+            $plan = New-TaskSitePlan -SiteName 'nomad-site' -TargetWebsite '' -DefaultAppPool '' -AppPools @([pscustomobject] @{ name = 'nomad-site' }) `
+                -Applications @([pscustomobject] @{ alias = ''; physicalPath = 'C:\sites\shop'; appPool = 'nomad-site'; serviceAutoStartEnabled = $true; serviceAutoStartProvider = 'warmup' }) `
+                -Bindings @() -AutoStartProviders @([pscustomobject] @{ name = 'warmup'; type = 'Task.Warmup, Task' })
+            { Assert-TaskSiteApplicable -ServerManager $ServerManager -Plan $plan } |
+                Should -Throw -ErrorId 'NomadIis.Conflict' -ExpectedMessage "*provider 'warmup' is registered already with type 'Warmup.Provider, Warmup'*"
+        }
+    }
+}
+
+Describe 'Select-AutoStartProviderToAdd' {
+    BeforeAll {
+        # An administrator's provider, registered before any task.
+        $script:Registered = @([pscustomobject] @{ Name = 'Warmup'; Type = 'Admin.Warmup, Admin' })
+    }
+
+    It 'picks [<Expected>] for <Name> of type <Type>' -TestCases @(
+        @{ Name = 'Warmup'; Type = 'Admin.Warmup, Admin'; Expected = @() }
+        @{ Name = 'warmup'; Type = 'Task.Warmup, Task'; Expected = @('warmup') }
+        @{ Name = 'Other'; Type = 'Task.Other, Task'; Expected = @('Other') }
+    ) {
+        InModuleScope -ModuleName 'NomadIis' -Parameters @{ Registered = $script:Registered; Name = $Name; Type = $Type; Expected = $Expected } -ScriptBlock {
+            param ($Registered, $Name, $Type, $Expected)
+            $picked = Select-AutoStartProviderToAdd -Registered $Registered -Requested @([pscustomobject] @{ name = $Name; type = $Type })
+            ($picked -is [System.String[]]) | Should -BeTrue
+            ($picked -join ',') | Should -BeExactly ($Expected -join ',')
+        }
+    }
+
+    It 'refuses a registered provider with another type as Conflict' {
+        InModuleScope -ModuleName 'NomadIis' -Parameters @{ Registered = $script:Registered } -ScriptBlock {
+            param ($Registered)
+            { Select-AutoStartProviderToAdd -Registered $Registered -Requested @([pscustomobject] @{ name = 'Warmup'; type = 'Task.Warmup, Task' }) } |
+                Should -Throw -ErrorId 'NomadIis.Conflict' -ExpectedMessage "autoStartProviders[0]: provider 'Warmup' is registered already with type 'Admin.Warmup, Admin', not 'Task.Warmup, Task'*"
+        }
+    }
+
+    It 'refuses a provider given twice' {
+        InModuleScope -ModuleName 'NomadIis' -ScriptBlock {
+            { Select-AutoStartProviderToAdd -Registered @() -Requested @([pscustomobject] @{ name = 'P'; type = 'T' }, [pscustomobject] @{ name = 'P'; type = 'U' }) } |
+                Should -Throw -ErrorId 'NomadIis.InvalidArgument' -ExpectedMessage "autoStartProviders[1].name: provider 'P' is given twice"
         }
     }
 }

@@ -117,7 +117,7 @@ func (a *app) deployOne(ctx context.Context, t *target, c *client.Client, src cl
 	if err != nil {
 		return "", err
 	}
-	line := fmt.Sprintf("deployed %d files (%s) to %s", res.Files, humanBytes(res.Bytes), res.Path)
+	line := fmt.Sprintf("deployed %s (%s) to %s", countFiles(res.Files), humanBytes(res.Bytes), res.Path)
 	if o.hot {
 		line += ", hot"
 	}

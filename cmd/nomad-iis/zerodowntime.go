@@ -91,7 +91,7 @@ func (a *app) deployZeroDowntime(ctx context.Context, t *target, c *client.Clien
 	if err != nil {
 		return "", err
 	}
-	line := fmt.Sprintf("deployed version %s (%d files, %s) to %s", res.Version.ID, res.Version.Files, humanBytes(res.Version.Bytes), switchSummary(res))
+	line := fmt.Sprintf("deployed version %s (%s, %s) to %s", res.Version.ID, countFiles(res.Version.Files), humanBytes(res.Version.Bytes), switchSummary(res))
 	if o.waitHTTP != "" {
 		code, err := waitHTTP(ctx, t, o.waitHTTP, o.waitHTTPTimeout)
 		if err != nil {

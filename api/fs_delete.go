@@ -54,6 +54,9 @@ func (s *Server) handleDelete(w http.ResponseWriter, r *http.Request, c *call) e
 	if err != nil {
 		return deleteError(err)
 	}
+	if !empty {
+		s.dropPart(c.task, loc) // fs_range.go
+	}
 	if err := trash.Empty(); err != nil {
 		// The target is gone; the trash is hidden and removed by the next
 		// upload to the same folder.

@@ -287,6 +287,18 @@ func (s *Server) sweepParts() int {
 	return n
 }
 
+// dropPart deletes the unfinished upload in parts of loc's target, if any:
+// a whole upload or a delete of the same path supersedes it, so a client
+// that resumes it later starts again from byte 0 instead of completing over
+// the newer content.
+func (s *Server) dropPart(t Task, loc *fsroot.Loc) {
+	if err := loc.RemovePart(); err != nil {
+		s.log.Warn("remove the unfinished upload in parts", "task_id", t.TaskID, "path", loc.Rel, "error", err)
+	}
+	s.parts.forget(t, loc.Rel)
+}
+
+// removePart deletes the unfinished upload in parts of rel in t.
 func (s *Server) removePart(t Task, rel string) error {
 	tree, err := openTree(t)
 	if err != nil {

@@ -206,3 +206,37 @@ func TestRangeUpload_Abandoned(t *testing.T) {
 	must.Eq(t, 200, e.do("PATCH", taskURL("/fs/local/other.txt"), strings.NewReader("y")).Code)
 	must.SliceEmpty(t, e.partFiles())
 }
+
+// TestRangeUpload_WholeUploadOrDeleteDropsThePart: a whole upload or a
+// delete of the same path supersedes an unfinished upload in parts, so a
+// later part cannot complete over the newer content.
+func TestRangeUpload_WholeUploadOrDeleteDropsThePart(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		then func(e *env) int
+	}{
+		{"whole PUT", func(e *env) int {
+			return e.do("PUT", taskURL("/fs/local/big.bin"), strings.NewReader("newer")).Code
+		}},
+		{"DELETE", func(e *env) int {
+			return e.do("DELETE", taskURL("/fs/local/big.bin"), nil).Code
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t)
+			must.Eq(t, 200, e.do("PUT", taskURL("/fs/local/big.bin"), strings.NewReader("older")).Code)
+			must.Eq(t, 202, e.putPart("PUT", "local/big.bin", "bytes 0-4/12", []byte("AAAAA")).Code)
+			must.SliceNotEmpty(t, e.partFiles())
+
+			must.Eq(t, 200, tc.then(e))
+			must.SliceEmpty(t, e.partFiles(), must.Sprint("the unfinished upload is dropped"))
+			head := e.do("HEAD", taskURL("/fs/local/big.bin"), nil)
+			must.Eq(t, "", head.Header().Get("Upload-Offset"))
+			// A part that continues the dropped upload is refused (it
+			// would leave a gap), not completed over the newer content.
+			must.Eq(t, 416, e.putPart("PUT", "local/big.bin", "bytes 5-11/12", []byte("AAAAAAA")).Code)
+		})
+	}
+}

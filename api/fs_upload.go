@@ -122,6 +122,7 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, c *call, stop bo
 	if err != nil {
 		return err
 	}
+	s.dropPart(c.task, loc) // fs_range.go
 	u.res.Clean = clean && u.res.Kind == "zip"
 	verb := "hot-patched"
 	if stop {

@@ -287,6 +287,43 @@ function ConvertFrom-RsaPrivateKey
     return $parameters
 }
 
+function Read-Pkcs8PrivateKey
+{
+    <#
+    .SYNOPSIS
+        Reads a PKCS#8 PrivateKeyInfo (version, AlgorithmIdentifier, OCTET
+        STRING) and returns its algorithm OID as hex (Oid) and the wrapped
+        private key bytes (PrivateKey); InvalidArgument when it is malformed,
+        an AlgorithmIdentifier without an OID included.
+    #>
+    [CmdletBinding()]
+    [OutputType([System.Management.Automation.PSCustomObject])]
+    param
+    (
+        [Parameter(Mandatory = $true)]
+        [AllowEmptyCollection()]
+        [System.Byte[]]
+        $Bytes
+    )
+
+    $ErrorActionPreference = 'Stop'
+    $info = Read-DerElement -Bytes $Bytes -Offset 0
+    $parts = Get-DerChild -Bytes $Bytes -Element $info
+    if ($info.Tag -ne 0x30 -or $parts.Length -lt 3 -or $parts[1].Tag -ne 0x30 -or $parts[2].Tag -ne 0x04)
+    {
+        New-NomadIisError -Kind InvalidArgument -Message 'keyPath: the PKCS#8 private key is malformed'
+    }
+    $algorithm = Get-DerChild -Bytes $Bytes -Element $parts[1]
+    if ($algorithm.Length -lt 1 -or $algorithm[0].Tag -ne 0x06)
+    {
+        New-NomadIisError -Kind InvalidArgument -Message 'keyPath: the PKCS#8 private key is malformed'
+    }
+    return [pscustomobject] @{
+        Oid        = [System.BitConverter]::ToString((Get-DerContent -Bytes $Bytes -Element $algorithm[0])).Replace('-', '')
+        PrivateKey = Get-DerContent -Bytes $Bytes -Element $parts[2]
+    }
+}
+
 function Get-RsaKeyFromPem
 {
     <#
@@ -329,24 +366,16 @@ function Get-RsaKeyFromPem
         }
         if ($block.Label -eq 'PRIVATE KEY')
         {
-            # PKCS#8 PrivateKeyInfo: version, AlgorithmIdentifier, OCTET STRING.
-            $info = Read-DerElement -Bytes $block.Bytes -Offset 0
-            $parts = Get-DerChild -Bytes $block.Bytes -Element $info
-            if ($info.Tag -ne 0x30 -or $parts.Length -lt 3 -or $parts[1].Tag -ne 0x30 -or $parts[2].Tag -ne 0x04)
-            {
-                New-NomadIisError -Kind InvalidArgument -Message 'keyPath: the PKCS#8 private key is malformed'
-            }
-            $algorithm = Get-DerChild -Bytes $block.Bytes -Element $parts[1]
-            $oid = [System.BitConverter]::ToString((Get-DerContent -Bytes $block.Bytes -Element $algorithm[0])).Replace('-', '')
-            if ($oid -eq $script:OidEcPublicKey)
+            $info = Read-Pkcs8PrivateKey -Bytes $block.Bytes
+            if ($info.Oid -eq $script:OidEcPublicKey)
             {
                 New-NomadIisError -Kind InvalidArgument -Message 'keyPath: the private key is an EC key, but the certificate has an RSA public key'
             }
-            if ($oid -ne $script:OidRsaEncryption)
+            if ($info.Oid -ne $script:OidRsaEncryption)
             {
                 New-NomadIisError -Kind InvalidArgument -Message 'keyPath: unsupported key algorithm (Windows TLS takes RSA and ECDSA keys)'
             }
-            return , (Get-DerContent -Bytes $block.Bytes -Element $parts[2])
+            return , $info.PrivateKey
         }
     }
     New-NomadIisError -Kind InvalidArgument -Message 'keyPath: no unencrypted PEM private key found (PRIVATE KEY, RSA PRIVATE KEY or EC PRIVATE KEY)'
@@ -389,20 +418,12 @@ function Get-EcKeyFromPem
         }
         elseif ($block.Label -eq 'PRIVATE KEY')
         {
-            # PKCS#8 PrivateKeyInfo: version, AlgorithmIdentifier, OCTET STRING.
-            $info = Read-DerElement -Bytes $block.Bytes -Offset 0
-            $parts = Get-DerChild -Bytes $block.Bytes -Element $info
-            if ($info.Tag -ne 0x30 -or $parts.Length -lt 3 -or $parts[1].Tag -ne 0x30 -or $parts[2].Tag -ne 0x04)
-            {
-                New-NomadIisError -Kind InvalidArgument -Message 'keyPath: the PKCS#8 private key is malformed'
-            }
-            $algorithm = Get-DerChild -Bytes $block.Bytes -Element $parts[1]
-            $oid = [System.BitConverter]::ToString((Get-DerContent -Bytes $block.Bytes -Element $algorithm[0])).Replace('-', '')
-            if ($oid -ne $script:OidEcPublicKey)
+            $info = Read-Pkcs8PrivateKey -Bytes $block.Bytes
+            if ($info.Oid -ne $script:OidEcPublicKey)
             {
                 New-NomadIisError -Kind InvalidArgument -Message 'keyPath: the private key is not an EC key, but the certificate has an EC public key'
             }
-            $der = Get-DerContent -Bytes $block.Bytes -Element $parts[2]
+            $der = $info.PrivateKey
         }
         else
         {

@@ -189,6 +189,15 @@ Describe 'DER reading' {
                 Should -Throw -ErrorId 'NomadIis.InvalidArgument' -ExpectedMessage 'keyPath: the private key is truncated'
         }
     }
+
+    It 'refuses a PKCS#8 key whose AlgorithmIdentifier has no OID with InvalidArgument, not a binding error' {
+        InModuleScope -ModuleName 'NomadIis' -ScriptBlock {
+            # SEQUENCE { INTEGER 0, SEQUENCE {}, OCTET STRING 30 00 }
+            $der = [System.Byte[]] @(0x30, 0x09, 0x02, 0x01, 0x00, 0x30, 0x00, 0x04, 0x02, 0x30, 0x00)
+            { Read-Pkcs8PrivateKey -Bytes $der } |
+                Should -Throw -ErrorId 'NomadIis.InvalidArgument' -ExpectedMessage 'keyPath: the PKCS#8 private key is malformed'
+        }
+    }
 }
 
 Describe 'Select-IntermediateCertificate and Add-IntermediateCertificate' {

@@ -194,6 +194,12 @@ function Get-WarmupUri
     elseif ($endpoint.IPAddress -ne '*' -and $endpoint.IPAddress.Length -gt 0)
     {
         $hostName = $endpoint.IPAddress
+        if ($hostName.Contains(':'))
+        {
+            # An IPv6 address goes in brackets in a URL (RFC 3986 3.2.2);
+            # ConvertFrom-BindingInformation returns it without them.
+            $hostName = '[{0}]' -f $hostName
+        }
     }
     return ('{0}://{1}:{2}{3}' -f [System.String] $chosen.Protocol, $hostName, $endpoint.Port, $UrlPath)
 }

@@ -44,3 +44,19 @@ Describe 'Get-SwitchTarget' {
         }
     }
 }
+
+Describe 'Get-WarmupUri' {
+    It 'builds the URL from the first http binding: <Information>' -TestCases @(
+        @{ Information = '*:8080:'; Expected = 'http://127.0.0.1:8080/health' }
+        @{ Information = '10.0.0.5:8080:'; Expected = 'http://10.0.0.5:8080/health' }
+        @{ Information = '[::1]:8080:'; Expected = 'http://[::1]:8080/health' }
+        @{ Information = '*:8080:www.example.org'; Expected = 'http://www.example.org:8080/health' }
+    ) {
+        param ($Information, $Expected)
+        InModuleScope -ModuleName 'NomadIis' -Parameters @{ Information = $Information; Expected = $Expected } -ScriptBlock {
+            param ($Information, $Expected)
+            $site = [pscustomobject] @{ Name = 'nomad-1234-web'; Bindings = @([pscustomobject] @{ Protocol = 'http'; BindingInformation = $Information }) }
+            Get-WarmupUri -Site $site -UrlPath '/health' | Should -BeExactly $Expected
+        }
+    }
+}

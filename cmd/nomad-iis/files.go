@@ -112,7 +112,7 @@ func (a *app) listCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			errs := a.fanOut(ctx, targets, func(ctx context.Context, t *target, c *client.Client) error {
+			errs := a.fanOut(ctx, targets, func(ctx context.Context, _ int, t *target, c *client.Client) error {
 				fi, err := c.List(ctx, t.clientTask(), p)
 				if err != nil {
 					return err

@@ -5,58 +5,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
-	"sync"
-	"time"
 )
-
-// deployCache keeps each task's deployments for the status cache's TTL,
-// so that a status request does not cost a backend round trip (the
-// website's directories) and a read of the version records each time. A
-// deploy or rollback invalidates the task's entry.
-type deployCache struct {
-	ttl time.Duration
-
-	// mu guards slots.
-	mu    sync.Mutex
-	slots map[string]deployCacheSlot
-}
-
-type deployCacheSlot struct {
-	list    []deploymentStatus
-	expires time.Time
-}
-
-func newDeployCache(ttl time.Duration) *deployCache {
-	return &deployCache{ttl: ttl, slots: map[string]deployCacheSlot{}}
-}
-
-// get returns the deployments of taskID, from the cache or from fetch.
-func (c *deployCache) get(taskID string, fetch func() []deploymentStatus) []deploymentStatus {
-	now := time.Now()
-	c.mu.Lock()
-	slot, ok := c.slots[taskID]
-	c.mu.Unlock()
-	if ok && now.Before(slot.expires) {
-		return slot.list
-	}
-	list := fetch()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for k, v := range c.slots {
-		if now.After(v.expires) {
-			delete(c.slots, k)
-		}
-	}
-	c.slots[taskID] = deployCacheSlot{list: list, expires: now.Add(c.ttl)}
-	return list
-}
-
-// invalidate drops the task's entry.
-func (c *deployCache) invalidate(taskID string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	delete(c.slots, taskID)
-}
 
 // deploymentStatus is one application directory's versions in …/status.
 type deploymentStatus struct {
@@ -67,9 +16,17 @@ type deploymentStatus struct {
 }
 
 // deploymentsOf lists the versions of every application directory of the
-// task that was deployed with …/deploy (cached, see deployCache).
+// task that was deployed with …/deploy (cached, see statusCache).
 func (s *Server) deploymentsOf(ctx context.Context, t Task) []deploymentStatus {
-	return s.deploys.get(t.TaskID, func() []deploymentStatus { return s.readDeployments(ctx, t) })
+	list, err := s.deploys.get(ctx, t.TaskID, func(ctx context.Context) ([]deploymentStatus, error) {
+		return s.readDeployments(ctx, t), nil
+	})
+	if err != nil {
+		// Only the request's end while another request reads the same
+		// task's deployments; there is nothing to show.
+		return []deploymentStatus{}
+	}
+	return list
 }
 
 // readDeployments reads the deployments from the website's directories and

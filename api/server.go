@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/nomad-iis/nomad-iis/api/fsroot"
+	"github.com/nomad-iis/nomad-iis/ps"
 )
 
 // Server is the Management API: an http.Handler plus the listener around it.
@@ -29,8 +30,8 @@ type Server struct {
 	tls    *tls.Config
 
 	locks   *taskLocks
-	status  *statusCache
-	deploys *deployCache
+	status  *statusCache[ps.AppPool]
+	deploys *statusCache[deploymentStatus]
 	procs   *procStats
 	shots   *browserPool
 	dumper  dumper
@@ -77,8 +78,8 @@ func New(cfg Config, reg Registry, iis IIS, logger hclog.Logger) (*Server, error
 		audit:   cfg.AuditLogger,
 		auth:    newAuthenticator(cfg),
 		locks:   newTaskLocks(),
-		status:  newStatusCache(cfg.StatusCacheTTL),
-		deploys: newDeployCache(cfg.StatusCacheTTL),
+		status:  newStatusCache[ps.AppPool](cfg.StatusCacheTTL),
+		deploys: newStatusCache[deploymentStatus](cfg.StatusCacheTTL),
 		procs:   newProcStats(cfg.StatusCacheTTL),
 		dumpSem: make(chan struct{}, 1),
 		zipSem:  make(chan struct{}, cfg.MaxZipStreams),

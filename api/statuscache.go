@@ -6,66 +6,65 @@ import (
 	"time"
 
 	"github.com/shirou/gopsutil/v4/process"
-
-	"github.com/nomad-iis/nomad-iis/ps"
 )
 
-// statusCache keeps each task's pool states for a short TTL, so that status
-// requests do not cost a backend round trip each. Concurrent misses for one
-// task share one backend call. Start, stop, recycle and uploads invalidate
-// the task's entry.
-type statusCache struct {
+// statusCache keeps a list per task for a short TTL, so that status requests
+// do not cost a backend round trip each: the pool states, and the
+// deployments (a backend call and a read of the version records). Concurrent
+// misses for one task share one fetch. Whatever changes the list (start,
+// stop, recycle, uploads, deploy, rollback) invalidates the task's entry.
+type statusCache[E any] struct {
 	ttl time.Duration
 	now func() time.Time
 
 	// mu guards slots.
 	mu    sync.Mutex
-	slots map[string]*statusSlot
+	slots map[string]*statusSlot[E]
 }
 
-type statusSlot struct {
-	pools   []ps.AppPool
+type statusSlot[E any] struct {
+	items   []E
 	expires time.Time
 	// gen increases with each invalidation; a fetch started before it does
 	// not fill the slot.
 	gen    uint64
-	flight *statusFlight
+	flight *statusFlight[E]
 }
 
-type statusFlight struct {
+type statusFlight[E any] struct {
 	done  chan struct{}
-	pools []ps.AppPool
+	items []E
 	err   error
 }
 
-func newStatusCache(ttl time.Duration) *statusCache {
-	return &statusCache{ttl: ttl, now: time.Now, slots: map[string]*statusSlot{}}
+func newStatusCache[E any](ttl time.Duration) *statusCache[E] {
+	return &statusCache[E]{ttl: ttl, now: time.Now, slots: map[string]*statusSlot[E]{}}
 }
 
-// get returns the pools of key, from the cache or from fetch.
-func (c *statusCache) get(ctx context.Context, key string, fetch func(context.Context) ([]ps.AppPool, error)) ([]ps.AppPool, error) {
+// get returns the list of key, from the cache or from fetch.
+func (c *statusCache[E]) get(ctx context.Context, key string, fetch func(context.Context) ([]E, error)) ([]E, error) {
 	c.mu.Lock()
 	slot := c.slots[key]
 	if slot == nil {
-		slot = &statusSlot{}
+		slot = &statusSlot[E]{}
 		c.slots[key] = slot
 		c.sweepLocked()
 	}
-	if slot.pools != nil && c.now().Before(slot.expires) {
-		pools := slot.pools
+	if slot.items != nil && c.now().Before(slot.expires) {
+		items := slot.items
 		c.mu.Unlock()
-		return pools, nil
+		return items, nil
 	}
 	if f := slot.flight; f != nil {
 		c.mu.Unlock()
 		select {
 		case <-f.done:
-			return f.pools, f.err
+			return f.items, f.err
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}
 	}
-	f := &statusFlight{done: make(chan struct{})}
+	f := &statusFlight[E]{done: make(chan struct{})}
 	slot.flight = f
 	gen := slot.gen
 	c.mu.Unlock()
@@ -73,7 +72,7 @@ func (c *statusCache) get(ctx context.Context, key string, fetch func(context.Co
 	// The fetch serves every waiter, so the first caller's cancellation
 	// must not cut it short.
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-	f.pools, f.err = fetch(fctx)
+	f.items, f.err = fetch(fctx)
 	cancel()
 
 	c.mu.Lock()
@@ -81,27 +80,27 @@ func (c *statusCache) get(ctx context.Context, key string, fetch func(context.Co
 		slot.flight = nil
 	}
 	if f.err == nil && slot.gen == gen {
-		slot.pools, slot.expires = f.pools, c.now().Add(c.ttl)
+		slot.items, slot.expires = f.items, c.now().Add(c.ttl)
 	}
 	c.mu.Unlock()
 	close(f.done)
-	return f.pools, f.err
+	return f.items, f.err
 }
 
 // invalidate drops key's entry; requests already waiting on a fetch get its
 // result, later ones fetch again.
-func (c *statusCache) invalidate(key string) {
+func (c *statusCache[E]) invalidate(key string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if slot := c.slots[key]; slot != nil {
 		slot.gen++
-		slot.pools = nil
+		slot.items = nil
 		slot.flight = nil
 	}
 }
 
 // sweepLocked drops idle expired slots once the map grows; c.mu is held.
-func (c *statusCache) sweepLocked() {
+func (c *statusCache[E]) sweepLocked() {
 	if len(c.slots) < 256 {
 		return
 	}

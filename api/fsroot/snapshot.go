@@ -53,60 +53,36 @@ func TakeSnapshot(r *os.Root, maxFiles int) (_ *Snapshot, err error) {
 		}
 	}()
 	rfs := ReadFS(r)
-	err = fs.WalkDir(rfs, ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			if p == "." {
-				return err
-			}
-			s.Skipped = append(s.Skipped, p)
-			if d != nil && d.IsDir() {
-				return fs.SkipDir
-			}
-			return nil
-		}
-		if p != "." && IsReserved(d.Name()) {
-			if d.IsDir() {
-				return fs.SkipDir
-			}
-			return nil
-		}
-		switch {
-		case d.IsDir():
-			info, err := d.Info()
-			if err != nil {
-				s.Skipped = append(s.Skipped, p)
-				return fs.SkipDir
-			}
-			s.add(p, info)
-			s.dirs[p] = []fs.DirEntry{}
-		case d.Type().IsRegular():
-			if len(s.files) >= maxFiles {
-				return ErrSnapshotTooLarge
-			}
-			f, err := rfs.Open(p)
-			if errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) {
-				return ErrSnapshotTooLarge
-			}
-			if err != nil {
-				s.Skipped = append(s.Skipped, p)
-				return nil
-			}
-			file := f.(*os.File)
-			info, err := file.Stat()
-			if err != nil || !info.Mode().IsRegular() {
-				_ = file.Close()
-				s.Skipped = append(s.Skipped, p)
-				return nil
-			}
-			s.files[p] = file
-			s.add(p, info)
-		case d.Type()&fs.ModeSymlink != 0:
-			// links are never followed
-		default:
-			s.Skipped = append(s.Skipped, p) // pipes, sockets, devices are never read
-		}
+	skip := func(p string) { s.Skipped = append(s.Skipped, p) }
+	dir := func(p string, info fs.FileInfo) error {
+		s.add(p, info)
+		s.dirs[p] = []fs.DirEntry{}
 		return nil
-	})
+	}
+	file := func(p string) error {
+		if len(s.files) >= maxFiles {
+			return ErrSnapshotTooLarge
+		}
+		f, err := rfs.Open(p)
+		if errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) {
+			return ErrSnapshotTooLarge
+		}
+		if err != nil {
+			skip(p)
+			return nil
+		}
+		of := f.(*os.File)
+		info, err := of.Stat()
+		if err != nil || !info.Mode().IsRegular() {
+			_ = of.Close()
+			skip(p)
+			return nil
+		}
+		s.files[p] = of
+		s.add(p, info)
+		return nil
+	}
+	err = WalkDownload(rfs, skip, dir, file)
 	if err != nil {
 		return nil, fmt.Errorf("snapshot the folder: %w", err)
 	}

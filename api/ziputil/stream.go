@@ -61,47 +61,18 @@ func WriteDir(w io.Writer, fsys fs.FS) (StreamStats, error) {
 	zw := zip.NewWriter(w)
 	zw.RegisterCompressor(zip.Deflate, compressor)
 	buf := make([]byte, 128<<10)
-	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			if p == "." {
-				return err
-			}
-			st.Skipped = append(st.Skipped, p)
-			if d != nil && d.IsDir() {
-				return fs.SkipDir
-			}
-			return nil
-		}
+	skip := func(p string) { st.Skipped = append(st.Skipped, p) }
+	dir := func(p string, info fs.FileInfo) error {
 		if p == "." {
 			return nil
 		}
-		if fsroot.IsReserved(d.Name()) {
-			if d.IsDir() {
-				return fs.SkipDir
-			}
-			return nil
+		if _, err := zw.CreateHeader(&zip.FileHeader{Name: p + "/", Method: zip.Store, Modified: info.ModTime()}); err != nil {
+			return err
 		}
-		switch {
-		case d.IsDir():
-			info, err := d.Info()
-			if err != nil {
-				st.Skipped = append(st.Skipped, p)
-				return fs.SkipDir
-			}
-			if _, err := zw.CreateHeader(&zip.FileHeader{Name: p + "/", Method: zip.Store, Modified: info.ModTime()}); err != nil {
-				return err
-			}
-			st.Dirs++
-			return nil
-		case d.Type().IsRegular():
-			return addFile(zw, fsys, p, buf, &st)
-		case d.Type()&fs.ModeSymlink != 0:
-			return nil // links are never followed
-		default:
-			st.Skipped = append(st.Skipped, p) // pipes, sockets, devices are never read
-			return nil
-		}
-	})
+		st.Dirs++
+		return nil
+	}
+	err := fsroot.WalkDownload(fsys, skip, dir, func(p string) error { return addFile(zw, fsys, p, buf, &st) })
 	if err != nil {
 		return st, err
 	}

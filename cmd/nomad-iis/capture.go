@@ -17,12 +17,9 @@ func (a *app) screenshotCommand() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			targets, err := a.targets(ctx)
+			targets, err := a.saveTargets(ctx, out)
 			if err != nil {
 				return err
-			}
-			if out == "-" && len(targets) > 1 {
-				return usagef("-o -: %d allocations match; stdout takes one (use --alloc)", len(targets))
 			}
 			return a.each(ctx, targets, func(ctx context.Context, t *target, c *client.Client) (string, error) {
 				return a.save(t, out, "screenshot.png", len(targets) > 1, "screenshot", func(w io.Writer, _ client.Progress) (*client.Download, error) {
@@ -48,12 +45,9 @@ func (a *app) dumpCommand() *cobra.Command {
 				return usagef("--pid: %d is not a process ID", pid)
 			}
 			ctx := cmd.Context()
-			targets, err := a.targets(ctx)
+			targets, err := a.saveTargets(ctx, out)
 			if err != nil {
 				return err
-			}
-			if out == "-" && len(targets) > 1 {
-				return usagef("-o -: %d allocations match; stdout takes one (use --alloc)", len(targets))
 			}
 			return a.each(ctx, targets, func(ctx context.Context, t *target, c *client.Client) (string, error) {
 				return a.save(t, out, "procdump.dmp", len(targets) > 1, "dump", func(w io.Writer, p client.Progress) (*client.Download, error) {

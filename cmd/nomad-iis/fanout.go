@@ -93,7 +93,7 @@ type action func(ctx context.Context, t *target, c *client.Client) (string, erro
 // each runs fn on every target, --parallel at a time, and prints one line
 // per allocation as it finishes: the result on stdout, a failure on stderr.
 func (a *app) each(ctx context.Context, targets []*target, fn action) error {
-	errs := a.fanOut(ctx, targets, func(ctx context.Context, t *target, c *client.Client) error {
+	errs := a.fanOut(ctx, targets, func(ctx context.Context, _ int, t *target, c *client.Client) error {
 		line, err := fn(ctx, t, c)
 		if err == nil {
 			a.printOut("%s: %s", t.label(), line)
@@ -104,8 +104,9 @@ func (a *app) each(ctx context.Context, targets []*target, fn action) error {
 }
 
 // fanOut runs fn on every target, --parallel at a time, and returns each
-// one's error (printed on stderr already).
-func (a *app) fanOut(ctx context.Context, targets []*target, fn func(ctx context.Context, t *target, c *client.Client) error) []error {
+// one's error (printed on stderr already). fn gets the target's index in
+// targets, so that it can store a result in a slice of its own.
+func (a *app) fanOut(ctx context.Context, targets []*target, fn func(ctx context.Context, i int, t *target, c *client.Client) error) []error {
 	errs := make([]error, len(targets))
 	sem := make(chan struct{}, max(a.g.parallel, 1))
 	var wg sync.WaitGroup
@@ -123,7 +124,7 @@ func (a *app) fanOut(ctx context.Context, targets []*target, fn func(ctx context
 			defer func() { <-sem }()
 			c, err := a.apiClient(t)
 			if err == nil {
-				err = fn(ctx, t, c)
+				err = fn(ctx, i, t, c)
 			}
 			if err != nil {
 				errs[i] = err

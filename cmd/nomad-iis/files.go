@@ -28,12 +28,9 @@ once complete, so an interrupted download leaves no partial file behind.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			targets, err := a.targets(ctx)
+			targets, err := a.saveTargets(ctx, out)
 			if err != nil {
 				return err
-			}
-			if out == "-" && len(targets) > 1 {
-				return usagef("-o -: %d allocations match; stdout takes one (use --alloc)", len(targets))
 			}
 			return a.each(ctx, targets, func(ctx context.Context, t *target, c *client.Client) (string, error) {
 				fallback := path.Base(strings.Trim(args[0], "/"))
@@ -112,7 +109,7 @@ func (a *app) listCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			errs := a.fanOut(ctx, targets, func(ctx context.Context, t *target, c *client.Client) error {
+			errs := a.fanOut(ctx, targets, func(ctx context.Context, _ int, t *target, c *client.Client) error {
 				fi, err := c.List(ctx, t.clientTask(), p)
 				if err != nil {
 					return err
@@ -124,6 +121,19 @@ func (a *app) listCommand() *cobra.Command {
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the API's JSON, one line per allocation")
 	return cmd
+}
+
+// saveTargets are the allocations a command that saves to -o out acts on;
+// -o - (stdout) takes one allocation only.
+func (a *app) saveTargets(ctx context.Context, out string) ([]*target, error) {
+	targets, err := a.targets(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if out == "-" && len(targets) > 1 {
+		return nil, usagef("-o -: %d allocations match; stdout takes one (use --alloc)", len(targets))
+	}
+	return targets, nil
 }
 
 // printListing prints one line per entry, prefixed by the allocation, in

@@ -33,8 +33,7 @@ func (a *app) statusCommand() *cobra.Command {
 				return err
 			}
 			results := make([]*client.Status, len(targets))
-			errs := a.fanOut(ctx, targets, func(ctx context.Context, t *target, c *client.Client) error {
-				i := indexOf(targets, t)
+			errs := a.fanOut(ctx, targets, func(ctx context.Context, i int, t *target, c *client.Client) error {
 				st, err := c.Status(ctx, t.clientTask())
 				results[i] = st
 				return err
@@ -67,15 +66,6 @@ func (a *app) statusCommand() *cobra.Command {
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print a JSON array (one object per allocation) instead of a table")
 	return cmd
-}
-
-func indexOf(targets []*target, t *target) int {
-	for i := range targets {
-		if targets[i] == t {
-			return i
-		}
-	}
-	return -1
 }
 
 // statusTable prints one row per worker process (or per pool without one).

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -119,20 +118,5 @@ func DeployUnderLoad(o Options, s *Server) ([]Row, error) {
 
 // sendDeploy sends an archive with method to url.
 func sendDeploy(url, method string, archive []byte) error {
-	req, err := http.NewRequest(method, url, bytes.NewReader(archive))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("X-Api-Key", APIKey)
-	req.Header.Set("Content-Type", "application/zip")
-	resp, err := apiClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s %s: status %d: %s", method, url, resp.StatusCode, body)
-	}
-	return nil
+	return sendZip(url, method, bytes.NewReader(archive), int64(len(archive)))
 }

@@ -106,10 +106,11 @@ func serve(self []string, stateDir, taskDir, driverDir, browser string) error {
 	iis := &countingIIS{IIS: ps.NewIIS(host)}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	port, err := FreePort()
+	ports, err := freePorts(1)
 	if err != nil {
 		return err
 	}
+	port := ports[0]
 	site := "nomad-" + BenchAlloc + "-" + BenchTask
 	spec := &ps.TaskSiteSpec{
 		SiteName:     site,
@@ -153,16 +154,6 @@ func serve(self []string, stateDir, taskDir, driverDir, browser string) error {
 	defer rcancel()
 	_, _ = iis.RemoveTaskSite(rctx, &ps.RemoveTaskSiteArgs{SiteName: site, AppPools: []string{site}})
 	return nil
-}
-
-// FreePort returns a TCP port nobody listens on at the moment.
-func FreePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
 // Server is a running "serve-api" child process.

@@ -2,7 +2,6 @@ package bench
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -17,6 +16,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/nomad/helper/pluginutils/hclspecutils"
 	"github.com/hashicorp/nomad/helper/pluginutils/hclutils"
+	"github.com/hashicorp/nomad/helper/uuid"
 	"github.com/hashicorp/nomad/nomad/structs"
 	"github.com/hashicorp/nomad/plugins/base"
 	"github.com/hashicorp/nomad/plugins/drivers"
@@ -186,19 +186,11 @@ func freePorts(n int) ([]int, error) {
 	return ports, nil
 }
 
-func newUUID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
-}
-
 // newBenchTask makes an allocation directory as Nomad's client does (task
 // directory with local/, log FIFOs that something reads) and the task's
 // configuration with an "http" port.
 func newBenchTask(workDir, name string, port int, val cty.Value) (*benchTask, error) {
-	allocID := newUUID()
+	allocID := uuid.Generate()
 	allocDir := filepath.Join(workDir, allocID)
 	taskDir := filepath.Join(allocDir, name)
 	logDir := filepath.Join(allocDir, "alloc", "logs")

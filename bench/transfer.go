@@ -202,7 +202,13 @@ func put(url, path string, size int64) error {
 		return err
 	}
 	defer f.Close()
-	req, err := http.NewRequest(http.MethodPatch, url, f)
+	return sendZip(url, http.MethodPatch, f, size)
+}
+
+// sendZip sends size bytes of body as a ZIP with method to url and fails
+// on any status but 200 OK.
+func sendZip(url, method string, body io.Reader, size int64) error {
+	req, err := http.NewRequest(method, url, body)
 	if err != nil {
 		return err
 	}
@@ -214,9 +220,9 @@ func put(url, path string, size int64) error {
 		return err
 	}
 	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
+	msg, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("PATCH %s: status %d: %s", url, resp.StatusCode, body)
+		return fmt.Errorf("%s %s: status %d: %s", method, url, resp.StatusCode, msg)
 	}
 	return nil
 }

@@ -14,11 +14,9 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
-	"github.com/hashicorp/nomad/plugins/base"
 	"github.com/hashicorp/nomad/plugins/drivers"
 	dproto "github.com/hashicorp/nomad/plugins/drivers/proto"
 	dtestutil "github.com/hashicorp/nomad/plugins/drivers/testutils"
-	"github.com/nomad-iis/nomad-iis/iissim/simtest"
 	"github.com/nomad-iis/nomad-iis/internal/testkit"
 	"github.com/shoenig/test/must"
 )
@@ -169,21 +167,7 @@ func newExecNode(t *testing.T, mutate ...func(*DriverConfig)) *execNode {
 	t.Helper()
 	n := newSimNode(t)
 	log := &testkit.SyncBuffer{}
-	d := New(hclog.New(&hclog.LoggerOptions{Output: log, Level: hclog.Info}), Options{
-		SimSelf:         n.self,
-		SimEnv:          simtest.Env(),
-		MonitorInterval: testMonitorInterval,
-		LogPollInterval: testLogPollInterval,
-	})
-	t.Cleanup(d.Shutdown)
-	h := dtestutil.NewDriverHarness(t, d)
-	cfg := n.driverConfig()
-	for _, m := range mutate {
-		m(&cfg)
-	}
-	var raw []byte
-	must.NoError(t, base.MsgPackEncode(&raw, &cfg))
-	must.NoError(t, h.SetConfig(&base.Config{PluginConfig: raw}))
+	d, h := n.newHarnessLogging(t, hclog.New(&hclog.LoggerOptions{Output: log, Level: hclog.Info}), mutate...)
 
 	tt := newTask(t, h, "web", siteHCL, map[string]string{"local/index.html": "hi"})
 	tt.cfg.Env["NOMAD_TASK_NAME"] = "web"

@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/nomad/helper/pluginutils/hclspecutils"
 	"github.com/hashicorp/nomad/helper/pluginutils/hclutils"
 	"github.com/hashicorp/nomad/helper/testlog"
@@ -88,7 +89,13 @@ func (n *simNode) driverConfig() DriverConfig {
 // newHarness starts a driver for the node and returns it with its harness.
 func (n *simNode) newHarness(t *testing.T, mutate ...func(*DriverConfig)) (*Driver, *dtestutil.DriverHarness) {
 	t.Helper()
-	d := New(testlog.HCLogger(t), Options{
+	return n.newHarnessLogging(t, testlog.HCLogger(t), mutate...)
+}
+
+// newHarnessLogging is newHarness with the driver logging to logger.
+func (n *simNode) newHarnessLogging(t *testing.T, logger hclog.Logger, mutate ...func(*DriverConfig)) (*Driver, *dtestutil.DriverHarness) {
+	t.Helper()
+	d := New(logger, Options{
 		SimSelf:         n.self,
 		SimEnv:          simtest.Env(),
 		MonitorInterval: testMonitorInterval,

@@ -3,6 +3,7 @@ package driver
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 	"time"
 
@@ -86,10 +87,7 @@ func (h *taskHandle) poll() string {
 	}
 	crashes := workerCrashEvents(h.pools, pools)
 	h.pools, h.site, h.polledAt = pools, site, time.Now()
-	held := make(map[string]bool, len(h.held))
-	for k, v := range h.held {
-		held[k] = v
-	}
+	held := maps.Clone(h.held)
 	busy := h.stopping || h.procState != drivers.TaskStateRunning
 	h.stateLock.Unlock()
 	for _, msg := range crashes {

@@ -146,12 +146,11 @@ func (p *poolConfig) rapidFailProtection() (enabled bool, maxCrashes int, interv
 	return enabled, maxCrashes, p.duration("failure.rapidFailProtectionInterval", nil, 5*time.Minute)
 }
 
-// canonical returns the spelling of v among values, ignoring case.
+// canonical returns the spelling of v among values, ignoring case, or v
+// itself when values does not hold it.
 func canonical(v string, values ...string) string {
-	for _, c := range values {
-		if strings.EqualFold(v, c) {
-			return c
-		}
+	if c, ok := iisrules.Canonical(v, values); ok {
+		return c
 	}
 	return v
 }

@@ -92,6 +92,22 @@ func (n *driverNode) newSiteTask(t *testing.T) (*drivers.TaskConfig, string) {
 	return cfg, fmt.Sprintf("http://127.0.0.1:%d/", port)
 }
 
+// startServingTask starts a site task, checks that it serves, and returns
+// it with its URL and its exit channel; the test's end destroys it.
+func (n *driverNode) startServingTask(t *testing.T) (*drivers.TaskConfig, string, <-chan *drivers.ExitResult) {
+	t.Helper()
+	cfg, url := n.newSiteTask(t)
+	_, _, err := n.h.StartTask(cfg)
+	must.NoError(t, err)
+	t.Cleanup(func() { _ = n.h.DestroyTask(cfg.ID, true) })
+	code, err := get(url)
+	must.NoError(t, err)
+	must.Eq(t, http.StatusOK, code)
+	exitCh, err := n.h.WaitTask(context.Background(), cfg.ID)
+	must.NoError(t, err)
+	return cfg, url, exitCh
+}
+
 // owned lists the sites and pools iissim holds for allocID.
 func (n *driverNode) owned(t *testing.T, allocID string) []string {
 	t.Helper()
@@ -199,15 +215,7 @@ func TestFault_BackendKilledDuringStartTask(t *testing.T) {
 func TestFault_WorkerKilled(t *testing.T) {
 	n := newDriverNode(t)
 	events := n.events(t)
-	cfg, url := n.newSiteTask(t)
-	_, _, err := n.h.StartTask(cfg)
-	must.NoError(t, err)
-	t.Cleanup(func() { _ = n.h.DestroyTask(cfg.ID, true) })
-	code, err := get(url)
-	must.NoError(t, err)
-	must.Eq(t, http.StatusOK, code)
-	exitCh, err := n.h.WaitTask(context.Background(), cfg.ID)
-	must.NoError(t, err)
+	cfg, url, exitCh := n.startServingTask(t)
 
 	pool := ""
 	for _, name := range n.owned(t, cfg.AllocID) {
@@ -332,15 +340,7 @@ func TestFault_ServiceKilled(t *testing.T) {
 		for range fps { // the driver fingerprints every 10 s; its first one is the baseline
 		}
 	}()
-	cfg, url := n.newSiteTask(t)
-	_, _, err = n.h.StartTask(cfg)
-	must.NoError(t, err)
-	t.Cleanup(func() { _ = n.h.DestroyTask(cfg.ID, true) })
-	code, err := get(url)
-	must.NoError(t, err)
-	must.Eq(t, http.StatusOK, code)
-	exitCh, err := n.h.WaitTask(context.Background(), cfg.ID)
-	must.NoError(t, err)
+	cfg, url, exitCh := n.startServingTask(t)
 
 	b, err := os.ReadFile(filepath.Join(n.sim.StateDir, "service.pid"))
 	must.NoError(t, err)
